@@ -1,0 +1,1 @@
+//! Data-set generation (placeholder: filled in by the observables work).

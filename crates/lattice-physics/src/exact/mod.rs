@@ -1,0 +1,1 @@
+//! Exact results for the Ising model (placeholder: filled in by the exact-solutions work).

@@ -1,0 +1,40 @@
+//! # lattice-physics
+//!
+//! Ising lattices, Monte Carlo samplers, exact solutions and observables with honest error bars.
+//! This crate does no file I/O and never prints; it depends on no other workspace crate.
+//!
+//! Core types:
+//! - [`Lattice`]: a periodic ring or square torus;
+//! - [`IsingModel`]: a lattice with dimensionless coupling `K = βJ` and field `h = βH`;
+//! - [`Spins`]: one `±1` configuration;
+//! - [`sampler::Sampler`]: one Markov-chain update rule (`sweep`).
+//!
+//! Conventions (science.md §2): `H(s) = -K Σ_<ij> s_i s_j - h Σ_i s_i`, `P(s) = e^{-H}/Z`,
+//! periodic boundaries, every bond counted once.
+//!
+//! ```
+//! use lattice_physics::{IsingModel, Lattice, Spins};
+//! let lattice = Lattice::square(4)?;
+//! let model = IsingModel::new(lattice, 0.44, 0.0)?;
+//! let up = Spins::all_up(lattice);
+//! assert_eq!(up.bond_sum(), 32);
+//! assert!((model.hamiltonian(&up) + 0.44 * 32.0).abs() < 1e-12);
+//! # Ok::<(), lattice_physics::Error>(())
+//! ```
+
+pub mod dataset;
+pub mod error;
+pub mod exact;
+pub mod lattice;
+pub mod model;
+pub mod observables;
+pub mod rng;
+pub mod sampler;
+pub mod stats;
+
+pub use error::{Error, Result};
+pub use lattice::Lattice;
+pub use model::{IsingModel, Spins};
+
+/// Critical coupling of the square-lattice Ising model, `K_c = ½ ln(1 + √2)`.
+pub const K_CRITICAL: f64 = 0.440_686_793_509_771_5;

@@ -1,0 +1,1 @@
+//! Observables of Ising configurations (placeholder: filled in by the observables work).

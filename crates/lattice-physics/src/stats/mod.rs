@@ -1,0 +1,1 @@
+//! Statistics of Monte Carlo time series (placeholder: filled in by the observables work).
