@@ -37,7 +37,7 @@ use crate::model::{bond_sum, Spins};
 use crate::stats::{self, BlockMeans, Estimate, TauInt};
 
 /// The smallest number of measurements the estimators accept.
-pub const MIN_SAMPLES: usize = 32;
+pub const MIN_SAMPLES: usize = 100;
 
 /// The smallest number of jackknife blocks (of length at least `5 τ_int`) the estimators accept.
 pub const MIN_BLOCKS: usize = 4;

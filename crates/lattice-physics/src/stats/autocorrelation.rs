@@ -4,8 +4,13 @@
 //! `C(t) = (1/(n-t)) Σ_{i=1}^{n-t} (x_i - x̄)(x_{i+t} - x̄)`, the autocorrelation as
 //! `ρ(t) = C(t)/C(0)` with `C(0) = (1/n) Σ (x_i - x̄)²`, and the windowed estimator as
 //! `τ(W) = ½ + Σ_{t=1}^{W} ρ(t)`. The window is the smallest `W ≥ 1` with `W ≥ c·τ(W)`
-//! (`c` = [`DEFAULT_WINDOW_FACTOR`] = 6 unless given), searched up to `W = (n-1)/2`.
-//! The error is Madras and Sokal's `σ(τ) ≈ τ sqrt(2(2W+1)/n)`.
+//! (`c` = [`DEFAULT_WINDOW_FACTOR`] = 6 unless given), searched up to `W = ⌊n/10⌋`
+//! ([`MAX_WINDOW_FRACTION`]). The error is Madras and Sokal's `σ(τ) ≈ τ sqrt(2(2W+1)/n)`.
+//!
+//! The bound on `W` matters: on a series only a few `τ_int` long, subtracting the sample mean
+//! drives the estimated `ρ(t)` negative at large lags, so some window far beyond `n/10` would
+//! always "close" and give a meaningless value (relative error above 60%). Beyond the bound
+//! the series is declared too short ([`Error::NoAutocorrelationWindow`]).
 //!
 //! Cost: the first [`DIRECT_LAGS`] lags are computed directly (`O(n)` each); if no window is
 //! found among them, all lags are computed at once by FFT in `O(n log n)`, so series of
@@ -20,7 +25,10 @@ use crate::error::{Error, Result};
 pub const DEFAULT_WINDOW_FACTOR: f64 = 6.0;
 
 /// The shortest series accepted.
-pub const MIN_TAU_SAMPLES: usize = 8;
+pub const MIN_TAU_SAMPLES: usize = 50;
+
+/// The window may be at most `n / MAX_WINDOW_FRACTION`.
+pub const MAX_WINDOW_FRACTION: usize = 10;
 
 /// Lags computed directly before switching to the FFT.
 const DIRECT_LAGS: usize = 48;
@@ -42,7 +50,7 @@ pub struct TauInt {
 /// which makes the error of its mean zero, as it should be.
 ///
 /// Errors: fewer than [`MIN_TAU_SAMPLES`] points, a non-finite value, or no self-consistent
-/// window below `n/2` ([`Error::NoAutocorrelationWindow`]: the series is too short).
+/// window up to `n/10` ([`Error::NoAutocorrelationWindow`]: the series is too short).
 pub fn integrated_autocorrelation_time(series: &[f64]) -> Result<TauInt> {
     integrated_autocorrelation_time_with(series, DEFAULT_WINDOW_FACTOR)
 }
@@ -61,7 +69,7 @@ pub fn integrated_autocorrelation_time_with(series: &[f64], factor: f64) -> Resu
     let mean = mean_of(series);
     let d: Vec<f64> = series.iter().map(|x| x - mean).collect();
     let c0 = d.iter().map(|x| x * x).sum::<f64>() / n as f64;
-    let max_window = (n - 1) / 2;
+    let max_window = n / MAX_WINDOW_FRACTION;
     let done = |tau: f64, w: usize| TauInt {
         tau,
         stderr: tau * (2.0 * (2 * w + 1) as f64 / n as f64).sqrt(),
@@ -181,14 +189,14 @@ mod tests {
     #[test]
     fn bad_input_is_rejected() {
         assert!(matches!(integrated_autocorrelation_time(&[1.0; 3]), Err(Error::TooFewSamples { .. })));
-        let mut x = vec![0.0, 1.0, 0.5, 0.2, 0.9, 0.3, 0.7, 0.1];
+        let mut x: Vec<f64> = (0..60).map(|i| ((i * i * 37) % 101) as f64).collect();
         x[4] = f64::NAN;
         assert_eq!(
             integrated_autocorrelation_time(&x),
             Err(Error::NonFiniteData { what: "integrated autocorrelation time", index: 4 })
         );
-        assert!(integrated_autocorrelation_time_with(&[0.0; 10], 0.0).is_err());
-        let constant = integrated_autocorrelation_time(&[2.0; 10]).unwrap();
+        assert!(integrated_autocorrelation_time_with(&[0.0; 60], 0.0).is_err());
+        let constant = integrated_autocorrelation_time(&[2.0; 60]).unwrap();
         assert_eq!(constant, TauInt { tau: 0.5, stderr: 0.0, window: 0 });
         // A linear ramp is "infinitely" correlated: no window exists.
         let ramp: Vec<f64> = (0..100).map(|i| i as f64).collect();

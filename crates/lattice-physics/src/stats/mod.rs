@@ -13,10 +13,11 @@
 //!
 //! ```
 //! use lattice_physics::stats;
-//! let series: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1000) as f64).collect();
+//! // Quadratic residues modulo a prime: a deterministic, nearly uncorrelated series.
+//! let series: Vec<f64> = (0..1000u64).map(|i| ((i * i * 7919) % 1009) as f64).collect();
 //! let (mean, tau) = stats::mean_autocorrelated(&series)?;
-//! assert!((mean.mean - 499.5).abs() < 1e-9);
-//! assert!(tau.window >= 1);
+//! assert!(tau.tau < 1.0 && tau.window >= 1);
+//! assert!((mean.mean - 504.0).abs() < 4.0 * mean.stderr);
 //! # Ok::<(), lattice_physics::Error>(())
 //! ```
 
@@ -28,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 pub use autocorrelation::{
     integrated_autocorrelation_time, integrated_autocorrelation_time_with, TauInt, DEFAULT_WINDOW_FACTOR,
-    MIN_TAU_SAMPLES,
+    MAX_WINDOW_FRACTION, MIN_TAU_SAMPLES,
 };
 pub use binning::{binning, BinLevel, Binning, MIN_BINS};
 pub use jackknife::{jackknife, BlockMeans, Subsample};
