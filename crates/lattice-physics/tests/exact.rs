@@ -54,3 +54,35 @@ fn enumeration_of_25_spins_matches_kaufman() {
     close("L=5 e", r.energy_per_site, t.energy_per_site, 1e-12);
     close("L=5 c", r.specific_heat_per_site, t.specific_heat_per_site, 1e-12);
 }
+
+#[test]
+fn onsager_reference_values() {
+    use lattice_physics::exact::onsager;
+    close("Onsager K=0.408 e", onsager(0.408).unwrap().energy_per_site, -1.1508548910, 1e-10);
+    let o = onsager(K_CRITICAL).unwrap();
+    close("Onsager e(K_c)", o.energy_per_site, -std::f64::consts::SQRT_2, 1e-14);
+    assert_eq!(o.specific_heat_per_site, f64::INFINITY);
+    assert_eq!(o.spontaneous_magnetization, 0.0);
+    // Yang: m = (1 - sinh⁻⁴ 2K)^{1/8}; at sinh 2K = 2, m = (15/16)^{1/8}.
+    let k = 0.5 * 2f64.asinh();
+    close("Yang m", onsager(k).unwrap().spontaneous_magnetization, (15.0f64 / 16.0).powf(0.125), 1e-14);
+    assert_eq!(onsager(0.4).unwrap().spontaneous_magnetization, 0.0);
+}
+
+#[test]
+fn kaufman_at_large_size_equals_onsager() {
+    use lattice_physics::exact::onsager;
+    for k in [0.3, 0.408, 0.5, 0.6] {
+        let t = kaufman(1000, k).unwrap();
+        let o = onsager(k).unwrap();
+        close(&format!("K={k} ln Z"), t.ln_z_per_site, o.ln_z_per_site, 1e-6);
+        close(&format!("K={k} e"), t.energy_per_site, o.energy_per_site, 1e-6);
+        close(&format!("K={k} c"), t.specific_heat_per_site, o.specific_heat_per_site, 1e-6);
+        // Away from K_c the finite-size corrections are exponentially small, except the
+        // two-fold degeneracy of the ordered phase, which adds ln 2 / N to ln Z/N.
+        let degeneracy = if k > K_CRITICAL { std::f64::consts::LN_2 / 1e6 } else { 0.0 };
+        close(&format!("K={k} ln Z (tight)"), t.ln_z_per_site - degeneracy, o.ln_z_per_site, 1e-12);
+        close(&format!("K={k} e (tight)"), t.energy_per_site, o.energy_per_site, 1e-12);
+        close(&format!("K={k} c (tight)"), t.specific_heat_per_site, o.specific_heat_per_site, 1e-12);
+    }
+}
