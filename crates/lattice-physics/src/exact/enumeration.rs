@@ -217,5 +217,12 @@ mod tests {
                 assert!(x.is_finite(), "K={k} h={h}: {r:?}");
             }
         }
+        // K = 50: only the two ground states count (the next states are e^{-8K} ~ 1e-174 away).
+        let model = IsingModel::new(Lattice::square(3).unwrap(), 50.0, 0.0).unwrap();
+        let r = enumerate(&model).unwrap();
+        assert!((r.ln_z_per_site - (100.0 + std::f64::consts::LN_2 / 9.0)).abs() < 1e-13);
+        assert_eq!(r.energy_per_site, -2.0);
+        assert_eq!(r.abs_magnetization, 1.0);
+        assert_eq!(r.binder_cumulant, 2.0 / 3.0);
     }
 }

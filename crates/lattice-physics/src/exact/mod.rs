@@ -28,11 +28,16 @@
 //! All functions work in `f64`, take and return plain numbers, validate their input and
 //! return [`Error`](crate::Error) instead of panicking.
 
+mod elliptic;
 mod enumeration;
 mod kaufman;
+mod onsager;
+mod ring;
 
 pub use enumeration::{enumerate, DensityOfStates, Enumeration, MAX_ENUMERATION_SPINS};
 pub use kaufman::{kaufman, MIN_NONZERO_COUPLING};
+pub use onsager::{onsager, Onsager};
+pub use ring::{ring, ring_correlation, RingExact};
 
 /// Zero-field thermodynamics per site of a finite lattice (see the module header for the
 /// definitions and signs).
