@@ -21,7 +21,7 @@
 //! integrand has a near-singularity at `θ = π/2` of width `k'`, so it is computed by tanh-sinh
 //! (double-exponential) quadrature, whose nodes crowd double-exponentially into that endpoint;
 //! it is refined until successive levels agree to `1e-15`. `K₁`, `E₁` come from the AGM
-//! ([`super::elliptic`]).
+//! (see the private `elliptic` module).
 //!
 //! At `K = K_c` the energy is `-√2` and the specific heat diverges logarithmically: for
 //! `coupling ==` [`K_CRITICAL`] the specific heat is returned as `f64::INFINITY`; within a few
