@@ -34,6 +34,8 @@
 //! All functions work in `f64`, take and return plain numbers, validate their input and
 //! return [`Error`](crate::Error) instead of panicking.
 
+use serde::Serialize;
+
 mod elliptic;
 mod enumeration;
 mod kaufman;
@@ -47,7 +49,7 @@ pub use ring::{ring, ring_correlation, RingExact};
 
 /// Zero-field thermodynamics per site of a finite lattice (see the module header for the
 /// definitions and signs).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Thermo {
     /// `(ln Z)/N`.
     pub ln_z_per_site: f64,

@@ -33,6 +33,8 @@
 
 use std::f64::consts::{FRAC_PI_2, LN_2, PI};
 
+use serde::Serialize;
+
 use super::elliptic::complete_elliptic;
 use crate::error::Result;
 use crate::lattice::Lattice;
@@ -40,7 +42,7 @@ use crate::model::IsingModel;
 use crate::K_CRITICAL;
 
 /// Thermodynamics per site of the infinite square lattice at zero field.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Onsager {
     /// `(ln Z)/N` in the limit `N → ∞` (minus the free energy per site over `k_B T`).
     pub ln_z_per_site: f64,
