@@ -212,3 +212,111 @@ fn free_spins_at_zero_coupling() {
     close("⟨|m|⟩", r.abs_magnetization, abs_m, 1e-15);
     close("χ", r.susceptibility_per_site, 16.0 * (1.0 / 16.0 - abs_m * abs_m), 1e-14);
 }
+
+mod properties {
+    use lattice_physics::exact::{enumerate, kaufman, onsager, ring, DensityOfStates};
+    use lattice_physics::{IsingModel, Lattice};
+    use proptest::prelude::*;
+
+    fn small_lattice() -> impl Strategy<Value = Lattice> {
+        prop_oneof![
+            (2usize..=12).prop_map(|n| Lattice::ring(n).unwrap()),
+            (2usize..=3).prop_map(|l| Lattice::square(l).unwrap()),
+        ]
+    }
+
+    fn near(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * (1.0 + b.abs())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Global spin flip: h → -h leaves every even quantity unchanged and flips ⟨m⟩.
+        #[test]
+        fn spin_flip_symmetry(lattice in small_lattice(), k in -3.0f64..3.0, h in -3.0f64..3.0) {
+            let a = enumerate(&IsingModel::new(lattice, k, h).unwrap()).unwrap();
+            let b = enumerate(&IsingModel::new(lattice, k, -h).unwrap()).unwrap();
+            prop_assert!(near(a.ln_z_per_site, b.ln_z_per_site, 1e-13));
+            prop_assert!(near(a.energy_per_site, b.energy_per_site, 1e-12));
+            prop_assert!(near(a.specific_heat_per_site, b.specific_heat_per_site, 1e-11));
+            prop_assert!(near(a.magnetization, -b.magnetization, 1e-12));
+            prop_assert!(near(a.abs_magnetization, b.abs_magnetization, 1e-12));
+            prop_assert!(near(a.binder_cumulant, b.binder_cumulant, 1e-11));
+            if let Lattice::Ring { n } = lattice {
+                let (c, d) = (ring(n, k, h).unwrap(), ring(n, k, -h).unwrap());
+                prop_assert!(near(c.ln_z_per_site, d.ln_z_per_site, 1e-13));
+                prop_assert!(near(c.magnetization, -d.magnetization, 1e-12));
+            }
+        }
+
+        /// On a bipartite lattice (even ring, even torus) flipping one sublattice maps K → -K at
+        /// h = 0: ln Z and c are unchanged, e changes sign.
+        #[test]
+        fn sublattice_flip_symmetry(half in 1usize..=6, square in any::<bool>(), k in 0.0f64..3.0) {
+            let lattice = if square { Lattice::square(2 * half.min(2)).unwrap() } else { Lattice::ring(2 * half).unwrap() };
+            let a = enumerate(&IsingModel::new(lattice, k, 0.0).unwrap()).unwrap();
+            let b = enumerate(&IsingModel::new(lattice, -k, 0.0).unwrap()).unwrap();
+            prop_assert!(near(a.ln_z_per_site, b.ln_z_per_site, 1e-13));
+            prop_assert!(near(a.energy_per_site, -b.energy_per_site, 1e-12));
+            prop_assert!(near(a.specific_heat_per_site, b.specific_heat_per_site, 1e-11));
+        }
+
+        /// The transfer matrix agrees with enumeration for any ring, coupling and field.
+        #[test]
+        fn ring_equals_enumeration(n in 2usize..=12, k in -3.0f64..3.0, h in -3.0f64..3.0) {
+            let e = enumerate(&IsingModel::new(Lattice::ring(n).unwrap(), k, h).unwrap()).unwrap();
+            let t = ring(n, k, h).unwrap();
+            prop_assert!((t.ln_z_per_site - e.ln_z_per_site).abs() < 1e-10);
+            prop_assert!((t.energy_per_site - e.energy_per_site).abs() < 1e-10);
+            prop_assert!((t.specific_heat_per_site - e.specific_heat_per_site).abs() < 1e-10);
+            prop_assert!((t.magnetization - e.magnetization).abs() < 1e-10);
+        }
+
+        /// Kaufman agrees with enumeration on the 2×2, 3×3 and 4×4 tori for any K > 0.
+        #[test]
+        fn kaufman_equals_enumeration(l in 2usize..=4, k in 0.001f64..4.0) {
+            let e = DensityOfStates::new(Lattice::square(l).unwrap()).unwrap().evaluate(k, 0.0).unwrap();
+            let t = kaufman(l, k).unwrap();
+            prop_assert!((t.ln_z_per_site - e.ln_z_per_site).abs() < 1e-10);
+            prop_assert!((t.energy_per_site - e.energy_per_site).abs() < 1e-10);
+            prop_assert!((t.specific_heat_per_site - e.specific_heat_per_site).abs() < 1e-10);
+        }
+
+        /// Kramers-Wannier duality, sinh 2K sinh 2K* = 1, on the infinite lattice:
+        /// ln Z(K)/N - ln Z(K*)/N = ln sinh 2K and e(K) = -(e(K*) + 2 cosh 2K) / sinh 2K.
+        #[test]
+        fn onsager_duality(k in 0.05f64..2.0) {
+            let s = (2.0 * k).sinh();
+            let dual = 0.5 * (1.0 / s).asinh();
+            let (a, b) = (onsager(k).unwrap(), onsager(dual).unwrap());
+            prop_assert!((a.ln_z_per_site - b.ln_z_per_site - s.ln()).abs() < 1e-12);
+            let want = -(b.energy_per_site + 2.0 * (2.0 * k).cosh()) / s;
+            prop_assert!((a.energy_per_site - want).abs() < 1e-11 * (1.0 + want.abs()));
+            prop_assert!(a.specific_heat_per_site > 0.0);
+            prop_assert!((0.0..=1.0).contains(&a.spontaneous_magnetization));
+        }
+
+        /// Every result is finite over the whole accepted parameter range (log-space arithmetic),
+        /// and the ordered-phase and frustration limits stay physical.
+        #[test]
+        fn finite_over_the_whole_range(
+            l in 2usize..=1000, n in 2usize..=1_000_000, k in -50.0f64..50.0, h in -50.0f64..50.0,
+        ) {
+            let t = ring(n, k, h).unwrap();
+            for x in [t.ln_z_per_site, t.energy_per_site, t.specific_heat_per_site, t.magnetization] {
+                prop_assert!(x.is_finite(), "ring n={} K={} h={}: {:?}", n, k, h, t);
+            }
+            prop_assert!(t.magnetization.abs() <= 1.0 + 1e-12 && t.energy_per_site.abs() <= 1.0 + 1e-12);
+            if k.abs() >= 1e-3 && (k > 0.0 || l % 2 == 0) {
+                let t = kaufman(l, k).unwrap();
+                for x in [t.ln_z_per_site, t.energy_per_site, t.specific_heat_per_site] {
+                    prop_assert!(x.is_finite(), "kaufman L={} K={}: {:?}", l, k, t);
+                }
+                prop_assert!(t.energy_per_site.abs() <= 2.0 + 1e-12 && t.specific_heat_per_site >= -1e-9);
+            }
+            let o = onsager(k).unwrap();
+            prop_assert!(o.ln_z_per_site.is_finite() && o.energy_per_site.is_finite());
+        }
+    }
+}

@@ -21,7 +21,7 @@
 //! integrand has a near-singularity at `θ = π/2` of width `k'`, so it is computed by tanh-sinh
 //! (double-exponential) quadrature, whose nodes crowd double-exponentially into that endpoint;
 //! it is refined until successive levels agree to `1e-15`. `K₁`, `E₁` come from the AGM
-//! ([`super::elliptic`]).
+//! (see the private `elliptic` module).
 //!
 //! At `K = K_c` the energy is `-√2` and the specific heat diverges logarithmically: for
 //! `coupling ==` [`K_CRITICAL`] the specific heat is returned as `f64::INFINITY`; within a few
@@ -33,6 +33,8 @@
 
 use std::f64::consts::{FRAC_PI_2, LN_2, PI};
 
+use serde::Serialize;
+
 use super::elliptic::complete_elliptic;
 use crate::error::Result;
 use crate::lattice::Lattice;
@@ -40,7 +42,7 @@ use crate::model::IsingModel;
 use crate::K_CRITICAL;
 
 /// Thermodynamics per site of the infinite square lattice at zero field.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Onsager {
     /// `(ln Z)/N` in the limit `N → ∞` (minus the free energy per site over `k_B T`).
     pub ln_z_per_site: f64,

@@ -18,13 +18,15 @@
 //! regime (`K ≪ 0`, odd `N`) the specific heat is a difference of `O(N²)` terms and its
 //! relative accuracy degrades; everywhere else results are accurate to a few ulps times `N`.
 
+use serde::Serialize;
+
 use super::Thermo;
 use crate::error::Result;
 use crate::lattice::Lattice;
 use crate::model::IsingModel;
 
 /// Exact thermodynamics per site of the periodic ring (transfer matrix).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RingExact {
     /// `(ln Z)/N`.
     pub ln_z_per_site: f64,
