@@ -320,3 +320,21 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn infinite_chain_is_the_long_ring_limit() {
+    use lattice_physics::exact::{chain, ring};
+    for &(k, h) in &[(0.5, 0.0), (1.2, 0.3), (0.2, -0.7), (-0.8, 0.1), (2.0, 0.0)] {
+        let c = chain(k, h).unwrap();
+        let r = ring(1_000_000, k, h).unwrap();
+        assert!((c.ln_z_per_site - r.ln_z_per_site).abs() < 1e-12, "lnZ at {k},{h}");
+        assert!((c.energy_per_site - r.energy_per_site).abs() < 1e-10, "e at {k},{h}");
+        assert!((c.specific_heat_per_site - r.specific_heat_per_site).abs() < 1e-9, "c at {k},{h}");
+        assert!((c.magnetization - r.magnetization).abs() < 1e-10, "m at {k},{h}");
+    }
+    // Zero field: m = 0, e = -tanh K, xi = -1/ln tanh K.
+    let c = chain(0.7, 0.0).unwrap();
+    assert_eq!(c.magnetization, 0.0);
+    assert!((c.energy_per_site + 0.7f64.tanh()).abs() < 1e-15);
+    assert!((c.correlation_length + 1.0 / 0.7f64.tanh().ln()).abs() < 1e-12);
+}

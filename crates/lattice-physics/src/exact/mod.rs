@@ -45,7 +45,7 @@ mod ring;
 pub use enumeration::{enumerate, DensityOfStates, Enumeration, MAX_ENUMERATION_SPINS};
 pub use kaufman::{kaufman, MIN_NONZERO_COUPLING};
 pub use onsager::{onsager, Onsager};
-pub use ring::{ring, ring_correlation, RingExact};
+pub use ring::{chain, ring, ring_correlation, ChainExact, RingExact};
 
 /// Zero-field thermodynamics per site of a finite lattice (see the module header for the
 /// definitions and signs).

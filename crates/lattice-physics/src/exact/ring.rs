@@ -128,6 +128,54 @@ pub fn ring(n: usize, coupling: f64, field: f64) -> Result<RingExact> {
     })
 }
 
+/// Exact thermodynamics per site of the infinite chain (`N → ∞` limit of [`ring`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ChainExact {
+    /// `(ln Z)/N = ln λ₊`.
+    pub ln_z_per_site: f64,
+    /// `e = -⟨s_i s_{i+1}⟩`.
+    pub energy_per_site: f64,
+    /// `c = K² ∂²ln λ₊/∂K²` (bond-variance definition).
+    pub specific_heat_per_site: f64,
+    /// `⟨s_i⟩ = sinh h / √(sinh² h + e^{-4K})`.
+    pub magnetization: f64,
+    /// Correlation length `ξ = -1/ln|λ₋/λ₊|` (infinite at `K = ∞` only; `tanh K` form at `h = 0`).
+    pub correlation_length: f64,
+}
+
+/// The infinite chain at coupling `coupling` and field `field`: the leading-eigenvalue part of
+/// the ring's solution, `ln Z/N = ln λ₊`, with the same analytic derivatives.
+///
+/// ```
+/// use lattice_physics::exact::chain;
+/// let c = chain(0.5, 0.0)?;
+/// assert!((c.energy_per_site + 0.5f64.tanh()).abs() < 1e-15);
+/// assert!((c.correlation_length + 1.0 / 0.5f64.tanh().ln()).abs() < 1e-12);
+/// # Ok::<(), lattice_physics::Error>(())
+/// ```
+pub fn chain(coupling: f64, field: f64) -> Result<ChainExact> {
+    let model = IsingModel::new(Lattice::ring(2)?, coupling, field)?;
+    let (k, h) = (model.coupling(), model.field());
+    let (sh, ch) = (h.sinh(), h.cosh());
+    let e2k = (-2.0 * k).exp();
+    let big_r = sh.hypot(e2k);
+    let rho = (e2k / big_r).powi(2);
+    let sigma = (sh / big_r).powi(2);
+    let sum = ch + big_r;
+    let phi = 2.0 * rho * big_r / sum;
+    let two_minus_phi = 2.0 * (ch + big_r * sigma) / sum;
+    let r = -(-4.0 * k).exp_m1() / (sum * sum);
+    let one_minus_abs = if r < 0.0 { 2.0 * ch / sum } else { 2.0 * big_r / sum };
+    let ln_abs_r = (-one_minus_abs).ln_1p();
+    Ok(ChainExact {
+        ln_z_per_site: k + sum.ln(),
+        energy_per_site: -(1.0 - phi),
+        specific_heat_per_site: k * k * phi * (2.0 * sigma + two_minus_phi),
+        magnetization: sh / big_r,
+        correlation_length: if ln_abs_r == 0.0 { f64::INFINITY } else { -1.0 / ln_abs_r },
+    })
+}
+
 /// The zero-field spin-spin correlation `⟨s_0 s_r⟩ = (t^r + t^{N-r}) / (1 + t^N)`, `t = tanh K`,
 /// on a periodic ring of `n ≥ 2` sites. The distance `r` is taken modulo `n`.
 ///
