@@ -49,7 +49,7 @@ use crate::error::{Error, Result};
 use crate::model::{IsingModel, Spins};
 use crate::observables::{self, Measurement, Observables};
 use crate::rng::{chain_rng, ChainRng};
-use crate::sampler::Sampler;
+use crate::sampler::{Algorithm, AnySampler, Sampler};
 use crate::stats::{integrated_autocorrelation_time, TauInt};
 
 /// Shortest pilot run, in sweeps.
@@ -317,6 +317,30 @@ fn pool(taus: &[TauInt]) -> TauInt {
         stderr: taus.iter().map(|t| t.stderr * t.stderr).sum::<f64>().sqrt() / c,
         window: taus.iter().map(|t| t.window).max().unwrap_or(0),
     }
+}
+
+/// Generate a data set for `model` with the sampler `algorithm` (one [`AnySampler`] per chain).
+/// See the module documentation for the rules; `progress` is called from worker threads and
+/// must be cheap.
+///
+/// ```
+/// use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
+/// use lattice_physics::sampler::Algorithm;
+/// use lattice_physics::{IsingModel, Lattice};
+/// let model = IsingModel::new(Lattice::square(4)?, 0.3, 0.0)?;
+/// let config = DatasetConfig { samples: 200, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed: 1 };
+/// let data = generate(model, Algorithm::SwendsenWang, &config, &|_| {})?;
+/// assert_eq!(data.spins.len(), 200 * 16);
+/// assert!(data.thin as f64 >= 2.0 * data.tau_energy.tau);
+/// # Ok::<(), lattice_physics::Error>(())
+/// ```
+pub fn generate(
+    model: IsingModel,
+    algorithm: Algorithm,
+    config: &DatasetConfig,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Dataset> {
+    generate_with(|| AnySampler::new(algorithm, model), config, progress)
 }
 
 /// Generate a data set with samplers built by `make_sampler` (called once per chain; every

@@ -10,7 +10,7 @@
 
 use lattice_physics::observables::{self, CorrelationMeter, Measurement};
 use lattice_physics::stats::{self, BlockMeans, Estimate};
-use lattice_physics::{Error, Lattice};
+use lattice_physics::{exact, Error, IsingModel, Lattice};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -272,6 +272,17 @@ fn estimators_agree_with_exact_enumeration_on_iid_samples() {
         (Lattice::ring(10).unwrap(), 0.6, 13),
     ] {
         let ex = Exact::new(lattice, k);
+        // The enumeration here agrees with the library's exact module.
+        let reference = exact::enumerate(&IsingModel::new(lattice, k, 0.0).unwrap()).unwrap();
+        for (mine, theirs) in [
+            (ex.e, reference.energy_per_site),
+            (ex.c, reference.specific_heat_per_site),
+            (ex.abs_m, reference.abs_magnetization),
+            (ex.chi, reference.susceptibility_per_site),
+            (ex.binder, reference.binder_cumulant),
+        ] {
+            assert!((mine - theirs).abs() < 1e-9 * (1.0 + theirs.abs()), "{mine} vs {theirs}");
+        }
         let mut r = rng(seed);
         let measurements: Vec<Measurement> =
             (0..20_000).map(|_| Measurement::from_slice(lattice, ex.draw(&mut r)).unwrap()).collect();
