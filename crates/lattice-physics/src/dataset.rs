@@ -38,7 +38,17 @@
 //! thermalisation, and the production run, at most [`MAX_TAU_SERIES`]` / chains` sweeps per
 //! chain), concatenated in chain order. With fixed settings only the production sweeps are
 //! used, and a run too short for automatic windowing is an error rather than a silent guess.
-//! The observables' own `τ_int` values are in units of retained samples.
+//! The observables ([`observables::estimate`]) are computed over all retained samples in
+//! chain-major order; their `τ_int` values are in units of retained samples, and their
+//! jackknife blocks are consecutive, so with many samples per chain almost every block lies
+//! within one chain (independent chains only make blocks more independent).
+//!
+//! # Limits
+//!
+//! The pilot sees only `B` and `|m|`. A chain stuck in a metastable state whose `B` and `|m|`
+//! barely fluctuate (for example a striped configuration of local dynamics deep in the
+//! ordered phase) looks equilibrated to it; several chains with random starts, compared
+//! through [`Dataset::samples_per_chain`] ranges, are the check.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -401,3 +401,57 @@ fn estimators_reject_bad_input() {
         (0..200).map(|i| Measurement { bond_sum: i, magnetization_sum: 4 }).collect();
     assert!(observables::estimate(lattice, 0.4, &ramp).is_err());
 }
+
+#[test]
+fn binning_flags_bins_that_are_too_short() {
+    // τ = 999.5 on 2^14 points: the largest bins (512 points) are far shorter than 2τ.
+    let x = ar1(1 << 14, 0.999, 8);
+    let b = stats::binning(&x).unwrap();
+    let exact = ar1_variance_of_mean(1 << 14, 0.999).sqrt();
+    assert!(!b.converged, "{b:?}");
+    assert!(b.estimate().stderr < exact, "an unconverged binning error is a lower bound");
+}
+
+mod identities {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// τ_int is invariant under x → a x + b (a ≠ 0): ρ(t) is.
+        #[test]
+        fn tau_int_is_affine_invariant(seed in 0u64..1000, rho in 0.0f64..0.9, a in 0.1f64..10.0, b in -100.0f64..100.0) {
+            let x = ar1(2000, rho, seed);
+            let y: Vec<f64> = x.iter().map(|v| a * v + b).collect();
+            let (tx, ty) = (stats::integrated_autocorrelation_time(&x), stats::integrated_autocorrelation_time(&y));
+            match (tx, ty) {
+                (Ok(tx), Ok(ty)) => {
+                    prop_assert_eq!(tx.window, ty.window);
+                    prop_assert!((tx.tau - ty.tau).abs() < 1e-9 * tx.tau.abs().max(1.0));
+                }
+                (tx, ty) => prop_assert_eq!(tx.is_err(), ty.is_err()),
+            }
+        }
+
+        /// The jackknife of a block mean is the standard error of the block means, and the
+        /// generic and the block-mean jackknife agree for any nonlinear function.
+        #[test]
+        fn jackknife_forms_agree(values in proptest::collection::vec(0.5f64..2.0, 10..60), blocks in 2usize..10) {
+            prop_assume!(blocks <= values.len());
+            let bm = BlockMeans::from_rows(&values, 1, blocks).unwrap();
+            let n = values.len();
+            let chunks: Vec<&[f64]> = (0..blocks).map(|k| &values[k * n / blocks..(k + 1) * n / blocks]).collect();
+            let f = |sum: f64, count: f64| (sum / count).ln();
+            let fast = bm.jackknife(|q| q[0].ln());
+            let generic = stats::jackknife(&chunks, |sub| {
+                let (s, c) = sub.iter().fold((0.0, 0.0), |(s, c), b| (s + b.iter().sum::<f64>(), c + b.len() as f64));
+                f(s, c)
+            }).unwrap();
+            prop_assert!((fast.mean - generic.mean).abs() < 1e-12);
+            prop_assert!((fast.stderr - generic.stderr).abs() < 1e-12);
+            let mean = values.iter().sum::<f64>() / n as f64;
+            prop_assert!((bm.means()[0] - mean).abs() < 1e-12);
+        }
+    }
+}
