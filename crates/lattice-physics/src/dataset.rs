@@ -127,6 +127,24 @@ impl DatasetConfig {
         if self.thin == Sweeps::Fixed(0) {
             return Err(Error::InvalidParameter { name: "thin", reason: "must be at least 1 sweep" });
         }
+        // Every sweep count of one chain must fit in a u64 (and in usize).
+        let fixed = |s: Sweeps| match s {
+            Sweeps::Fixed(n) => n as u64,
+            Sweeps::Auto => 0,
+        };
+        let per_chain = self.samples.div_ceil(self.chains) as u64;
+        let fits = per_chain
+            .checked_mul(fixed(self.thin).max(1))
+            .and_then(|x| x.checked_add(fixed(self.thermalize)))
+            .and_then(|x| x.checked_add(MAX_PILOT_SWEEPS as u64))
+            .and_then(|x| x.checked_mul(self.chains as u64))
+            .is_some_and(|x| x <= usize::MAX as u64 / 2);
+        if !fits {
+            return Err(Error::InvalidParameter {
+                name: "thermalize/thin",
+                reason: "the total number of sweeps does not fit in 64 bits",
+            });
+        }
         Ok(())
     }
 

@@ -245,6 +245,8 @@ fn bad_configurations_are_rejected() {
         (config(200, 201, Sweeps::Auto, Sweeps::Auto), "more chains"),
         (config(10, 2, Sweeps::Auto, Sweeps::Auto), "too few"),
         (config(200, 2, Sweeps::Auto, Sweeps::Fixed(0)), "thin 0"),
+        (config(200, 2, Sweeps::Auto, Sweeps::Fixed(usize::MAX / 4)), "thin overflow"),
+        (config(200, 2, Sweeps::Fixed(usize::MAX), Sweeps::Fixed(1)), "thermalize overflow"),
     ];
     for (cfg, what) in cases {
         let r = dataset::generate_with(factory(m), &cfg, &quiet);
