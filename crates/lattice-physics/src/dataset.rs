@@ -38,7 +38,17 @@
 //! thermalisation, and the production run, at most [`MAX_TAU_SERIES`]` / chains` sweeps per
 //! chain), concatenated in chain order. With fixed settings only the production sweeps are
 //! used, and a run too short for automatic windowing is an error rather than a silent guess.
-//! The observables' own `τ_int` values are in units of retained samples.
+//! The observables ([`observables::estimate`]) are computed over all retained samples in
+//! chain-major order; their `τ_int` values are in units of retained samples, and their
+//! jackknife blocks are consecutive, so with many samples per chain almost every block lies
+//! within one chain (independent chains only make blocks more independent).
+//!
+//! # Limits
+//!
+//! The pilot sees only `B` and `|m|`. A chain stuck in a metastable state whose `B` and `|m|`
+//! barely fluctuate (for example a striped configuration of local dynamics deep in the
+//! ordered phase) looks equilibrated to it; several chains with random starts, compared
+//! through [`Dataset::samples_per_chain`] ranges, are the check.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -49,7 +59,7 @@ use crate::error::{Error, Result};
 use crate::model::{IsingModel, Spins};
 use crate::observables::{self, Measurement, Observables};
 use crate::rng::{chain_rng, ChainRng};
-use crate::sampler::Sampler;
+use crate::sampler::{Algorithm, AnySampler, Sampler};
 use crate::stats::{integrated_autocorrelation_time, TauInt};
 
 /// Shortest pilot run, in sweeps.
@@ -116,6 +126,24 @@ impl DatasetConfig {
         }
         if self.thin == Sweeps::Fixed(0) {
             return Err(Error::InvalidParameter { name: "thin", reason: "must be at least 1 sweep" });
+        }
+        // Every sweep count of one chain must fit in a u64 (and in usize).
+        let fixed = |s: Sweeps| match s {
+            Sweeps::Fixed(n) => n as u64,
+            Sweeps::Auto => 0,
+        };
+        let per_chain = self.samples.div_ceil(self.chains) as u64;
+        let fits = per_chain
+            .checked_mul(fixed(self.thin).max(1))
+            .and_then(|x| x.checked_add(fixed(self.thermalize)))
+            .and_then(|x| x.checked_add(MAX_PILOT_SWEEPS as u64))
+            .and_then(|x| x.checked_mul(self.chains as u64))
+            .is_some_and(|x| x <= usize::MAX as u64 / 2);
+        if !fits {
+            return Err(Error::InvalidParameter {
+                name: "thermalize/thin",
+                reason: "the total number of sweeps does not fit in 64 bits",
+            });
         }
         Ok(())
     }
@@ -317,6 +345,30 @@ fn pool(taus: &[TauInt]) -> TauInt {
         stderr: taus.iter().map(|t| t.stderr * t.stderr).sum::<f64>().sqrt() / c,
         window: taus.iter().map(|t| t.window).max().unwrap_or(0),
     }
+}
+
+/// Generate a data set for `model` with the sampler `algorithm` (one [`AnySampler`] per chain).
+/// See the module documentation for the rules; `progress` is called from worker threads and
+/// must be cheap.
+///
+/// ```
+/// use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
+/// use lattice_physics::sampler::Algorithm;
+/// use lattice_physics::{IsingModel, Lattice};
+/// let model = IsingModel::new(Lattice::square(4)?, 0.3, 0.0)?;
+/// let config = DatasetConfig { samples: 200, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed: 1 };
+/// let data = generate(model, Algorithm::SwendsenWang, &config, &|_| {})?;
+/// assert_eq!(data.spins.len(), 200 * 16);
+/// assert!(data.thin as f64 >= 2.0 * data.tau_energy.tau);
+/// # Ok::<(), lattice_physics::Error>(())
+/// ```
+pub fn generate(
+    model: IsingModel,
+    algorithm: Algorithm,
+    config: &DatasetConfig,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Dataset> {
+    generate_with(|| AnySampler::new(algorithm, model), config, progress)
 }
 
 /// Generate a data set with samplers built by `make_sampler` (called once per chain; every

@@ -277,10 +277,13 @@ impl CorrelationMeter {
                         let row = &spins[y * l..(y + 1) * l];
                         let yr = (y + r) % l;
                         let other = &spins[yr * l..(yr + 1) * l];
+                        // s(x, y) [s(x + r, y) + s(x, y + r)], the x + r wrap split off.
                         let mut a = 0i32;
-                        for x in 0..l {
-                            let xr = if x + r >= l { x + r - l } else { x + r };
-                            a += (row[x] * (row[xr] + other[x])) as i32;
+                        for ((&v, &right), &down) in row.iter().zip(&row[r..]).zip(other) {
+                            a += (v * (right + down)) as i32;
+                        }
+                        for ((&v, &right), &down) in row[l - r..].iter().zip(row).zip(&other[l - r..]) {
+                            a += (v * (right + down)) as i32;
                         }
                         acc += a as i64;
                     }

@@ -7,8 +7,9 @@
 use std::sync::Mutex;
 
 use lattice_physics::dataset::{self, DatasetConfig, Phase, Progress, Sweeps};
+use lattice_physics::exact;
 use lattice_physics::rng::chain_rng;
-use lattice_physics::sampler::Sampler;
+use lattice_physics::sampler::{Algorithm, Sampler};
 use lattice_physics::stats::Estimate;
 use lattice_physics::{Error, IsingModel, Lattice, Result, Spins};
 use rand::Rng;
@@ -244,6 +245,8 @@ fn bad_configurations_are_rejected() {
         (config(200, 201, Sweeps::Auto, Sweeps::Auto), "more chains"),
         (config(10, 2, Sweeps::Auto, Sweeps::Auto), "too few"),
         (config(200, 2, Sweeps::Auto, Sweeps::Fixed(0)), "thin 0"),
+        (config(200, 2, Sweeps::Auto, Sweeps::Fixed(usize::MAX / 4)), "thin overflow"),
+        (config(200, 2, Sweeps::Fixed(usize::MAX), Sweeps::Fixed(1)), "thermalize overflow"),
     ];
     for (cfg, what) in cases {
         let r = dataset::generate_with(factory(m), &cfg, &quiet);
@@ -280,4 +283,81 @@ fn serialised_dataset_is_metadata_only() {
     assert_eq!(json["thin"], 2);
     assert_eq!(json["algorithm"], "test-metropolis");
     assert!(json["observables"]["energy_per_site"]["stderr"].is_number());
+}
+
+/// A production sampler, through `generate`, against exact enumeration on a 4×4 torus at
+/// K = 0.4 (4000 samples: errors about 0.008 on e).
+fn reproduces_exact_enumeration(algorithm: Algorithm, seed: u64) {
+    let m = model(4, 0.4);
+    let ex = exact::enumerate(&m).unwrap();
+    let cfg = DatasetConfig { samples: 4000, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed };
+    let ds = dataset::generate(m, algorithm, &cfg, &quiet).unwrap();
+    assert_eq!(ds.algorithm, algorithm.name());
+    assert!(ds.thin as f64 >= 2.0 * ds.tau_energy.tau.max(ds.tau_abs_magnetization.tau), "{algorithm}");
+    let obs = &ds.observables;
+    let tag = algorithm.name();
+    assert_within(&format!("{tag} e"), obs.energy_per_site, ex.energy_per_site, 0.01);
+    assert_within(&format!("{tag} c"), obs.specific_heat_per_site, ex.specific_heat_per_site, 0.05);
+    assert_within(&format!("{tag} |m|"), obs.abs_magnetization, ex.abs_magnetization, 0.01);
+    assert_within(&format!("{tag} m2"), obs.magnetization_sq, ex.magnetization_sq, 0.01);
+    assert_within(&format!("{tag} chi"), obs.susceptibility_per_site, ex.susceptibility_per_site, 0.05);
+    assert_within(&format!("{tag} U"), obs.binder_cumulant, ex.binder_cumulant, 0.02);
+}
+
+#[test]
+fn metropolis_data_reproduce_exact_enumeration() {
+    reproduces_exact_enumeration(Algorithm::Metropolis, 40);
+}
+
+#[test]
+fn heat_bath_data_reproduce_exact_enumeration() {
+    reproduces_exact_enumeration(Algorithm::HeatBath, 41);
+}
+
+#[test]
+fn wolff_data_reproduce_exact_enumeration() {
+    reproduces_exact_enumeration(Algorithm::Wolff, 42);
+}
+
+#[test]
+fn swendsen_wang_data_reproduce_exact_enumeration() {
+    reproduces_exact_enumeration(Algorithm::SwendsenWang, 43);
+}
+
+/// A cluster sampler on a 16×16 torus at K_c against Kaufman's exact solution.
+fn reproduces_kaufman_at_criticality(algorithm: Algorithm, seed: u64) {
+    let k = lattice_physics::K_CRITICAL;
+    let th = exact::kaufman(16, k).unwrap();
+    assert!((th.energy_per_site + 1.4530648528).abs() < 1e-9, "science.md value");
+    let cfg = DatasetConfig { samples: 2000, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed };
+    let ds = dataset::generate(model(16, k), algorithm, &cfg, &quiet).unwrap();
+    let tag = algorithm.name();
+    assert_within(&format!("{tag} e"), ds.observables.energy_per_site, th.energy_per_site, 0.005);
+    assert_within(&format!("{tag} c"), ds.observables.specific_heat_per_site, th.specific_heat_per_site, 0.1);
+}
+
+#[test]
+fn wolff_data_reproduce_kaufman_at_criticality() {
+    reproduces_kaufman_at_criticality(Algorithm::Wolff, 7);
+}
+
+#[test]
+fn swendsen_wang_data_reproduce_kaufman_at_criticality() {
+    reproduces_kaufman_at_criticality(Algorithm::SwendsenWang, 8);
+}
+
+/// The paper's setting (40×40, K = 0.408, 20 000 samples) against science.md §8.
+/// Slow: runs only with `KADANOFF_SLOW_TESTS=1`.
+#[test]
+fn paper_setting_reproduces_kaufman_slow() {
+    if std::env::var("KADANOFF_SLOW_TESTS").as_deref() != Ok("1") {
+        return;
+    }
+    use lattice_physics::sampler::Algorithm;
+    let cfg =
+        DatasetConfig { samples: 20_000, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed: 408 };
+    let ds = dataset::generate(model(40, 0.408), Algorithm::SwendsenWang, &cfg, &quiet).unwrap();
+    assert_within("e", ds.observables.energy_per_site, -1.1518211508, 0.002);
+    assert_within("c", ds.observables.specific_heat_per_site, 0.9946704747, 0.03);
+    assert!(ds.thin as f64 >= 2.0 * ds.tau_energy.tau.max(ds.tau_abs_magnetization.tau));
 }

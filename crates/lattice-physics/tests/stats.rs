@@ -10,7 +10,7 @@
 
 use lattice_physics::observables::{self, CorrelationMeter, Measurement};
 use lattice_physics::stats::{self, BlockMeans, Estimate};
-use lattice_physics::{Error, Lattice};
+use lattice_physics::{exact, Error, IsingModel, Lattice};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -272,6 +272,17 @@ fn estimators_agree_with_exact_enumeration_on_iid_samples() {
         (Lattice::ring(10).unwrap(), 0.6, 13),
     ] {
         let ex = Exact::new(lattice, k);
+        // The enumeration here agrees with the library's exact module.
+        let reference = exact::enumerate(&IsingModel::new(lattice, k, 0.0).unwrap()).unwrap();
+        for (mine, theirs) in [
+            (ex.e, reference.energy_per_site),
+            (ex.c, reference.specific_heat_per_site),
+            (ex.abs_m, reference.abs_magnetization),
+            (ex.chi, reference.susceptibility_per_site),
+            (ex.binder, reference.binder_cumulant),
+        ] {
+            assert!((mine - theirs).abs() < 1e-9 * (1.0 + theirs.abs()), "{mine} vs {theirs}");
+        }
         let mut r = rng(seed);
         let measurements: Vec<Measurement> =
             (0..20_000).map(|_| Measurement::from_slice(lattice, ex.draw(&mut r)).unwrap()).collect();
@@ -389,4 +400,58 @@ fn estimators_reject_bad_input() {
     let ramp: Vec<Measurement> =
         (0..200).map(|i| Measurement { bond_sum: i, magnetization_sum: 4 }).collect();
     assert!(observables::estimate(lattice, 0.4, &ramp).is_err());
+}
+
+#[test]
+fn binning_flags_bins_that_are_too_short() {
+    // τ = 999.5 on 2^14 points: the largest bins (512 points) are far shorter than 2τ.
+    let x = ar1(1 << 14, 0.999, 8);
+    let b = stats::binning(&x).unwrap();
+    let exact = ar1_variance_of_mean(1 << 14, 0.999).sqrt();
+    assert!(!b.converged, "{b:?}");
+    assert!(b.estimate().stderr < exact, "an unconverged binning error is a lower bound");
+}
+
+mod identities {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// τ_int is invariant under x → a x + b (a ≠ 0): ρ(t) is.
+        #[test]
+        fn tau_int_is_affine_invariant(seed in 0u64..1000, rho in 0.0f64..0.9, a in 0.1f64..10.0, b in -100.0f64..100.0) {
+            let x = ar1(2000, rho, seed);
+            let y: Vec<f64> = x.iter().map(|v| a * v + b).collect();
+            let (tx, ty) = (stats::integrated_autocorrelation_time(&x), stats::integrated_autocorrelation_time(&y));
+            match (tx, ty) {
+                (Ok(tx), Ok(ty)) => {
+                    prop_assert_eq!(tx.window, ty.window);
+                    prop_assert!((tx.tau - ty.tau).abs() < 1e-9 * tx.tau.abs().max(1.0));
+                }
+                (tx, ty) => prop_assert_eq!(tx.is_err(), ty.is_err()),
+            }
+        }
+
+        /// The jackknife of a block mean is the standard error of the block means, and the
+        /// generic and the block-mean jackknife agree for any nonlinear function.
+        #[test]
+        fn jackknife_forms_agree(values in proptest::collection::vec(0.5f64..2.0, 10..60), blocks in 2usize..10) {
+            prop_assume!(blocks <= values.len());
+            let bm = BlockMeans::from_rows(&values, 1, blocks).unwrap();
+            let n = values.len();
+            let chunks: Vec<&[f64]> = (0..blocks).map(|k| &values[k * n / blocks..(k + 1) * n / blocks]).collect();
+            let f = |sum: f64, count: f64| (sum / count).ln();
+            let fast = bm.jackknife(|q| q[0].ln());
+            let generic = stats::jackknife(&chunks, |sub| {
+                let (s, c) = sub.iter().fold((0.0, 0.0), |(s, c), b| (s + b.iter().sum::<f64>(), c + b.len() as f64));
+                f(s, c)
+            }).unwrap();
+            prop_assert!((fast.mean - generic.mean).abs() < 1e-12);
+            prop_assert!((fast.stderr - generic.stderr).abs() < 1e-12);
+            let mean = values.iter().sum::<f64>() / n as f64;
+            prop_assert!((bm.means()[0] - mean).abs() < 1e-12);
+        }
+    }
 }

@@ -6,8 +6,22 @@
 //! "still has the seed's old value" and no visited marks are needed. The stack is a buffer
 //! held by the sampler (capacity `N`, reused), so growing a cluster never allocates.
 //!
-//! One [`Sampler::sweep`] grows clusters until at least `N` spins have been flipped in total
-//! (one sweep-equivalent), so autocorrelation times are in units comparable to a local sweep.
+//! # What one sweep is, and why it is not "clusters until `N` spins flipped"
+//!
+//! A sweep should be one sweep-equivalent (about `N` flipped spins), so that autocorrelation
+//! times are comparable with a local sweep. The obvious rule, "grow clusters until at least `N`
+//! spins have been flipped, then return", is **biased**: the sweep ends at a stopping time that
+//! depends on the cluster sizes, hence on the state, and the configuration seen at such times is
+//! size-biased towards the ordered states that produce large clusters. Measured on the 16×16
+//! torus at `K = 0.40`: `e = -1.2035 ± 0.0008` against Kaufman's exact `-1.1313`.
+//!
+//! So a sweep is a *fixed* number of clusters `n_c`, and a fixed number of `P`-preserving steps
+//! preserves `P`. `n_c` is calibrated by the sampler itself: its first
+//! [`Wolff::CALIBRATION_SWEEPS`] sweeps use the stopping rule above (they are thermalisation
+//! anyway), the second half of them measures the mean cluster size `⟨|C|⟩`, and from then on
+//! `n_c = max(1, round(N / ⟨|C|⟩))` is frozen ([`Wolff::clusters_per_sweep`]). Every sweep after
+//! the calibration is exact. Callers must thermalise for at least `CALIBRATION_SWEEPS` sweeps (any
+//! sensible thermalisation does).
 
 use rand::Rng;
 
@@ -25,6 +39,13 @@ pub struct Wolff {
     add: u64,
     /// Cluster stack, reused.
     stack: Vec<u32>,
+    /// Sweeps done so far during the calibration (saturates at `CALIBRATION_SWEEPS`).
+    calibration_sweeps: usize,
+    /// Clusters grown and spins flipped during the measuring half of the calibration.
+    calibration_clusters: u64,
+    calibration_flipped: u64,
+    /// `n_c`, once calibrated.
+    clusters_per_sweep: Option<usize>,
 }
 
 impl Wolff {
@@ -38,7 +59,21 @@ impl Wolff {
             neighbours: neighbour_table(lattice),
             add: threshold(-(-2.0 * model.coupling()).exp_m1()),
             stack: Vec::with_capacity(lattice.num_sites()),
+            calibration_sweeps: 0,
+            calibration_clusters: 0,
+            calibration_flipped: 0,
+            clusters_per_sweep: None,
         })
+    }
+
+    /// Number of sweeps a new sampler spends calibrating the number of clusters per sweep
+    /// (see the module documentation); the last half of them measure the mean cluster size.
+    pub const CALIBRATION_SWEEPS: usize = 32;
+
+    /// The number of clusters per sweep, once calibrated (`None` during the first
+    /// [`Self::CALIBRATION_SWEEPS`] sweeps).
+    pub fn clusters_per_sweep(&self) -> Option<usize> {
+        self.clusters_per_sweep
     }
 
     /// Grow and flip one cluster from `seed`; returns its size.
@@ -73,10 +108,28 @@ impl Wolff {
     fn sweep_z<const Z: usize, R: Rng + ?Sized>(&mut self, s: &mut [i8], rng: &mut R) {
         let n = s.len();
         let mut bits = HalfWords::new();
-        let mut flipped = 0;
+        if let Some(clusters) = self.clusters_per_sweep {
+            for _ in 0..clusters {
+                let seed = rng.random_range(0..n);
+                self.flip_cluster::<Z, R>(s, seed, &mut bits, rng);
+            }
+            return;
+        }
+        // Calibration: the (biased) stopping rule, measuring cluster sizes in the second half.
+        let (mut flipped, mut clusters) = (0, 0);
         while flipped < n {
             let seed = rng.random_range(0..n);
             flipped += self.flip_cluster::<Z, R>(s, seed, &mut bits, rng);
+            clusters += 1;
+        }
+        self.calibration_sweeps += 1;
+        if self.calibration_sweeps > Self::CALIBRATION_SWEEPS / 2 {
+            self.calibration_clusters += clusters;
+            self.calibration_flipped += flipped as u64;
+        }
+        if self.calibration_sweeps == Self::CALIBRATION_SWEEPS {
+            let mean_size = self.calibration_flipped as f64 / self.calibration_clusters as f64;
+            self.clusters_per_sweep = Some(((n as f64 / mean_size).round() as usize).max(1));
         }
     }
 }

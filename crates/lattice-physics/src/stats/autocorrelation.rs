@@ -97,50 +97,52 @@ pub fn integrated_autocorrelation_time_with(series: &[f64], factor: f64) -> Resu
     Err(Error::NoAutocorrelationWindow { len: n, max_window, factor })
 }
 
-/// `S(t) = Σ_{i} d_i d_{i+t}` for `t = 0..=max_lag`, by zero-padded FFT (Wiener-Khinchin).
+/// `S(t) = Σ_{i} d_i d_{i+t}` for `t = 0..=max_lag`, by zero-padded FFT (Wiener-Khinchin):
+/// `S = DFT⁻¹ |DFT d|²`. The power spectrum is real and even, so its inverse transform equals
+/// its forward transform divided by the length, and one forward routine serves both.
 fn lag_sums_fft(d: &[f64], max_lag: usize) -> Vec<f64> {
-    let p = (2 * d.len()).next_power_of_two();
-    let mut re = vec![0.0; p];
-    let mut im = vec![0.0; p];
-    re[..d.len()].copy_from_slice(d);
-    let twiddles = Twiddles::new(p);
-    fft(&mut re, &mut im, &twiddles, false);
-    for (r, i) in re.iter_mut().zip(im.iter_mut()) {
-        *r = *r * *r + *i * *i;
-        *i = 0.0;
+    // Padding to at least n + max_lag avoids wrap-around for the lags we need.
+    let p = (d.len() + max_lag + 1).next_power_of_two().max(2);
+    let mut data = vec![[0.0f64; 2]; p];
+    for (z, &x) in data.iter_mut().zip(d) {
+        z[0] = x;
     }
-    fft(&mut re, &mut im, &twiddles, true);
-    re.truncate(max_lag + 1);
+    let twiddles = twiddles(p);
+    fft(&mut data, &twiddles);
+    for z in &mut data {
+        *z = [z[0] * z[0] + z[1] * z[1], 0.0];
+    }
+    fft(&mut data, &twiddles);
     let scale = 1.0 / p as f64;
-    for r in &mut re {
-        *r *= scale;
+    data[..=max_lag].iter().map(|z| z[0] * scale).collect()
+}
+
+/// Stage-contiguous twiddle factors for [`fft`] of length `p`: entry `h + k` (for `h` a power
+/// of two below `p` and `k < h`) is `e^{-iπk/h}`. The last stage is computed directly, the
+/// others are its subsamples (no recurrence error).
+fn twiddles(p: usize) -> Vec<[f64; 2]> {
+    let half = p / 2;
+    let mut tw = vec![[0.0; 2]; p];
+    for k in 0..half {
+        let a = -std::f64::consts::PI * k as f64 / half as f64;
+        tw[half + k] = [a.cos(), a.sin()];
     }
-    re
-}
-
-/// `cos` and `sin` of `2πk/p` for `k < p/2`, each computed directly (no recurrence error).
-struct Twiddles {
-    cos: Vec<f64>,
-    sin: Vec<f64>,
-}
-
-impl Twiddles {
-    fn new(p: usize) -> Self {
-        let (cos, sin) = (0..p / 2)
-            .map(|k| {
-                let a = 2.0 * std::f64::consts::PI * k as f64 / p as f64;
-                (a.cos(), a.sin())
-            })
-            .unzip();
-        Twiddles { cos, sin }
+    let mut h = half / 2;
+    while h >= 1 {
+        let step = half / h;
+        for k in 0..h {
+            tw[h + k] = tw[half + k * step];
+        }
+        h /= 2;
     }
+    tw
 }
 
-/// In-place iterative radix-2 FFT of length `p` (a power of two); unnormalised.
-/// Forward uses `e^{-2πi jk/p}`, inverse `e^{+2πi jk/p}`.
-fn fft(re: &mut [f64], im: &mut [f64], tw: &Twiddles, inverse: bool) {
-    let p = re.len();
-    debug_assert!(p.is_power_of_two() && im.len() == p);
+/// In-place iterative radix-2 forward FFT (`e^{-2πi jk/p}`, unnormalised) of interleaved
+/// complex values; the length is a power of two.
+fn fft(data: &mut [[f64; 2]], tw: &[[f64; 2]]) {
+    let p = data.len();
+    debug_assert!(p.is_power_of_two() && tw.len() == p);
     let bits = p.trailing_zeros();
     if bits == 0 {
         return;
@@ -148,27 +150,21 @@ fn fft(re: &mut [f64], im: &mut [f64], tw: &Twiddles, inverse: bool) {
     for i in 0..p {
         let j = i.reverse_bits() >> (usize::BITS - bits);
         if j > i {
-            re.swap(i, j);
-            im.swap(i, j);
+            data.swap(i, j);
         }
     }
-    let sign = if inverse { 1.0 } else { -1.0 };
-    let mut len = 2;
-    while len <= p {
-        let half = len / 2;
-        let stride = p / len;
-        for start in (0..p).step_by(len) {
-            for k in 0..half {
-                let (wr, wi) = (tw.cos[k * stride], sign * tw.sin[k * stride]);
-                let (a, b) = (start + k, start + k + half);
-                let (xr, xi) = (re[b] * wr - im[b] * wi, re[b] * wi + im[b] * wr);
-                re[b] = re[a] - xr;
-                im[b] = im[a] - xi;
-                re[a] += xr;
-                im[a] += xi;
+    let mut h = 1;
+    while h < p {
+        let w = &tw[h..2 * h];
+        for chunk in data.chunks_exact_mut(2 * h) {
+            let (a, b) = chunk.split_at_mut(h);
+            for ((x, y), w) in a.iter_mut().zip(b.iter_mut()).zip(w) {
+                let t = [y[0] * w[0] - y[1] * w[1], y[0] * w[1] + y[1] * w[0]];
+                *y = [x[0] - t[0], x[1] - t[1]];
+                *x = [x[0] + t[0], x[1] + t[1]];
             }
         }
-        len *= 2;
+        h *= 2;
     }
 }
 
