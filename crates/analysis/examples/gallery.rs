@@ -47,7 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             -1
         }
     });
-    std::fs::write(dir.join("spins.png"), spin_grid_png(spins.view(), &GridLayout { side: l, scale: 3, columns: Some(3) })?)?;
+    std::fs::write(
+        dir.join("spins.png"),
+        spin_grid_png(spins.view(), &GridLayout { side: l, scale: 3, columns: Some(3) })?,
+    )?;
     let rec1 = spins.mapv(|s| if s > 0 { 0.8 } else { 0.15 });
     let rec2 = Array2::from_shape_fn(spins.dim(), |(k, s)| 0.5 + 0.4 * ((s as f64 + k as f64) * 0.3).sin());
     std::fs::write(
@@ -56,7 +59,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     // Plots.
     let curves = vec![
-        ("layer 1 (1600→400)".to_string(), (0..50).map(|e| 0.3 * (-(e as f64) / 10.0).exp() + 0.05).collect()),
+        (
+            "layer 1 (1600→400)".to_string(),
+            (0..50).map(|e| 0.3 * (-(e as f64) / 10.0).exp() + 0.05).collect(),
+        ),
         ("layer 2 (400→100)".to_string(), (0..50).map(|e| 0.2 * (-(e as f64) / 15.0).exp() + 0.08).collect()),
     ];
     std::fs::write(
@@ -75,9 +81,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     std::fs::write(dir.join("flow.svg"), rg_flow(&flows).to_svg()?)?;
-    let mut g = LinePlot::new("Correlation function G(r)", "distance r (lattice spacings)", "G(r) = <s_0 s_r>");
+    let mut g =
+        LinePlot::new("Correlation function G(r)", "distance r (lattice spacings)", "G(r) = <s_0 s_r>");
     g.log_y = true;
-    let exact: Vec<(f64, f64)> = (0..=20).map(|r| (r as f64, (0.9f64).powi(r) + 0.01 * (PI * r as f64).cos())).collect();
+    let exact: Vec<(f64, f64)> =
+        (0..=20).map(|r| (r as f64, (0.9f64).powi(r) + 0.01 * (PI * r as f64).cos())).collect();
     g.series.push(Series::new("exact", exact.clone(), SeriesStyle::Dashed));
     g.series.push(Series::with_errors(
         "Monte Carlo",

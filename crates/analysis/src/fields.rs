@@ -37,7 +37,11 @@ pub fn receptive_fields<F: Copy + Into<f64>>(weights: &[ArrayView2<'_, F>]) -> R
             return Err(Error::Empty { what: "weight matrix" });
         }
         if layer > 0 && w.nrows() != weights[layer - 1].ncols() {
-            return Err(Error::LayerMismatch { layer, rows: w.nrows(), expected: weights[layer - 1].ncols() });
+            return Err(Error::LayerMismatch {
+                layer,
+                rows: w.nrows(),
+                expected: weights[layer - 1].ncols(),
+            });
         }
         if let Some(index) = w.iter().position(|&x| !x.into().is_finite()) {
             return Err(Error::NonFinite { what: "weight matrix", index });

@@ -37,8 +37,13 @@ const GAP: usize = 1;
 const GROUP_GAP: usize = 4;
 
 /// Anchors of the diverging map at t = -1, -0.5, 0, 0.5, 1 (ColorBrewer RdBu ends, pure white centre).
-const ANCHORS: [[f64; 3]; 5] =
-    [[33.0, 102.0, 172.0], [146.0, 197.0, 222.0], [255.0, 255.0, 255.0], [244.0, 165.0, 130.0], [178.0, 24.0, 43.0]];
+const ANCHORS: [[f64; 3]; 5] = [
+    [33.0, 102.0, 172.0],
+    [146.0, 197.0, 222.0],
+    [255.0, 255.0, 255.0],
+    [244.0, 165.0, 130.0],
+    [178.0, 24.0, 43.0],
+];
 
 /// The diverging colour of `t ∈ [-1, 1]` (values outside are clamped; NaN maps to white):
 /// `-1` ↦ blue `(33, 102, 172)`, `0` ↦ white `(255, 255, 255)`, `+1` ↦ red `(178, 24, 43)`, linear in
@@ -124,7 +129,14 @@ impl GridLayout {
 }
 
 /// Draws one `side×side` tile whose site `s` has colour `colour(s)`.
-fn draw_tile(canvas: &mut Canvas, x0: usize, y0: usize, side: usize, scale: usize, colour: impl Fn(usize) -> [u8; 3]) {
+fn draw_tile(
+    canvas: &mut Canvas,
+    x0: usize,
+    y0: usize,
+    side: usize,
+    scale: usize,
+    colour: impl Fn(usize) -> [u8; 3],
+) {
     for row in 0..side {
         for col in 0..side {
             canvas.fill(x0 + col * scale, y0 + row * scale, scale, scale, colour(row * side + col));
@@ -194,9 +206,7 @@ pub fn field_grid_png(
         Normalization::PerTile => (0..n).map(max_abs).collect(),
     };
     let labels: [String; 3] = match normalization {
-        Normalization::Shared => {
-            [format_number(scales[0]), "0".to_string(), format_number(-scales[0])]
-        }
+        Normalization::Shared => [format_number(scales[0]), "0".to_string(), format_number(-scales[0])],
         Normalization::PerTile => ["1".to_string(), "0".to_string(), "-1".to_string()],
     };
 

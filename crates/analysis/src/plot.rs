@@ -115,7 +115,8 @@ pub fn tick_label(x: f64) -> String {
         Some(i) => (&s[..i], &s[i..]),
         None => (s.as_str(), ""),
     };
-    let mantissa = if mantissa.contains('.') { mantissa.trim_end_matches('0').trim_end_matches('.') } else { mantissa };
+    let mantissa =
+        if mantissa.contains('.') { mantissa.trim_end_matches('0').trim_end_matches('.') } else { mantissa };
     let mantissa = if mantissa == "-0" { "0" } else { mantissa };
     format!("{mantissa}{exponent}")
 }
@@ -230,7 +231,8 @@ impl LinePlot {
         let (xr, yr, omitted) = self.ranges();
         let mut svg = String::new();
         if self.log_y {
-            self.draw(&mut svg, xr, yr.log_scale(), omitted)?;
+            let (bold, light) = log_key_points(yr.start, yr.end);
+            self.draw(&mut svg, xr, yr.log_scale().with_key_points(bold).with_light_points(light), omitted)?;
         } else {
             self.draw(&mut svg, xr, yr, omitted)?;
         }
@@ -250,14 +252,14 @@ impl LinePlot {
                 "{omitted} point{} with y ≤ 0 not shown on the logarithmic axis",
                 if omitted == 1 { "" } else { "s" }
             );
-            root.draw(&Text::new(note, (10, self.height as i32 - 16), ("sans-serif", 12).into_font()))
+            root.draw(&Text::new(note, (10, self.height as i32 - 16), ("sans-serif", 15).into_font()))
                 .map_err(|e| backend(&e))?;
             root.margin(0, 16, 0, 0)
         } else {
             root
         };
         let mut chart = ChartBuilder::on(&root)
-            .caption(&self.title, ("sans-serif", 20).into_font())
+            .caption(&self.title, ("sans-serif", 24).into_font())
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(64)
@@ -267,8 +269,8 @@ impl LinePlot {
             .configure_mesh()
             .x_desc(self.x_label.as_str())
             .y_desc(self.y_label.as_str())
-            .axis_desc_style(("sans-serif", 15))
-            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 18))
+            .label_style(("sans-serif", 15))
             .x_label_formatter(&|v| tick_label(*v))
             .y_label_formatter(&|v| tick_label(*v))
             .light_line_style(RGBColor(235, 235, 235))
@@ -334,7 +336,7 @@ impl LinePlot {
                 LegendPosition::LowerRight => SeriesLabelPosition::LowerRight,
                 LegendPosition::LowerLeft => SeriesLabelPosition::LowerLeft,
             })
-            .label_font(("sans-serif", 13))
+            .label_font(("sans-serif", 16))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(160, 160, 160))
             .draw()
@@ -342,6 +344,41 @@ impl LinePlot {
         root.present().map_err(|e| backend(&e))?;
         Ok(())
     }
+}
+
+/// Tick positions of a logarithmic axis on `[lo, hi]` (`0 < lo < hi`): labelled ticks at the powers
+/// of ten, or at 1-2-5 multiples when fewer than three decades are visible (every integer multiple when
+/// less than one is), and light grid lines at every integer multiple of each power of ten.
+fn log_key_points(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let decades = (hi / lo).log10();
+    let mantissas: &[f64] = if decades < 1.0 {
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    } else if decades < 3.0 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    // Skip decades when there are too many to label (at most about 10 labels).
+    let step = (decades / 10.0).ceil().max(1.0) as i32;
+    let first = lo.log10().floor() as i32;
+    let last = hi.log10().ceil() as i32;
+    let mut bold = Vec::new();
+    let mut light = Vec::new();
+    for e in first..=last {
+        let p = 10f64.powi(e);
+        for m in 1..=9 {
+            let v = f64::from(m) * p;
+            if v >= lo && v <= hi {
+                if (e - first) % step == 0 && mantissas.contains(&f64::from(m)) {
+                    bold.push(v);
+                }
+                if decades <= 8.0 || m == 1 {
+                    light.push(v);
+                }
+            }
+        }
+    }
+    (bold, light)
 }
 
 /// Shorthand for one plot per metric with one series per DBN layer: `curves[ℓ]` is

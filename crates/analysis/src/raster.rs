@@ -60,7 +60,11 @@ impl Canvas {
     pub(crate) fn new(width: usize, height: usize, background: [u8; 3]) -> Result<Self> {
         for (name, value) in [("image width", width), ("image height", height)] {
             if value == 0 || value > MAX_SIDE_PX {
-                return Err(Error::BadParameter { name, value, reason: "must be between 1 and 16384 pixels" });
+                return Err(Error::BadParameter {
+                    name,
+                    value,
+                    reason: "must be between 1 and 16384 pixels",
+                });
             }
         }
         let mut data = Vec::with_capacity(width * height * 3);
