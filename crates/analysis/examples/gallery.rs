@@ -1,63 +1,97 @@
-//! Writes every kind of figure this crate draws into a directory, for looking at them:
-//! `cargo run -p kadanoff-analysis --release --example gallery -- /tmp/gallery`.
+//! Writes every kind of figure this crate draws, and a report embedding them, into a directory, for
+//! looking at them: `cargo run -p kadanoff-analysis --release --example gallery -- /tmp/gallery`.
+//! The data are synthetic (Gaussian blobs, stripes), shaped like the paper's 1600 → 400 → 100 → 25 DBN.
 
-use std::f64::consts::PI;
-
-use kadanoff_analysis::fields::receptive_fields;
+use kadanoff_analysis::fields::{field_radii, receptive_fields};
 use kadanoff_analysis::image::{
     field_grid_png, reconstruction_grid_png, spin_grid_png, GridLayout, Normalization,
 };
-use kadanoff_analysis::plot::{rg_flow, training_curves, LinePlot, Series, SeriesStyle};
+use kadanoff_analysis::plot::{correlation_function, rg_flow, training_curves, CorrelationCurve};
+use kadanoff_analysis::report::{Figure, Report, Section};
+use kadanoff_analysis::table::{ComparisonTable, DataSource, Value};
 use ndarray::Array2;
+
+/// Weights from an `n×n` grid of units below to an `(n/2)×(n/2)` grid above: each upper unit sums a
+/// 2×2 block of lower units.
+fn pool(n: usize) -> Array2<f32> {
+    let m = n / 2;
+    Array2::from_shape_fn((n * n, m * m), |(i, j)| {
+        let (ir, ic, jr, jc) = (i / n, i % n, j / m, j % m);
+        if ir / 2 == jr && ic / 2 == jc {
+            0.5
+        } else {
+            0.0
+        }
+    })
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "/tmp/gallery".into()));
     std::fs::create_dir_all(&dir)?;
-    let l = 16;
-    // Layer 1: 64 Gaussian blobs of width 1.5 on an 8×8 grid of centres; layer 2: 16 units, each the sum of
-    // a 2×2 block of layer-1 units with alternating signs.
-    let w1 = Array2::from_shape_fn((l * l, 64), |(s, j)| {
-        let (r, c) = ((s / l) as f64, (s % l) as f64);
-        let (cr, cc) = ((j / 8) as f64 * 2.0 + 0.5, (j % 8) as f64 * 2.0 + 0.5);
-        let sign = if (j + j / 8) % 2 == 0 { 1.0 } else { -0.7 };
-        sign * (-((r - cr).powi(2) + (c - cc).powi(2)) / (2.0 * 1.5 * 1.5)).exp()
+    let l = 40;
+    // Layer 1: 400 Gaussian blobs (width 1) centred on a 20×20 grid, with random-looking signs.
+    let w1 = Array2::from_shape_fn((l * l, 400), |(s, j)| {
+        let (r, c) = ((s / l) as f32, (s % l) as f32);
+        let (cr, cc) = ((j / 20) as f32 * 2.0 + 0.5, (j % 20) as f32 * 2.0 + 0.5);
+        let sign = if (j * 7919) % 13 < 9 { 1.0 } else { -1.0 };
+        sign * (-((r - cr).powi(2) + (c - cc).powi(2)) / 2.0).exp()
     });
-    let w2 = Array2::from_shape_fn((64, 16), |(i, j)| {
-        let (ir, ic) = (i / 8, i % 8);
-        if ir / 2 == j / 4 && ic / 2 == j % 4 {
-            1.0
-        } else {
-            0.0
-        }
-    });
-    let fields = receptive_fields(&[w1.view(), w2.view()])?;
+    let (w2, w3) = (pool(20), Array2::from_shape_fn((100, 25), |(i, j)| pool(10)[[i, j]]));
+    let fields = receptive_fields(&[w1.view(), w2.view(), w3.view()])?;
+    let mut section = Section::new("Receptive fields");
     for (k, f) in fields.iter().enumerate() {
-        for (norm, name) in [(Normalization::Shared, "shared"), (Normalization::PerTile, "tile")] {
-            let grid = field_grid_png(f.view(), &GridLayout { side: l, scale: 4, columns: None }, norm)?;
-            std::fs::write(dir.join(format!("fields-{}-{name}.png", k + 1)), &grid.png)?;
-            println!("fields {} {name}: {}x{} {}", k + 1, grid.width, grid.height, grid.scale_caption());
-        }
+        let radii = field_radii(f.view(), l)?;
+        let mean = radii.iter().sum::<f64>() / radii.len() as f64;
+        let grid = field_grid_png(
+            f.view(),
+            &GridLayout { side: l, scale: 2, columns: None },
+            Normalization::PerTile,
+        )?;
+        std::fs::write(dir.join(format!("fields-{}.png", k + 1)), &grid.png)?;
+        println!(
+            "layer {}: {}x{} px, mean radius {mean:.3}; {}",
+            k + 1,
+            grid.width,
+            grid.height,
+            grid.scale_caption()
+        );
+        section.figure(Figure::png(
+            format!("fields-{}", k + 1),
+            format!(
+                "Layer {} fields (mean radius {mean:.2} lattice spacings). {}",
+                k + 1,
+                grid.scale_caption()
+            ),
+            grid.png,
+        ));
     }
-    // Spins: stripes and checkerboards.
-    let spins = Array2::from_shape_fn((6, l * l), |(k, s)| {
+    let spins = Array2::from_shape_fn((8, l * l), |(k, s)| {
         let (r, c) = (s / l, s % l);
-        if (r / (k + 1) + c / (k + 2)) % 2 == 0 {
+        if (r / (k + 2) + c / (k + 3)) % 2 == 0 {
             1i8
         } else {
             -1
         }
     });
-    std::fs::write(
-        dir.join("spins.png"),
-        spin_grid_png(spins.view(), &GridLayout { side: l, scale: 3, columns: Some(3) })?,
-    )?;
-    let rec1 = spins.mapv(|s| if s > 0 { 0.8 } else { 0.15 });
-    let rec2 = Array2::from_shape_fn(spins.dim(), |(k, s)| 0.5 + 0.4 * ((s as f64 + k as f64) * 0.3).sin());
-    std::fs::write(
-        dir.join("reconstructions.png"),
-        reconstruction_grid_png(spins.view(), &[rec1.view(), rec2.view()], l, 3)?,
-    )?;
-    // Plots.
+    let spin_png = spin_grid_png(spins.view(), &GridLayout { side: l, scale: 2, columns: Some(4) })?;
+    std::fs::write(dir.join("spins.png"), &spin_png)?;
+    section.figure(Figure::png("spins", "Configurations: +1 white, -1 black.", spin_png));
+    let recs: Vec<Array2<f32>> = (1..=3)
+        .map(|d| {
+            let a = 0.5 - 0.15 * d as f32;
+            spins.mapv(|s| if s > 0 { 1.0 - a } else { a })
+        })
+        .collect();
+    let views: Vec<_> = recs.iter().map(|r| r.view()).collect();
+    let rec_png = reconstruction_grid_png(spins.view(), &views, l, 2)?;
+    std::fs::write(dir.join("reconstructions.png"), &rec_png)?;
+    section.figure(Figure::png(
+        "reconstructions",
+        "Originals (0) and reconstructions at depth 1-3.",
+        rec_png,
+    ));
+
+    let mut plots = Section::new("Plots");
     let curves = vec![
         (
             "layer 1 (1600→400)".to_string(),
@@ -65,34 +99,65 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         ("layer 2 (400→100)".to_string(), (0..50).map(|e| 0.2 * (-(e as f64) / 15.0).exp() + 0.08).collect()),
     ];
-    std::fs::write(
-        dir.join("training.svg"),
-        training_curves("Reconstruction error", "mean squared error per unit", &curves).to_svg()?,
-    )?;
-    let flows: Vec<Vec<f64>> = [1.0, 1.5, 2.0]
+    let svg = training_curves("Reconstruction error", "mean squared error per unit", &curves).to_svg()?;
+    std::fs::write(dir.join("training.svg"), &svg)?;
+    plots.figure(Figure::svg("training", "Training curves.", svg));
+    let flows: Vec<Vec<f64>> = [1.0f64, 1.5, 2.0]
         .iter()
-        .map(|&k0: &f64| {
+        .map(|&k0| {
             let mut v = vec![k0];
             for _ in 0..6 {
-                let t = v.last().unwrap().tanh();
+                let t = v[v.len() - 1].tanh();
                 v.push((t * t).atanh());
             }
             v
         })
         .collect();
-    std::fs::write(dir.join("flow.svg"), rg_flow(&flows).to_svg()?)?;
-    let mut g =
-        LinePlot::new("Correlation function G(r)", "distance r (lattice spacings)", "G(r) = <s_0 s_r>");
-    g.log_y = true;
-    let exact: Vec<(f64, f64)> =
-        (0..=20).map(|r| (r as f64, (0.9f64).powi(r) + 0.01 * (PI * r as f64).cos())).collect();
-    g.series.push(Series::new("exact", exact.clone(), SeriesStyle::Dashed));
-    g.series.push(Series::with_errors(
-        "Monte Carlo",
-        exact.iter().map(|&(r, y)| (r, y * 1.02 - 0.02)).collect(),
-        exact.iter().map(|&(_, y)| 0.05 * y).collect(),
-        SeriesStyle::Markers,
-    ));
-    std::fs::write(dir.join("g.svg"), g.to_svg()?)?;
+    let svg = rg_flow(&flows).to_svg()?;
+    std::fs::write(dir.join("flow.svg"), &svg)?;
+    plots.figure(Figure::svg("flow", "Exact 1D flow.", svg));
+    let exact: Vec<(f64, f64)> = (0..=20).map(|r| (r as f64, 0.85f64.powi(r))).collect();
+    let curves = [
+        CorrelationCurve { label: "exact".into(), points: exact.clone(), errors: None },
+        CorrelationCurve {
+            label: "Monte Carlo".into(),
+            points: exact.iter().map(|&(r, g)| (r, g * 1.03 - 0.02)).collect(),
+            errors: Some(exact.iter().map(|&(_, g)| 0.03 * g + 0.005).collect()),
+        },
+    ];
+    let svg = correlation_function("Correlation function, L = 40, K = 0.408", &curves, true).to_svg()?;
+    std::fs::write(dir.join("g.svg"), &svg)?;
+    plots.figure(Figure::svg("g", "G(r).", svg));
+
+    let mut table = ComparisonTable::new(
+        "L = 40, K = 0.408",
+        vec!["energy per site e".into(), "|m|".into(), "specific heat per site c".into()],
+    );
+    table.push_row(
+        DataSource::Exact,
+        vec![Some(Value::exact(-1.151_821_150_8)), None, Some(Value::exact(0.994_670_474_7))],
+    )?;
+    table.push_row(
+        DataSource::MonteCarlo,
+        vec![
+            Some(Value::estimate(-1.1512, 0.0011)),
+            Some(Value::estimate(0.1234, 0.0021)),
+            Some(Value::estimate(0.99, 0.02)),
+        ],
+    )?;
+    table.push_row(
+        DataSource::Reconstructions { depth: 1 },
+        vec![Some(Value::estimate(-1.23, 0.004)), None, None],
+    )?;
+    table.reference = Some(0);
+    println!("{}", table.to_text()?);
+    plots.table(table);
+    plots.key_values(
+        "Run",
+        vec![("seed".into(), "42".into()), ("tool version".into(), "kadanoff 0.1.0".into())],
+    );
+    let mut report = Report::new("kadanoff-analysis gallery");
+    report.push(section).push(plots);
+    std::fs::write(dir.join("report.html"), report.to_html()?)?;
     Ok(())
 }

@@ -82,6 +82,72 @@ pub fn unit_field(fields: ArrayView2<'_, f64>, unit: usize, side: usize) -> Resu
     Ok(Array2::from_shape_fn((side, side), |(r, c)| column[r * side + c]))
 }
 
+/// The size of each unit's field on a periodic `side × side` lattice: the root-mean-square distance of the
+/// field's intensity `f_s²` from its centre, `r = √(Σ_s f_s² |x_s - c|² / Σ_s f_s²)`, in lattice
+/// spacings, where distances use the nearest periodic image and the centre `c` is the circular mean
+/// of each coordinate (`c_x = L/(2π) · arg Σ_s f_s² e^{2πi x_s/L}`), so a field straddling the
+/// boundary is measured as one blob. One number per column of `fields` (`side² × units`).
+///
+/// A field on one site has radius 0; a field spread evenly over a 2×2 block has radius `1/√2`.
+/// Growth of the mean radius with depth is the quantitative form of "receptive fields get larger".
+/// An all-zero column has radius 0.
+///
+/// # Errors
+/// [`Error::Shape`] if `fields` does not have `side²` rows, [`Error::BadParameter`] for `side = 0`,
+/// [`Error::NonFinite`] for NaN or infinite entries.
+pub fn field_radii(fields: ArrayView2<'_, f64>, side: usize) -> Result<Vec<f64>> {
+    if side == 0 {
+        return Err(Error::BadParameter { name: "side", value: side, reason: "must be positive" });
+    }
+    if fields.nrows() != side * side {
+        return Err(Error::Shape {
+            what: "field matrix",
+            got: fields.shape().to_vec(),
+            expected: format!("{} rows (side² for side {side})", side * side),
+        });
+    }
+    if let Some(index) = fields.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NonFinite { what: "field matrix", index });
+    }
+    let l = side as f64;
+    let angle = |x: usize| std::f64::consts::TAU * x as f64 / l;
+    // Circular mean of one coordinate, in [0, L).
+    let centre =
+        |sum_sin: f64, sum_cos: f64| (sum_sin.atan2(sum_cos) / std::f64::consts::TAU * l).rem_euclid(l);
+    // Nearest-image distance along one axis.
+    let dist = |x: usize, c: f64| {
+        let d = (x as f64 - c).rem_euclid(l);
+        d.min(l - d)
+    };
+    let radii = fields
+        .columns()
+        .into_iter()
+        .map(|f| {
+            let (mut total, mut sr, mut cr, mut sc, mut cc) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for (s, &v) in f.iter().enumerate() {
+                let w = v * v;
+                let (row, col) = (s / side, s % side);
+                total += w;
+                sr += w * angle(row).sin();
+                cr += w * angle(row).cos();
+                sc += w * angle(col).sin();
+                cc += w * angle(col).cos();
+            }
+            if total == 0.0 {
+                return 0.0;
+            }
+            let (c_row, c_col) = (centre(sr, cr), centre(sc, cc));
+            let second_moment: f64 = f
+                .iter()
+                .enumerate()
+                .map(|(s, &v)| v * v * (dist(s / side, c_row).powi(2) + dist(s % side, c_col).powi(2)))
+                .sum();
+            (second_moment / total).sqrt()
+        })
+        .collect();
+    Ok(radii)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +189,29 @@ mod tests {
         assert_eq!(receptive_fields::<f64>(&[]), Err(Error::Empty { what: "weight matrices" }));
         let bad = array![[f64::NAN]];
         assert!(matches!(receptive_fields(&[bad.view()]), Err(Error::NonFinite { index: 0, .. })));
+    }
+
+    /// Hand values: one site → 0; an even 2×2 block → every site at (½, ½) from the centre, r = 1/√2;
+    /// the same block across the periodic boundary → the same; a ±1 pair on two sites of a row → ½.
+    #[test]
+    fn radii_by_hand() {
+        let side = 6;
+        let mut f = Array2::<f64>::zeros((36, 5));
+        f[[2 * side + 3, 0]] = 0.7;
+        for (r, c) in [(1, 1), (1, 2), (2, 1), (2, 2)] {
+            f[[r * side + c, 1]] = 1.0;
+        }
+        for (r, c) in [(5, 5), (5, 0), (0, 5), (0, 0)] {
+            f[[r * side + c, 2]] = -2.0;
+        }
+        f[[3 * side + 4, 3]] = 1.0;
+        f[[3 * side + 5, 3]] = -1.0;
+        let radii = field_radii(f.view(), side).unwrap();
+        let expected = [0.0, 0.5_f64.sqrt(), 0.5_f64.sqrt(), 0.5, 0.0];
+        for (got, want) in radii.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{radii:?}");
+        }
+        assert!(field_radii(f.view(), 5).is_err());
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! PNG image grids: receptive fields (diverging colour map with a colour bar), ±1 configurations, and
 //! originals beside reconstructions. No fonts are needed: numbers are drawn with a built-in 5×7 font.
 //!
-//! # Geometry (the same for every grid)
+//! # Geometry
 //!
 //! Each tile is one `L×L` lattice image (row-major sites, `site = row·L + col`), every lattice site drawn
-//! as a `scale × scale` square. Tiles are separated, and the grid framed, by a one-pixel grey gap
-//! (`GAP_COLOUR`). Tile `k` sits in grid column `k % columns` and grid row `k / columns`, so its top-left
-//! pixel is `(1 + c·(L·scale + 1), top + 1 + r·(L·scale + 1))`, with `top = 0` except for
-//! [`reconstruction_grid_png`], which has a header strip.
+//! as a `scale × scale` square. Tiles are separated, and the grid framed, by a one-pixel gap
+//! ([`GAP_COLOUR`] grey for fields, [`SPIN_GAP_COLOUR`] steel blue for configurations and
+//! reconstructions). Tile `k` sits in grid column `k % columns` and grid row `k / columns`, so its top-left
+//! pixel is `(1 + c·(L·scale + 1), 1 + r·(L·scale + 1))`. [`reconstruction_grid_png`] differs: it has
+//! a header strip and a wider gap after the originals' column (its documentation gives the offsets).
 //!
 //! # Colours
 //!
@@ -28,8 +29,11 @@ use ndarray::ArrayView2;
 use crate::error::{Error, Result};
 use crate::raster::{format_number, text_width, Canvas, GLYPH_H, MAX_SIDE_PX};
 
-/// Colour of the one-pixel gaps between tiles.
+/// Colour of the one-pixel gaps between field tiles (a grey that is not on the diverging map).
 pub const GAP_COLOUR: [u8; 3] = [128, 128, 128];
+/// Colour of the one-pixel gaps in configuration and reconstruction grids (steel blue, which stands out
+/// against black, white and every grey level).
+pub const SPIN_GAP_COLOUR: [u8; 3] = [70, 130, 180];
 const WHITE: [u8; 3] = [255, 255, 255];
 const BLACK: [u8; 3] = [0, 0, 0];
 const GAP: usize = 1;
@@ -211,7 +215,7 @@ pub fn field_grid_png(
     };
 
     let (grid_w, grid_h) = layout.grid_px(n);
-    let mag = if grid_h >= 160 { 2 } else { 1 };
+    let mag = (1 + grid_h / 300).min(4);
     let label_w = labels.iter().map(|l| text_width(l, mag)).max().unwrap_or(0);
     let bar_x = grid_w + 8 * mag;
     let bar_w = 10 * mag;
@@ -278,7 +282,7 @@ pub fn spin_grid_png(configurations: ArrayView2<'_, i8>, layout: &GridLayout) ->
     }
     check_spins(configurations)?;
     let (grid_w, grid_h) = layout.grid_px(n);
-    let mut canvas = Canvas::new(grid_w, grid_h, GAP_COLOUR)?;
+    let mut canvas = Canvas::new(grid_w, grid_h, SPIN_GAP_COLOUR)?;
     for k in n..layout.shape(n).0 * layout.shape(n).1 {
         let (x0, y0) = layout.tile_origin(k, n);
         canvas.fill(x0, y0, layout.tile_px(), layout.tile_px(), WHITE);
@@ -317,6 +321,10 @@ fn check_spins(configurations: ArrayView2<'_, i8>) -> Result<()> {
 /// separates the originals from the reconstructions.
 ///
 /// Values in `[-1, 1]` (mean spins `m`) must be converted by the caller with `p = (1 + m)/2`.
+///
+/// Geometry, with `t = side·scale`: the header strip is `7·g + 4` pixels high (`g = 2` when `t ≥ 40`,
+/// else 1); sample `k`'s tiles start at `y = header + 1 + k·(t + 1)`; column 0 starts at `x = 1`, column
+/// `d ≥ 1` at `x = t + 6 + (d - 1)·(t + 1)` (four white pixels separate the originals).
 ///
 /// # Errors
 /// Bad `side`/`scale`, no samples, reconstructions whose shape differs from `originals`, spins other
@@ -361,7 +369,7 @@ pub fn reconstruction_grid_png<F: Copy + Into<f64>>(
         canvas.text(x, 2, &label, mag, BLACK);
     }
     for c in 0..columns {
-        canvas.fill(column_x(c) - GAP, header, tile + 2 * GAP, height - header, GAP_COLOUR);
+        canvas.fill(column_x(c) - GAP, header, tile + 2 * GAP, height - header, SPIN_GAP_COLOUR);
     }
     for k in 0..samples {
         let y0 = header + GAP + k * (tile + GAP);

@@ -5,7 +5,8 @@
 //! (PNG) or a string (SVG, HTML), and writing files is the caller's job.
 //!
 //! Core pieces:
-//! - [`fields::receptive_fields`]: the products `W1 W2 … Wℓ` of a DBN's weight matrices.
+//! - [`fields::receptive_fields`]: the products `W1 W2 … Wℓ` of a DBN's weight matrices, and
+//!   [`fields::field_radii`], their size in lattice spacings.
 //! - [`image`]: PNG grids of fields (diverging colour map with a colour bar), of ±1 configurations,
 //!   and of originals beside reconstructions.
 //! - [`plot::LinePlot`]: SVG line plots with titles, axis labels, legends, error bars and log axes,

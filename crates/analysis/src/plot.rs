@@ -409,3 +409,31 @@ pub fn rg_flow(flows: &[Vec<f64>]) -> LinePlot {
     plot.legend = LegendPosition::LowerLeft;
     plot
 }
+
+/// One curve of a correlation-function plot: `G(r)` at distances `r` with optional error bars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelationCurve {
+    /// Legend entry (the data source).
+    pub label: String,
+    /// `(r, G(r))` points.
+    pub points: Vec<(f64, f64)>,
+    /// Standard errors of `G(r)`, one per point; `None` for exact curves, which are drawn dashed.
+    pub errors: Option<Vec<f64>>,
+}
+
+/// Shorthand for `G(r) = ⟨s_0 s_r⟩` against distance from several data sources; measured curves
+/// (with errors) are drawn as markers with error bars, exact ones as dashed lines.
+/// On a logarithmic axis (`log_y`) points with `G ≤ 0` are left out and counted under the plot.
+pub fn correlation_function(title: &str, curves: &[CorrelationCurve], log_y: bool) -> LinePlot {
+    let mut plot = LinePlot::new(title, "distance r (lattice spacings)", "G(r) = <s_0 s_r>");
+    plot.log_y = log_y;
+    for c in curves {
+        plot.series.push(match &c.errors {
+            Some(e) => {
+                Series::with_errors(c.label.clone(), c.points.clone(), e.clone(), SeriesStyle::LineAndMarkers)
+            }
+            None => Series::new(c.label.clone(), c.points.clone(), SeriesStyle::Dashed),
+        });
+    }
+    plot
+}

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::report::escape;
 
 /// Where the numbers of a row come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum DataSource {
     /// Equilibrium Monte Carlo configurations (the training data).
     MonteCarlo,
@@ -96,7 +96,7 @@ fn format_significant(x: f64, digits: usize) -> String {
 }
 
 /// One row: a data source and one optional cell per column (`None` = not measured).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Row {
     /// Where the numbers come from.
     pub source: DataSource,
@@ -105,7 +105,7 @@ pub struct Row {
 }
 
 /// A table of observables (columns) measured on several data sources (rows).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ComparisonTable {
     /// A one-line caption (what, on which lattice and coupling).
     pub caption: String,

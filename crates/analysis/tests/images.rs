@@ -2,7 +2,7 @@
 
 use kadanoff_analysis::image::{
     diverging_colour, field_grid_png, reconstruction_grid_png, spin_grid_png, GridLayout, Normalization,
-    GAP_COLOUR,
+    GAP_COLOUR, SPIN_GAP_COLOUR,
 };
 use kadanoff_analysis::Error;
 use ndarray::{array, Array2};
@@ -121,7 +121,8 @@ fn spin_grid_pixels() {
         [pixel(&img, 4, 1), pixel(&img, 5, 1), pixel(&img, 4, 2), pixel(&img, 5, 2)],
         [BLACK, BLACK, WHITE, WHITE]
     );
-    assert_eq!(pixel(&img, 3, 1), GAP_COLOUR);
+    assert_eq!(pixel(&img, 3, 1), SPIN_GAP_COLOUR);
+    assert_eq!(pixel(&img, 0, 0), SPIN_GAP_COLOUR);
 }
 
 #[test]
@@ -143,6 +144,10 @@ fn reconstruction_grid_pixels() {
     assert_eq!(pixel(&img, 12, y + 2), [64, 64, 64]); // p = 0.25 → 63.75
     assert_eq!(pixel(&img, 15, y), WHITE);
     assert_eq!(pixel(&img, 17, y + 2), BLACK);
+    // Gaps: steel blue around tiles, white between the originals and the reconstructions.
+    assert_eq!(pixel(&img, 0, y), SPIN_GAP_COLOUR);
+    assert_eq!(pixel(&img, 14, y), SPIN_GAP_COLOUR);
+    assert_eq!(pixel(&img, 7, y), WHITE);
     // The header holds the column numbers in black.
     assert!((0..20).any(|x| (0..11).any(|yy| pixel(&img, x, yy) == BLACK)));
 }
