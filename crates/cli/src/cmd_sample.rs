@@ -115,8 +115,12 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let progress = Progress::new(args.quiet);
     let started = Instant::now();
     let report = |p: dataset::Progress| {
-        progress.phase(p.phase.name(), p.total, "sweeps");
-        progress.set(p.done);
+        let phase = match p.phase {
+            dataset::Phase::Pilot => "pilot (tau_int)",
+            dataset::Phase::Production => "sampling",
+        };
+        progress.phase(phase, p.sweeps_total, "sweeps");
+        progress.set(p.sweeps_done);
     };
     let data = dataset::generate(model, algorithm, &config, &report)?;
     progress.finish();

@@ -52,16 +52,17 @@ pub fn run(args: StatsArgs) -> Result<()> {
     if let Some(k) = coupling {
         lattice_physics::IsingModel::new(lattice, k, 0.0)?;
     }
-    let summary = observables::summarize(lattice, coupling.unwrap_or(f64::NAN), &data.values)?;
+    let measurements = observables::measure_all(lattice, &data.values)?;
+    let o = observables::estimate(lattice, coupling.unwrap_or(0.0), &measurements)?;
+    let corr = observables::correlations(lattice, &data.values)?;
     let est = |e: &lattice_physics::stats::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
-    let o = &summary.observables;
     let mut obs = json!({
         "energy_per_site": est(&o.energy_per_site),
         "abs_magnetization": est(&o.abs_magnetization),
         "magnetization_sq": est(&o.magnetization_sq),
         "susceptibility_per_site": est(&o.susceptibility_per_site),
         "binder_cumulant": est(&o.binder_cumulant),
-        "second_moment_correlation_length": est(&summary.correlation_length),
+        "second_moment_correlation_length": corr.second_moment_length.as_ref().map(est),
     });
     obs["specific_heat_per_site"] = if coupling.is_some() { est(&o.specific_heat_per_site) } else { Value::Null };
     let value = json!({
@@ -71,14 +72,14 @@ pub fn run(args: StatsArgs) -> Result<()> {
         "coupling": coupling,
         "observables": obs,
         "correlation": {
-            "r": (0..summary.correlation.len()).collect::<Vec<_>>(),
-            "mean": summary.correlation.iter().map(|e| e.mean).collect::<Vec<_>>(),
-            "stderr": summary.correlation.iter().map(|e| e.stderr).collect::<Vec<_>>(),
+            "r": (0..corr.g.len()).collect::<Vec<_>>(),
+            "mean": corr.g.iter().map(|e| e.mean).collect::<Vec<_>>(),
+            "stderr": corr.g.iter().map(|e| e.stderr).collect::<Vec<_>>(),
         },
         "autocorrelation": {
             "unit": "samples",
-            "energy": summary.tau_energy.tau,
-            "abs_magnetization": summary.tau_abs_magnetization.tau,
+            "energy": o.tau_energy.tau,
+            "abs_magnetization": o.tau_abs_magnetization.tau,
         },
         "tool_version": env!("CARGO_PKG_VERSION"),
     });
@@ -89,9 +90,9 @@ pub fn run(args: StatsArgs) -> Result<()> {
         print_observables(&value["observables"], &Value::Null);
         println!(
             "  tau_int (in samples): energy {:.2}, |m| {:.2}",
-            summary.tau_energy.tau, summary.tau_abs_magnetization.tau
+            o.tau_energy.tau, o.tau_abs_magnetization.tau
         );
-        let g: Vec<String> = summary.correlation.iter().map(|e| format!("{:.4}", e.mean)).collect();
+        let g: Vec<String> = corr.g.iter().map(|e| format!("{:.4}", e.mean)).collect();
         println!("  G(r), r = 0..: {}", g.join(" "));
         Ok(())
     }
