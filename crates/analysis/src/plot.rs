@@ -421,6 +421,17 @@ pub struct CorrelationCurve {
     pub errors: Option<Vec<f64>>,
 }
 
+impl CorrelationCurve {
+    /// The measured `G(r)`, `r = 0 … ⌊L/2⌋`, of `lattice_physics::observables::correlations`.
+    pub fn measured(label: impl Into<String>, c: &lattice_physics::observables::Correlations) -> Self {
+        CorrelationCurve {
+            label: label.into(),
+            points: c.g.iter().enumerate().map(|(r, e)| (r as f64, e.mean)).collect(),
+            errors: Some(c.g.iter().map(|e| e.stderr).collect()),
+        }
+    }
+}
+
 /// Shorthand for `G(r) = ⟨s_0 s_r⟩` against distance from several data sources; measured curves
 /// (with errors) are drawn as markers with error bars, exact ones as dashed lines.
 /// On a logarithmic axis (`log_y`) points with `G ≤ 0` are left out and counted under the plot.

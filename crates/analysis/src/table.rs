@@ -7,6 +7,9 @@
 //! When a reference row is set (usually the exact one), every other cell with an error bar also shows
 //! its deviation from the reference in units of its own standard error, `(+1.3σ)`.
 
+use lattice_physics::observables::Observables;
+use lattice_physics::stats::Estimate;
+
 use crate::error::{Error, Result};
 use crate::report::escape;
 
@@ -79,6 +82,41 @@ impl Value {
             Some(_) => format!("{} ± 0", format_significant(self.mean, 6)),
         }
     }
+}
+
+impl From<Estimate> for Value {
+    fn from(e: Estimate) -> Self {
+        Value::estimate(e.mean, e.stderr)
+    }
+}
+
+/// Headings of the columns filled by [`observables_row`], in order (conventions of science.md §2).
+pub fn observable_columns() -> Vec<String> {
+    [
+        "energy per site e",
+        "|m|",
+        "m²",
+        "specific heat per site c",
+        "susceptibility per site χ",
+        "Binder cumulant U",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The cells of one row under [`observable_columns`], from `lattice_physics` estimates; a cell whose
+/// estimate is not finite (e.g. the Binder cumulant when every `m = 0`) is left empty.
+pub fn observables_row(o: &Observables) -> Vec<Option<Value>> {
+    [
+        o.energy_per_site,
+        o.abs_magnetization,
+        o.magnetization_sq,
+        o.specific_heat_per_site,
+        o.susceptibility_per_site,
+        o.binder_cumulant,
+    ]
+    .map(|e| (e.mean.is_finite() && e.stderr.is_finite()).then(|| Value::from(e)))
+    .to_vec()
 }
 
 /// `x` with `digits` significant digits in fixed notation when `1e-4 ≤ |x| < 1e6`, else scientific.
@@ -314,6 +352,33 @@ mod tests {
             })
             .collect();
         assert!(starts.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
+
+    #[test]
+    fn observables_fill_their_columns_in_order() {
+        use lattice_physics::stats::TauInt;
+        let e = |m: f64| Estimate::new(m, 0.5);
+        let tau = TauInt { tau: 0.5, stderr: 0.0, window: 0 };
+        let o = Observables {
+            samples: 10,
+            energy_per_site: e(1.0),
+            abs_magnetization: e(2.0),
+            magnetization_sq: e(3.0),
+            specific_heat_per_site: e(4.0),
+            susceptibility_per_site: e(5.0),
+            binder_cumulant: e(f64::NAN),
+            tau_energy: tau,
+            tau_abs_magnetization: tau,
+            tau_magnetization_sq: tau,
+            blocks: 10,
+            block_length: 1,
+        };
+        let row = observables_row(&o);
+        assert_eq!(row.len(), observable_columns().len());
+        let means: Vec<Option<f64>> = row.iter().map(|c| c.map(|v| v.mean)).collect();
+        assert_eq!(means, vec![Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(5.0), None]);
+        let mut t = ComparisonTable::new("t", observable_columns());
+        t.push_row(DataSource::MonteCarlo, row).unwrap();
     }
 
     #[test]
