@@ -21,6 +21,7 @@
 //! # Ok::<(), rbm_core::Error>(())
 //! ```
 
+pub mod ais;
 pub mod error;
 pub mod exact;
 pub mod float;
@@ -29,6 +30,7 @@ pub mod rbm;
 pub mod train;
 pub mod units;
 
+pub use ais::{base_rate_bias, AisConfig, AisEstimate, BetaSchedule};
 pub use error::{Error, Result};
 pub use exact::{Gradient, MAX_EXACT_UNITS};
 pub use float::Float;

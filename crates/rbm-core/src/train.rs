@@ -641,20 +641,5 @@ fn visible_bias_from_mean<F: Float>(data: ArrayView2<F>, rows: &[usize], units: 
         }
     }
     let n = rows.len() as f64;
-    sum.iter()
-        .map(|&s| {
-            let mean = s / n;
-            // probability of the upper value
-            let p = match units {
-                Units::Binary => mean,
-                Units::Spin => 0.5 * (1.0 + mean),
-            };
-            let p = p.clamp(0.001, 0.999);
-            let logit = (p / (1.0 - p)).ln();
-            F::from_f64(match units {
-                Units::Binary => logit,
-                Units::Spin => 0.5 * logit, // atanh(mean)
-            })
-        })
-        .collect()
+    sum.iter().map(|&s| F::from_f64(crate::ais::bias_for_mean(s / n, units))).collect()
 }
