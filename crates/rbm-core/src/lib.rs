@@ -22,6 +22,7 @@
 //! ```
 
 pub mod ais;
+pub mod dbn;
 pub mod error;
 pub mod exact;
 pub mod float;
@@ -31,6 +32,7 @@ pub mod train;
 pub mod units;
 
 pub use ais::{base_rate_bias, AisConfig, AisEstimate, BetaSchedule};
+pub use dbn::{train_greedy, Dbn, Propagation};
 pub use error::{Error, Result};
 pub use exact::{Gradient, MAX_EXACT_UNITS};
 pub use float::Float;
