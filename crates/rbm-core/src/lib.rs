@@ -1,6 +1,41 @@
 //! # rbm-core
 //!
 //! Restricted Boltzmann machines and deep belief networks. This crate knows nothing of
-//! lattices: it sees matrices of unit values (`±1` or `0/1`). It does no file I/O and never prints.
+//! lattices: it sees matrices of unit values (`±1` or `0/1`). It does no file I/O and never
+//! prints; it depends on no other workspace crate.
 //!
-//! (Being built: see ARCHITECTURE.md for what exists today.)
+//! Core types:
+//! - [`Rbm`]: an RBM over `f32` (fast training) or `f64` (exact computation), with the ML sign
+//!   convention `E(v,h) = -vᵀWh - aᵀv - bᵀh` and conversions to the paper's plus-sign
+//!   convention ([`Rbm::to_paper`]) and between unit types ([`Rbm::with_units`]);
+//! - [`Units`]: spin (`±1`) or binary (`0/1`) units, chosen per layer.
+//!
+//! ```
+//! use ndarray::{array, Array1};
+//! use rbm_core::{Rbm, Units};
+//! // One hidden spin coupled to two visible spins with K = 0.5 (science.md §5).
+//! let rbm = Rbm::new(array![[0.5], [0.5]], Array1::zeros(2), Array1::zeros(1), Units::Spin, Units::Spin)?;
+//! // Z = Σ_{v,h} e^{0.5 h (v1 + v2)} = 2 (2 cosh 1 + 2).
+//! let exact = (2.0 * (2.0 * 1f64.cosh() + 2.0)).ln();
+//! assert!((rbm.exact_log_partition()? - exact).abs() < 1e-12);
+//! # Ok::<(), rbm_core::Error>(())
+//! ```
+
+pub mod ais;
+pub mod dbn;
+pub mod error;
+pub mod exact;
+pub mod float;
+pub mod monitor;
+pub mod rbm;
+pub mod train;
+pub mod units;
+
+pub use ais::{base_rate_bias, AisConfig, AisEstimate, BetaSchedule};
+pub use dbn::{train_greedy, Dbn, Propagation};
+pub use error::{Error, Result};
+pub use exact::{Gradient, MAX_EXACT_UNITS};
+pub use float::Float;
+pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm};
+pub use train::{EpochMetrics, MomentumSwitch, TrainConfig, Trainer};
+pub use units::Units;
