@@ -5,9 +5,12 @@
 //! exits with code 2; usage errors from the argument parser exit with 2 as well.
 
 mod cmd_exact;
+mod cmd_generate;
 mod cmd_sample;
 mod cmd_stats;
+mod cmd_train;
 mod files;
+mod model_file;
 mod progress;
 
 use std::process::ExitCode;
@@ -30,6 +33,10 @@ enum Command {
     Exact(cmd_exact::ExactArgs),
     /// Print the observables of an existing data set with error bars.
     Stats(cmd_stats::StatsArgs),
+    /// Train a deep belief network greedily, layer by layer, on a .npy data set.
+    Train(cmd_train::TrainArgs),
+    /// Generate configurations from a trained model (same format as `sample`).
+    Generate(cmd_generate::GenerateArgs),
 }
 
 /// The model family.
@@ -71,6 +78,8 @@ fn main() -> ExitCode {
         Command::Sample(a) => cmd_sample::run(a),
         Command::Exact(a) => cmd_exact::run(a),
         Command::Stats(a) => cmd_stats::run(a),
+        Command::Train(a) => cmd_train::run(a),
+        Command::Generate(a) => cmd_generate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

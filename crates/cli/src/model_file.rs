@@ -125,7 +125,12 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>> {
         bail!("{} is not a file", path.display());
     }
     if meta.len() > MAX_FILE_BYTES {
-        bail!("{} is {} bytes, larger than the {} bytes a model may have", path.display(), meta.len(), MAX_FILE_BYTES);
+        bail!(
+            "{} is {} bytes, larger than the {} bytes a model may have",
+            path.display(),
+            meta.len(),
+            MAX_FILE_BYTES
+        );
     }
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
@@ -133,7 +138,9 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>> {
 fn tensor_f32(st: &SafeTensors<'_>, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
     let t = st.tensor(name).map_err(|_| anyhow!("missing tensor `{name}`"))?;
     let values: Vec<f32> = match t.dtype() {
-        Dtype::F32 => t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        Dtype::F32 => {
+            t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+        }
         Dtype::F64 => t
             .data()
             .chunks_exact(8)
@@ -159,7 +166,12 @@ fn decode_layers(st: &SafeTensors<'_>, prefix: &str, count: usize, units: &[Unit
         if let Some(prev) = layers.last() {
             let prev: &Rbm<f32> = prev;
             if prev.n_hidden() != ws[0] {
-                bail!("layer {i} has {} visible units but layer {} has {} hidden units", ws[0], i - 1, prev.n_hidden());
+                bail!(
+                    "layer {i} has {} visible units but layer {} has {} hidden units",
+                    ws[0],
+                    i - 1,
+                    prev.n_hidden()
+                );
             }
         }
         let weights = Array2::from_shape_vec((ws[0], ws[1]), w).context("weight shape")?;
@@ -182,7 +194,8 @@ fn parse_metadata(st_meta: &Option<HashMap<String, String>>) -> Map<String, Valu
 }
 
 fn header_units(meta: &Map<String, Value>, count: usize) -> Result<Vec<Units>> {
-    let list = meta.get("units").and_then(Value::as_array).ok_or_else(|| anyhow!("metadata `units` is missing"))?;
+    let list =
+        meta.get("units").and_then(Value::as_array).ok_or_else(|| anyhow!("metadata `units` is missing"))?;
     if list.len() != count + 1 {
         bail!("metadata `units` lists {} layers of units, expected {}", list.len(), count + 1);
     }
@@ -219,7 +232,10 @@ fn open<'a>(bytes: &'a [u8], path: &Path, kind: &str) -> Result<(SafeTensors<'a>
     }
     let version = meta.get("format_version").and_then(Value::as_str).unwrap_or("(none)");
     if version != FORMAT_VERSION {
-        bail!("{} has format version {version}; this kadanoff reads version {FORMAT_VERSION}", path.display());
+        bail!(
+            "{} has format version {version}; this kadanoff reads version {FORMAT_VERSION}",
+            path.display()
+        );
     }
     Ok((st, meta))
 }
@@ -317,7 +333,9 @@ fn detensorize(value: Value, st: &SafeTensors<'_>) -> Result<Value> {
             }
             Value::Object(out)
         }
-        Value::Array(items) => Value::Array(items.into_iter().map(|v| detensorize(v, st)).collect::<Result<_>>()?),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| detensorize(v, st)).collect::<Result<_>>()?)
+        }
         other => other,
     })
 }
@@ -388,8 +406,10 @@ mod tests {
         let w1 = Array2::from_shape_fn((6, 3), |(i, j)| (i as f32 - 2.5) * 0.1 + j as f32 * 0.01);
         let w2 = Array2::from_shape_fn((3, 2), |(i, j)| i as f32 * 0.2 - j as f32 * 0.3);
         vec![
-            Rbm::new(w1, Array1::from(vec![0.1; 6]), Array1::from(vec![-0.2; 3]), Units::Spin, Units::Spin).unwrap(),
-            Rbm::new(w2, Array1::from(vec![0.3; 3]), Array1::from(vec![0.0; 2]), Units::Spin, Units::Binary).unwrap(),
+            Rbm::new(w1, Array1::from(vec![0.1; 6]), Array1::from(vec![-0.2; 3]), Units::Spin, Units::Spin)
+                .unwrap(),
+            Rbm::new(w2, Array1::from(vec![0.3; 3]), Array1::from(vec![0.0; 2]), Units::Spin, Units::Binary)
+                .unwrap(),
         ]
     }
 

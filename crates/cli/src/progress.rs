@@ -43,7 +43,13 @@ impl Progress {
         };
         let now = Instant::now();
         Progress {
-            inner: Mutex::new(Inner { bar: None, phase: String::new(), total: 0, started: now, last_log: now }),
+            inner: Mutex::new(Inner {
+                bar: None,
+                phase: String::new(),
+                total: 0,
+                started: now,
+                last_log: now,
+            }),
             mode,
         }
     }
@@ -51,7 +57,13 @@ impl Progress {
     /// Start (or switch to) a phase with `total` units of work.
     pub fn phase(&self, name: &str, total: u64, unit: &str) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if g.phase == name && g.total == total {
+        if g.phase == name {
+            if g.total != total {
+                g.total = total;
+                if let Some(bar) = &g.bar {
+                    bar.set_length(total);
+                }
+            }
             return;
         }
         if let Some(bar) = g.bar.take() {

@@ -1,0 +1,452 @@
+//! `kadanoff train`: greedy layer-wise training of a deep belief network on a `.npy` data set,
+//! with atomic checkpoints and bit-exact resumption.
+//!
+//! Recipe (identical to `rbm_core::dbn::train_greedy`): layer `ℓ` is trained with seed
+//! `seed + ℓ` on one sampled up pass of the data through the finished layers below, drawn
+//! from that seed's stream advanced by one jump. A checkpoint (`MODEL.safetensors.ckpt`) is
+//! written atomically after an epoch when at least a few seconds have passed since the last one,
+//! and at the end of every layer; `--resume` restarts from it and ends with a model
+//! byte-identical to an uninterrupted run.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use ndarray::{Array2, ArrayView2};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rbm_core::ais::{AisConfig, BetaSchedule};
+use rbm_core::{EpochMetrics, MomentumSwitch, Rbm, TrainConfig, Trainer, Units};
+use serde_json::{json, Map, Value};
+
+use crate::files::{self, PendingOutput};
+use crate::model_file::{self, Checkpoint};
+use crate::progress::Progress;
+
+/// Arguments of `kadanoff train`.
+#[derive(Args, Clone)]
+pub struct TrainArgs {
+    /// Training data: a `.npy` of ±1 (or 0/1) values, shape (samples, ...); each sample is flattened.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Hidden layer sizes, data side first, e.g. `400,100,25`.
+    #[arg(long, value_delimiter = ',', default_value = "400,100,25")]
+    pub layers: Vec<usize>,
+    /// Unit type of every layer: `spin` (±1, as in the paper) or `binary` (0/1).
+    #[arg(long, default_value = "spin")]
+    pub units: String,
+    /// Gibbs steps in the negative phase (CD-k).
+    #[arg(long, default_value_t = 1)]
+    pub cd_k: usize,
+    /// Persistent contrastive divergence (PCD) instead of CD.
+    #[arg(long)]
+    pub persistent: bool,
+    /// Epochs per layer.
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    pub learning_rate: f64,
+    /// Initial momentum.
+    #[arg(long, default_value_t = 0.5)]
+    pub momentum: f64,
+    /// Momentum after `--momentum-switch-epoch` (Hinton: 0.9 after 5 epochs). Negative: no switch.
+    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
+    pub final_momentum: f64,
+    /// First epoch using the final momentum.
+    #[arg(long, default_value_t = 5)]
+    pub momentum_switch_epoch: usize,
+    /// L1 penalty on the weights (the paper's sparsity term).
+    #[arg(long, default_value_t = 0.0)]
+    pub l1: f64,
+    /// L2 weight decay.
+    #[arg(long, default_value_t = 0.0)]
+    pub l2: f64,
+    /// Standard deviation of the initial Gaussian weights.
+    #[arg(long, default_value_t = 0.01)]
+    pub init_std: f64,
+    /// Fraction of samples held out to monitor overfitting (free-energy gap).
+    #[arg(long, default_value_t = 0.0)]
+    pub holdout: f64,
+    /// Rows used for per-epoch monitoring (reconstruction error, pseudo-log-likelihood).
+    #[arg(long, default_value_t = 500)]
+    pub monitor_samples: usize,
+    /// AIS chains for the log-likelihood of layers too large for exact summation (0: skip AIS).
+    #[arg(long, default_value_t = 64)]
+    pub ais_chains: usize,
+    /// AIS intermediate distributions.
+    #[arg(long, default_value_t = 300)]
+    pub ais_steps: usize,
+    /// Master seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output model (`.safetensors`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue from the checkpoint beside `--out` (if any) instead of starting over.
+    #[arg(long)]
+    pub resume: bool,
+    /// Overwrite an existing model.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the final per-layer metrics as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Unit type from its name.
+pub fn parse_units(s: &str) -> Result<Units> {
+    match s {
+        "spin" => Ok(Units::Spin),
+        "binary" => Ok(Units::Binary),
+        _ => bail!("--units must be `spin` or `binary`, got `{s}`"),
+    }
+}
+
+/// Read a data set as an `(samples, units)` f32 matrix in the given unit convention: ±1 data
+/// is mapped to 0/1 for binary units (`(1 + s)/2`); 0/1 data is refused for spin units.
+pub fn load_training_data(path: &Path, units: Units) -> Result<(Array2<f32>, Vec<usize>)> {
+    let data = files::read_values(path, &[-1, 0, 1])?;
+    let has_zero = data.values.contains(&0);
+    let has_minus = data.values.contains(&-1);
+    if has_zero && has_minus {
+        bail!("{}: mixes 0, -1 and 1; expected ±1 spins or 0/1 bits", path.display());
+    }
+    if has_zero && units == Units::Spin {
+        bail!("{}: holds 0/1 values but --units spin needs ±1 values", path.display());
+    }
+    let (n, d) = (data.samples(), data.shape[1..].iter().product::<usize>());
+    let map = |x: i8| -> f32 {
+        match (units, has_zero) {
+            (Units::Binary, false) => ((1 + x) / 2) as f32,
+            _ => x as f32,
+        }
+    };
+    let values: Vec<f32> = data.values.iter().map(|&x| map(x)).collect();
+    Ok((Array2::from_shape_vec((n, d), values)?, data.shape[1..].to_vec()))
+}
+
+fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+fn train_config(args: &TrainArgs) -> TrainConfig {
+    TrainConfig {
+        cd_k: args.cd_k,
+        persistent: args.persistent,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.learning_rate,
+        momentum: args.momentum,
+        momentum_switch: (args.final_momentum >= 0.0)
+            .then_some(MomentumSwitch { epoch: args.momentum_switch_epoch, value: args.final_momentum }),
+        l1: args.l1,
+        l2: args.l2,
+        init_std: args.init_std,
+        visible_bias_from_data: true,
+        holdout: args.holdout,
+        monitor_samples: args.monitor_samples,
+        exact_max_units: 20,
+        seed: args.seed,
+    }
+}
+
+/// The next layer's training data: one sampled up pass through `rbm`, from the layer's seed
+/// stream advanced by one jump (the recipe of `rbm_core::dbn::train_greedy`).
+fn next_input(rbm: &Rbm<f32>, x: ArrayView2<f32>, seed: u64) -> Result<Array2<f32>> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    rng.jump();
+    Ok(rbm.sample_hidden(x, &mut rng)?)
+}
+
+/// Log-likelihood per sample of `data` under `rbm`: exact when a layer has ≤ 24 units, else AIS.
+pub fn log_likelihood(
+    rbm: &Rbm<f32>,
+    data: ArrayView2<f32>,
+    args_ais: (usize, usize),
+    seed: u64,
+) -> Result<Value> {
+    let r64 = rbm.to_f64();
+    let d64 = data.mapv(f64::from);
+    if rbm.n_visible().min(rbm.n_hidden()) <= rbm_core::MAX_EXACT_UNITS {
+        let ll = r64.exact_log_likelihood(d64.view())?;
+        return Ok(json!({"value": ll, "stderr": 0.0, "method": "exact"}));
+    }
+    let (chains, steps) = args_ais;
+    if chains < 2 || steps == 0 {
+        return Ok(Value::Null);
+    }
+    let base = rbm_core::ais::base_rate_bias(d64.view(), rbm.visible_units)?;
+    let cfg = AisConfig { chains, steps, schedule: BetaSchedule::Sigmoid { steepness: 4.0 }, seed };
+    let est = r64.ais_log_partition(Some(base.view()), &cfg)?;
+    let ll = r64.log_likelihood_with(d64.view(), est.log_z)?;
+    Ok(json!({"value": ll, "stderr": est.stderr, "method": "ais", "ais_chains": chains, "ais_steps": steps,
+              "effective_sample_size": est.effective_sample_size}))
+}
+
+fn checkpoint_path(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".ckpt");
+    PathBuf::from(s)
+}
+
+fn write_checkpoint(path: &Path, c: &Checkpoint) -> Result<()> {
+    let bytes = model_file::encode_checkpoint(c)?;
+    let out = PendingOutput::claim(path, true)?;
+    out.write_with(|w| {
+        use std::io::Write;
+        w.write_all(&bytes)?;
+        Ok(())
+    })?;
+    out.commit()
+}
+
+/// Minimum wall time between two checkpoints written inside a layer.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The outcome of a training run, for reports.
+pub struct TrainOutcome {
+    /// The trained layers.
+    pub layers: Vec<Rbm<f32>>,
+    /// The JSON summary printed with `--json`.
+    pub summary: Value,
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let outcome = train(&args, &Progress::new(args.quiet))?;
+    if args.json {
+        crate::print_json(&outcome.summary)
+    } else {
+        for l in outcome.summary["layers"].as_array().into_iter().flatten() {
+            println!(
+                "layer {} ({} -> {}): reconstruction error {:.5}, pseudo-log-likelihood {:.5}/unit, log-likelihood {}",
+                l["index"],
+                l["n_visible"],
+                l["n_hidden"],
+                l["reconstruction_error"].as_f64().unwrap_or(f64::NAN),
+                l["pseudo_log_likelihood"].as_f64().unwrap_or(f64::NAN),
+                match l["log_likelihood"].as_f64() {
+                    Some(x) => format!("{x:.4} ({})", l["log_likelihood_method"].as_str().unwrap_or("")),
+                    None => "n/a".into(),
+                }
+            );
+        }
+        println!("model written to {}", args.out.display());
+        Ok(())
+    }
+}
+
+/// Train as `args` says, reporting to `progress`; writes the model and removes the checkpoint.
+pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
+    let units = parse_units(&args.units)?;
+    if args.layers.is_empty() || args.layers.contains(&0) {
+        bail!("--layers must list at least one positive layer size, e.g. 400,100,25");
+    }
+    if args.out.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+        bail!("--out must name a .safetensors file, got {}", args.out.display());
+    }
+    let config = train_config(args);
+    config.validate()?;
+    let (data, sample_shape) = load_training_data(&args.data, units)?;
+    if args.batch_size > data.nrows() {
+        bail!(
+            "--batch-size {} is larger than the {} samples of {}",
+            args.batch_size,
+            data.nrows(),
+            args.data.display()
+        );
+    }
+    let data_hash = fnv1a(data.iter().flat_map(|x| x.to_le_bytes()));
+    let run_id = json!({
+        "data_hash": format!("{data_hash:016x}"),
+        "data_shape": data.shape(),
+        "layers": args.layers,
+        "units": units.name(),
+        "config": config,
+    });
+    let out = PendingOutput::claim(&args.out, args.force || args.resume)?;
+    let ckpt_path = checkpoint_path(&args.out);
+
+    // State: finished layers, their histories, and possibly a trainer in progress.
+    let mut layers: Vec<Rbm<f32>> = Vec::new();
+    let mut history: Vec<Vec<EpochMetrics>> = Vec::new();
+    let mut resumed_trainer: Option<Trainer<f32>> = None;
+    if args.resume && ckpt_path.exists() {
+        let c = model_file::read_checkpoint(&ckpt_path)?;
+        if c.run != run_id {
+            let old_layers = c.run.get("layers").cloned().unwrap_or(Value::Null);
+            bail!(
+                "the checkpoint {} was made by a different run (layers {old_layers}, or other data/settings); \
+                 rerun with the same arguments, or without --resume to start over",
+                ckpt_path.display()
+            );
+        }
+        layers = c.layers;
+        history = serde_json::from_value(c.history).context("checkpoint history")?;
+        if let Some(t) = c.trainer {
+            resumed_trainer = Some(serde_json::from_value(t).context("checkpoint trainer state")?);
+        }
+        progress.message(&format!(
+            "resuming from {} ({} finished layer(s){})",
+            ckpt_path.display(),
+            layers.len(),
+            resumed_trainer
+                .as_ref()
+                .map(|t| format!(", layer {} at epoch {}", layers.len(), t.epochs_done()))
+                .unwrap_or_default()
+        ));
+    } else if args.resume {
+        progress.message(&format!("no checkpoint at {}; starting from scratch", ckpt_path.display()));
+    }
+
+    // Recompute the input of the current layer from the data and the finished layers.
+    let mut input: Array2<f32> = data.clone();
+    for (l, rbm) in layers.iter().enumerate() {
+        input = next_input(rbm, input.view(), config.seed.wrapping_add(l as u64))?;
+    }
+    let started = Instant::now();
+    for l in layers.len()..args.layers.len() {
+        let layer_config = TrainConfig { seed: config.seed.wrapping_add(l as u64), ..config.clone() };
+        let mut trainer = match resumed_trainer.take() {
+            Some(t) => t,
+            None => {
+                history.push(Vec::new());
+                Trainer::new(layer_config, input.view(), units, args.layers[l], units)?
+            }
+        };
+        if history.len() <= l {
+            history.push(Vec::new());
+        }
+        let phase = format!("layer {}/{} ({}->{})", l + 1, args.layers.len(), input.ncols(), args.layers[l]);
+        progress.phase(&phase, args.epochs as u64, "epochs");
+        progress.set(trainer.epochs_done() as u64);
+        let mut last_ckpt = Instant::now();
+        while !trainer.is_finished() {
+            let m = match trainer.epoch(input.view()) {
+                Ok(m) => m,
+                Err(e) => {
+                    let c = Checkpoint {
+                        layers: layers.clone(),
+                        run: run_id.clone(),
+                        history: serde_json::to_value(&history)?,
+                        trainer: Some(serde_json::to_value(&trainer)?),
+                    };
+                    write_checkpoint(&ckpt_path, &c)?;
+                    bail!(
+                        "training stopped at layer {} epoch {}: {e}; the last good state is kept in {} \
+                         (try a smaller --learning-rate)",
+                        l + 1,
+                        trainer.epochs_done() + 1,
+                        ckpt_path.display()
+                    );
+                }
+            };
+            progress.set(m.epoch as u64);
+            history[l].push(m);
+            if last_ckpt.elapsed() >= CHECKPOINT_INTERVAL && !trainer.is_finished() {
+                let c = Checkpoint {
+                    layers: layers.clone(),
+                    run: run_id.clone(),
+                    history: serde_json::to_value(&history)?,
+                    trainer: Some(serde_json::to_value(&trainer)?),
+                };
+                write_checkpoint(&ckpt_path, &c)?;
+                last_ckpt = Instant::now();
+            }
+        }
+        let rbm = trainer.into_model();
+        if l + 1 < args.layers.len() {
+            input = next_input(&rbm, input.view(), config.seed.wrapping_add(l as u64))?;
+        }
+        layers.push(rbm);
+        let c = Checkpoint {
+            layers: layers.clone(),
+            run: run_id.clone(),
+            history: serde_json::to_value(&history)?,
+            trainer: None,
+        };
+        write_checkpoint(&ckpt_path, &c)?;
+    }
+    progress.finish();
+
+    // Final metrics per layer, with likelihoods (exact or AIS) on each layer's training input.
+    progress.phase("log-likelihood", layers.len() as u64, "layers");
+    let mut per_layer = Vec::new();
+    let mut x = data.clone();
+    for (l, rbm) in layers.iter().enumerate() {
+        let last = history.get(l).and_then(|h| h.last());
+        let ll = log_likelihood(rbm, x.view(), (args.ais_chains, args.ais_steps), config.seed ^ 0xa15)?;
+        per_layer.push(json!({
+            "index": l,
+            "n_visible": rbm.n_visible(),
+            "n_hidden": rbm.n_hidden(),
+            "epochs": history.get(l).map_or(0, Vec::len),
+            "reconstruction_error": last.map(|m| m.reconstruction_error),
+            "pseudo_log_likelihood": last.map(|m| m.pseudo_log_likelihood),
+            "free_energy_gap": last.and_then(|m| m.free_energy_gap),
+            "log_likelihood": ll.get("value").cloned().unwrap_or(Value::Null),
+            "log_likelihood_stderr": ll.get("stderr").cloned().unwrap_or(Value::Null),
+            "log_likelihood_method": ll.get("method").cloned().unwrap_or(Value::Null),
+        }));
+        if l + 1 < layers.len() {
+            x = next_input(rbm, x.view(), config.seed.wrapping_add(l as u64))?;
+        }
+        progress.set(l as u64 + 1);
+    }
+    progress.finish();
+
+    let mut extra = Map::new();
+    extra.insert("training".into(), serde_json::to_value(&config)?);
+    extra.insert(
+        "data".into(),
+        json!({
+            "path": args.data.display().to_string(),
+            "samples": data.nrows(),
+            "sample_shape": sample_shape,
+            "hash_fnv1a64": format!("{data_hash:016x}"),
+            "provenance": read_sidecar(&args.data),
+        }),
+    );
+    extra.insert("seed".into(), json!(args.seed.to_string()));
+    extra.insert("history".into(), serde_json::to_value(&history)?);
+    model_file::write_model(&out, &layers, &extra)?;
+    out.commit()?;
+    let _ = std::fs::remove_file(&ckpt_path);
+
+    let summary = json!({
+        "model": args.out.display().to_string(),
+        "layers": per_layer,
+        "history": history,
+        "elapsed_seconds": started.elapsed().as_secs_f64(),
+        "tool_version": env!("CARGO_PKG_VERSION"),
+    });
+    Ok(TrainOutcome { layers, summary })
+}
+
+fn read_sidecar(data: &Path) -> Value {
+    std::fs::read_to_string(files::sidecar_path(data))
+        .ok()
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+        .map(|v| {
+            let mut m = Map::new();
+            for k in ["model", "size", "coupling", "field", "algorithm", "seed", "samples", "tool_version"] {
+                if let Some(x) = v.get(k) {
+                    m.insert(k.into(), x.clone());
+                }
+            }
+            Value::Object(m)
+        })
+        .unwrap_or(Value::Null)
+}
