@@ -24,5 +24,6 @@ pub mod block;
 pub mod chain;
 pub mod error;
 pub mod kernel;
+pub mod mcrg;
 
 pub use error::{Error, Result};
