@@ -56,6 +56,25 @@ pub enum Error {
         /// The nonzero field.
         field: f64,
     },
+    /// Cluster algorithms here are only implemented for ferromagnetic (non-negative) coupling.
+    #[error(
+        "the {algorithm} cluster algorithm needs a coupling K >= 0, got K = {coupling}; \
+         use metropolis or heat-bath for antiferromagnets"
+    )]
+    NegativeCouplingWithClusterAlgorithm {
+        /// Algorithm name.
+        algorithm: &'static str,
+        /// The negative coupling.
+        coupling: f64,
+    },
+    /// A sampler name that is not one of the known algorithms.
+    #[error(
+        "unknown sampling algorithm {name:?}: expected one of metropolis, heat-bath, wolff, swendsen-wang"
+    )]
+    UnknownAlgorithm {
+        /// The name that was given.
+        name: String,
+    },
     /// Exact enumeration was asked for on too many spins.
     #[error("exact enumeration needs at most {max} spins, the lattice has {sites}")]
     TooManySpinsForEnumeration {

@@ -1,0 +1,154 @@
+//! Wolff single-cluster algorithm (zero field, `K ≥ 0`).
+//!
+//! A cluster grows from a uniformly chosen seed site: each bond to a neighbour with the seed's
+//! (old) spin value is added with probability `p = 1 - e^{-2K}`, and the whole cluster is
+//! flipped. Spins are flipped as they join the cluster, so "not yet in the cluster" is exactly
+//! "still has the seed's old value" and no visited marks are needed. The stack is a buffer
+//! held by the sampler (capacity `N`, reused), so growing a cluster never allocates.
+//!
+//! # What one sweep is, and why it is not "clusters until `N` spins flipped"
+//!
+//! A sweep should be one sweep-equivalent (about `N` flipped spins), so that autocorrelation
+//! times are comparable with a local sweep. The obvious rule, "grow clusters until at least `N`
+//! spins have been flipped, then return", is **biased**: the sweep ends at a stopping time that
+//! depends on the cluster sizes, hence on the state, and the configuration seen at such times is
+//! size-biased towards the ordered states that produce large clusters. Measured on the 16×16
+//! torus at `K = 0.40`: `e = -1.2035 ± 0.0008` against Kaufman's exact `-1.1313`.
+//!
+//! So a sweep is a *fixed* number of clusters `n_c`, and a fixed number of `P`-preserving steps
+//! preserves `P`. `n_c` is calibrated by the sampler itself: its first
+//! [`Wolff::CALIBRATION_SWEEPS`] sweeps use the stopping rule above (they are thermalisation
+//! anyway), the second half of them measures the mean cluster size `⟨|C|⟩`, and from then on
+//! `n_c = max(1, round(N / ⟨|C|⟩))` is frozen ([`Wolff::clusters_per_sweep`]). Every sweep after
+//! the calibration is exact. Callers must thermalise for at least `CALIBRATION_SWEEPS` sweeps (any
+//! sensible thermalisation does).
+
+use rand::Rng;
+
+use super::{check_cluster_model, check_lattice, neighbour_table, threshold, HalfWords, Sampler};
+use crate::error::Result;
+use crate::model::{IsingModel, Spins};
+
+/// Wolff single-cluster sampler.
+#[derive(Debug, Clone)]
+pub struct Wolff {
+    model: IsingModel,
+    /// Neighbour table, `z` entries per site.
+    neighbours: Vec<u32>,
+    /// Bond-activation threshold for `p = 1 - e^{-2K}` (see [`crate::sampler`]).
+    add: u64,
+    /// Cluster stack, reused.
+    stack: Vec<u32>,
+    /// Sweeps done so far during the calibration (saturates at `CALIBRATION_SWEEPS`).
+    calibration_sweeps: usize,
+    /// Clusters grown and spins flipped during the measuring half of the calibration.
+    calibration_clusters: u64,
+    calibration_flipped: u64,
+    /// `n_c`, once calibrated.
+    clusters_per_sweep: Option<usize>,
+}
+
+impl Wolff {
+    /// Build the sampler. Fails with [`crate::Error::FieldWithClusterAlgorithm`] if `h ≠ 0` and
+    /// [`crate::Error::NegativeCouplingWithClusterAlgorithm`] if `K < 0`.
+    pub fn new(model: IsingModel) -> Result<Self> {
+        check_cluster_model("wolff", &model)?;
+        let lattice = model.lattice();
+        Ok(Wolff {
+            model,
+            neighbours: neighbour_table(lattice),
+            add: threshold(-(-2.0 * model.coupling()).exp_m1()),
+            stack: Vec::with_capacity(lattice.num_sites()),
+            calibration_sweeps: 0,
+            calibration_clusters: 0,
+            calibration_flipped: 0,
+            clusters_per_sweep: None,
+        })
+    }
+
+    /// Number of sweeps a new sampler spends calibrating the number of clusters per sweep
+    /// (see the module documentation); the last half of them measure the mean cluster size.
+    pub const CALIBRATION_SWEEPS: usize = 32;
+
+    /// The number of clusters per sweep, once calibrated (`None` during the first
+    /// [`Self::CALIBRATION_SWEEPS`] sweeps).
+    pub fn clusters_per_sweep(&self) -> Option<usize> {
+        self.clusters_per_sweep
+    }
+
+    /// Grow and flip one cluster from `seed`; returns its size.
+    #[inline]
+    fn flip_cluster<const Z: usize, R: Rng + ?Sized>(
+        &mut self,
+        s: &mut [i8],
+        seed: usize,
+        bits: &mut HalfWords,
+        rng: &mut R,
+    ) -> usize {
+        let old = s[seed];
+        s[seed] = -old;
+        self.stack.clear();
+        self.stack.push(seed as u32);
+        let mut size = 1;
+        while let Some(i) = self.stack.pop() {
+            let i = i as usize;
+            let nb: &[u32; Z] = self.neighbours[Z * i..Z * i + Z].try_into().expect("Z neighbours per site");
+            for &j in nb {
+                let j = j as usize;
+                if s[j] == old && u64::from(bits.next(rng)) < self.add {
+                    s[j] = -old;
+                    self.stack.push(j as u32);
+                    size += 1;
+                }
+            }
+        }
+        size
+    }
+
+    fn sweep_z<const Z: usize, R: Rng + ?Sized>(&mut self, s: &mut [i8], rng: &mut R) {
+        let n = s.len();
+        let mut bits = HalfWords::new();
+        if let Some(clusters) = self.clusters_per_sweep {
+            for _ in 0..clusters {
+                let seed = rng.random_range(0..n);
+                self.flip_cluster::<Z, R>(s, seed, &mut bits, rng);
+            }
+            return;
+        }
+        // Calibration: the (biased) stopping rule, measuring cluster sizes in the second half.
+        let (mut flipped, mut clusters) = (0, 0);
+        while flipped < n {
+            let seed = rng.random_range(0..n);
+            flipped += self.flip_cluster::<Z, R>(s, seed, &mut bits, rng);
+            clusters += 1;
+        }
+        self.calibration_sweeps += 1;
+        if self.calibration_sweeps > Self::CALIBRATION_SWEEPS / 2 {
+            self.calibration_clusters += clusters;
+            self.calibration_flipped += flipped as u64;
+        }
+        if self.calibration_sweeps == Self::CALIBRATION_SWEEPS {
+            let mean_size = self.calibration_flipped as f64 / self.calibration_clusters as f64;
+            self.clusters_per_sweep = Some(((n as f64 / mean_size).round() as usize).max(1));
+        }
+    }
+}
+
+impl Sampler for Wolff {
+    fn name(&self) -> &'static str {
+        "wolff"
+    }
+
+    fn model(&self) -> &IsingModel {
+        &self.model
+    }
+
+    fn sweep<R: Rng + ?Sized>(&mut self, spins: &mut Spins, rng: &mut R) {
+        check_lattice(&self.model, spins);
+        let s = spins.as_mut_slice();
+        match self.model.lattice().coordination() {
+            2 => self.sweep_z::<2, R>(s, rng),
+            _ => self.sweep_z::<4, R>(s, rng),
+        }
+    }
+}
