@@ -1,6 +1,34 @@
 //! # rbm-core
 //!
 //! Restricted Boltzmann machines and deep belief networks. This crate knows nothing of
-//! lattices: it sees matrices of unit values (`±1` or `0/1`). It does no file I/O and never prints.
+//! lattices: it sees matrices of unit values (`±1` or `0/1`). It does no file I/O and never
+//! prints; it depends on no other workspace crate.
 //!
-//! (Being built: see ARCHITECTURE.md for what exists today.)
+//! Core types:
+//! - [`Rbm`]: an RBM over `f32` (fast training) or `f64` (exact computation), with the ML sign
+//!   convention `E(v,h) = -vᵀWh - aᵀv - bᵀh` and conversions to the paper's plus-sign
+//!   convention ([`Rbm::to_paper`]) and between unit types ([`Rbm::with_units`]);
+//! - [`Units`]: spin (`±1`) or binary (`0/1`) units, chosen per layer.
+//!
+//! ```
+//! use ndarray::{array, Array1};
+//! use rbm_core::{Rbm, Units};
+//! // One hidden spin coupled to two visible spins with K = 0.5 (science.md §5).
+//! let rbm = Rbm::new(array![[0.5], [0.5]], Array1::zeros(2), Array1::zeros(1), Units::Spin, Units::Spin)?;
+//! // Z = Σ_{v,h} e^{0.5 h (v1 + v2)} = 2 (2 cosh 1 + 2).
+//! let exact = (2.0 * (2.0 * 1f64.cosh() + 2.0)).ln();
+//! assert!((rbm.exact_log_partition()? - exact).abs() < 1e-12);
+//! # Ok::<(), rbm_core::Error>(())
+//! ```
+
+pub mod error;
+pub mod exact;
+pub mod float;
+pub mod rbm;
+pub mod units;
+
+pub use error::{Error, Result};
+pub use exact::MAX_EXACT_UNITS;
+pub use float::Float;
+pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm};
+pub use units::Units;

@@ -1,0 +1,115 @@
+//! The one error type of `rbm-core`.
+
+use thiserror::Error;
+
+use crate::Units;
+
+/// Everything that can go wrong when building or using an RBM from user input.
+///
+/// Parameters and data are validated once, at the boundary; the algorithms then trust them.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two arrays whose sizes must agree do not.
+    #[error("shape mismatch for {what}: expected {expected}, found {found}")]
+    ShapeMismatch {
+        /// What was being checked (for example "visible bias length").
+        what: &'static str,
+        /// The size required.
+        expected: usize,
+        /// The size given.
+        found: usize,
+    },
+    /// A layer with no units.
+    #[error("the {layer} layer has no units")]
+    EmptyLayer {
+        /// "visible" or "hidden".
+        layer: &'static str,
+    },
+    /// A weight or bias that is NaN or infinite.
+    #[error("parameter {name} has a non-finite value at index {index}")]
+    NonFiniteParameter {
+        /// "weights", "visible_bias" or "hidden_bias".
+        name: &'static str,
+        /// Flat (row-major) index of the first bad value.
+        index: usize,
+    },
+    /// A data set with no rows.
+    #[error("the data set is empty")]
+    EmptyData,
+    /// A data value that is NaN or infinite.
+    #[error("data value at row {row}, column {column} is not finite")]
+    NonFiniteData {
+        /// Row (sample) index.
+        row: usize,
+        /// Column (unit) index.
+        column: usize,
+    },
+    /// A data value that is not one of the two values of the layer's units.
+    #[error("data value {value} at row {row}, column {column} is not a valid {units} unit value")]
+    InvalidUnitValue {
+        /// Row (sample) index.
+        row: usize,
+        /// Column (unit) index.
+        column: usize,
+        /// The offending value.
+        value: f64,
+        /// The units the layer expects.
+        units: Units,
+    },
+    /// Exact enumeration was asked for on a model whose smaller layer is too large.
+    #[error("exact enumeration needs a layer of at most {max} units, the smaller layer has {units}")]
+    TooManyUnitsForExact {
+        /// Units in the layer that would be summed over.
+        units: usize,
+        /// The largest number of units accepted.
+        max: usize,
+    },
+    /// A configuration parameter outside its allowed range.
+    #[error("invalid {name} = {value}: {reason}")]
+    InvalidParameter {
+        /// Parameter name as in the config struct.
+        name: &'static str,
+        /// The offending value (as f64).
+        value: f64,
+        /// What is required.
+        reason: &'static str,
+    },
+    /// A mini-batch larger than the training set.
+    #[error("batch size {batch_size} is larger than the {samples} training samples")]
+    BatchLargerThanData {
+        /// The requested batch size.
+        batch_size: usize,
+        /// Training samples available (after removing the held-out part).
+        samples: usize,
+    },
+    /// The data given to a trainer differ from the data it was created with.
+    #[error("the trainer was created for {expected} samples, got {found}")]
+    DataChanged {
+        /// Rows the trainer expects.
+        expected: usize,
+        /// Rows given.
+        found: usize,
+    },
+    /// Training produced non-finite weights or metrics; the last good state was kept.
+    #[error("training diverged in epoch {epoch}: {what} became non-finite (last good state kept; lower the learning rate)")]
+    Diverged {
+        /// Epoch (0-based) whose update diverged.
+        epoch: usize,
+        /// Which quantity became non-finite.
+        what: &'static str,
+    },
+    /// A deep belief network whose layer sizes or units do not chain.
+    #[error("layer {layer} has {found} visible units but the layer below has {expected} hidden units")]
+    LayersDoNotChain {
+        /// Index of the upper layer.
+        layer: usize,
+        /// Hidden units of layer `layer - 1`.
+        expected: usize,
+        /// Visible units of layer `layer`.
+        found: usize,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

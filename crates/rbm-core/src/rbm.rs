@@ -1,0 +1,595 @@
+//! The restricted Boltzmann machine [`Rbm`]: energies, free energies, conditionals, block Gibbs
+//! sampling and exact conversions between unit and sign conventions.
+//!
+//! # Sign convention (internal, the usual ML one)
+//!
+//! ```text
+//! E(v, h) = -vᵀ W h - aᵀ v - bᵀ h,      p(v, h) = e^{-E(v, h)} / Z
+//! ```
+//!
+//! with `W = weights` of shape `(n_visible, n_hidden)`, `a = visible_bias`, `b = hidden_bias`.
+//! Energies are dimensionless (the temperature is absorbed into the parameters).
+//! The paper (Mehta and Schwab, science.md §4) writes `E = Σ b_j h_j + Σ v_i w_ij h_j + Σ c_i v_i`
+//! with plus signs: its parameters are the negatives of ours. Convert at the boundary with
+//! [`Rbm::to_paper`] and [`Rbm::from_paper`].
+//!
+//! # Free energies
+//!
+//! - `free_energy(v) = -ln Σ_h e^{-E(v,h)} = -aᵀv - Σ_j Φ_h(b_j + (vᵀW)_j)`,
+//! - `hidden_free_energy(h) = -ln Σ_v e^{-E(v,h)} = -bᵀh - Σ_i Φ_v(a_i + (W h)_i)`,
+//!
+//! where `Φ(x) = ln(1 + e^x)` for binary units and `ln 2cosh x` for spin units
+//! ([`Units::log_partition`]). In the paper's notation `H^RBM(v) = free_energy(v)` and
+//! `H^RBM(h) = hidden_free_energy(h)` (up to the common `ln Z`).
+//!
+//! # Conditionals
+//!
+//! Given `v`, the hidden units are independent with fields `x = b + Wᵀv`; `⟨h_j⟩ = σ(x_j)` for
+//! binary units and `tanh x_j` for spins (and symmetrically for `v` given `h`).
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Float, Result, Units};
+
+/// A restricted Boltzmann machine with the ML sign convention
+/// `E(v, h) = -vᵀWh - aᵀv - bᵀh` (see the [module docs](self)).
+///
+/// The fields are public for reading and for building by hand; [`Rbm::new`] validates them and
+/// every method assumes the shapes are consistent (`weights` is `(n_visible, n_hidden)`). Use
+/// [`Rbm::validate`] after modifying fields directly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "F: Float")]
+pub struct Rbm<F> {
+    /// Couplings `W`, shape `(n_visible, n_hidden)`.
+    pub weights: Array2<F>,
+    /// Visible biases `a`, length `n_visible`.
+    pub visible_bias: Array1<F>,
+    /// Hidden biases `b`, length `n_hidden`.
+    pub hidden_bias: Array1<F>,
+    /// Units of the visible layer.
+    pub visible_units: Units,
+    /// Units of the hidden layer.
+    pub hidden_units: Units,
+}
+
+/// An RBM's parameters in the paper's plus-sign convention (science.md §4):
+/// `E(v, h) = Σ_j b_j h_j + Σ_ij v_i w_ij h_j + Σ_i c_i v_i`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaperRbm<F> {
+    /// `w_ij`, shape `(n_visible, n_hidden)`.
+    pub weights: Array2<F>,
+    /// `c_i`, length `n_visible`.
+    pub visible_bias: Array1<F>,
+    /// `b_j`, length `n_hidden`.
+    pub hidden_bias: Array1<F>,
+    /// Units of the visible layer.
+    pub visible_units: Units,
+    /// Units of the hidden layer.
+    pub hidden_units: Units,
+}
+
+/// One of the two layers of an RBM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    /// The visible (data) layer.
+    Visible,
+    /// The hidden (feature) layer.
+    Hidden,
+}
+
+fn check_finite<F: Float>(name: &'static str, values: impl Iterator<Item = F>) -> Result<()> {
+    for (index, x) in values.enumerate() {
+        if !x.is_finite() {
+            return Err(Error::NonFiniteParameter { name, index });
+        }
+    }
+    Ok(())
+}
+
+fn check_len(what: &'static str, expected: usize, found: usize) -> Result<()> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch { what, expected, found })
+    }
+}
+
+/// Checks that `data` is a non-empty `(samples, n_units)` matrix of finite values, each one of
+/// the two values of `units`.
+pub fn validate_data<F: Float>(data: ArrayView2<F>, n_units: usize, units: Units) -> Result<()> {
+    if data.nrows() == 0 {
+        return Err(Error::EmptyData);
+    }
+    check_len("data columns", n_units, data.ncols())?;
+    for ((row, column), &x) in data.indexed_iter() {
+        if !x.is_finite() {
+            return Err(Error::NonFiniteData { row, column });
+        }
+        if !units.is_value(x.to_f64()) {
+            return Err(Error::InvalidUnitValue { row, column, value: x.to_f64(), units });
+        }
+    }
+    Ok(())
+}
+
+/// All `2^n` configurations of `n ≤ 20` units, one per row: unit `i` of row `k` is upper exactly
+/// when bit `i` of `k` is set.
+pub fn all_states<F: Float>(n: usize, units: Units) -> Result<Array2<F>> {
+    const MAX: usize = 20;
+    if n > MAX {
+        return Err(Error::TooManyUnitsForExact { units: n, max: MAX });
+    }
+    Ok(states_block(0, 1usize << n, n, units))
+}
+
+/// Rows `start..start+count` of the enumeration of [`all_states`].
+pub(crate) fn states_block<F: Float>(start: usize, count: usize, n: usize, units: Units) -> Array2<F> {
+    Array2::from_shape_fn((count, n), |(k, i)| units.from_bit(((start + k) >> i) & 1 == 1))
+}
+
+impl<F: Float> Rbm<F> {
+    /// Builds an RBM after checking shapes (`weights` is `(n_visible, n_hidden)`, both layers
+    /// non-empty) and that every parameter is finite.
+    pub fn new(
+        weights: Array2<F>,
+        visible_bias: Array1<F>,
+        hidden_bias: Array1<F>,
+        visible_units: Units,
+        hidden_units: Units,
+    ) -> Result<Self> {
+        let rbm = Rbm { weights, visible_bias, hidden_bias, visible_units, hidden_units };
+        rbm.validate()?;
+        Ok(rbm)
+    }
+
+    /// An RBM with all parameters zero.
+    pub fn zeros(
+        n_visible: usize,
+        n_hidden: usize,
+        visible_units: Units,
+        hidden_units: Units,
+    ) -> Result<Self> {
+        Rbm::new(
+            Array2::zeros((n_visible, n_hidden)),
+            Array1::zeros(n_visible),
+            Array1::zeros(n_hidden),
+            visible_units,
+            hidden_units,
+        )
+    }
+
+    /// An RBM with weights drawn from `N(0, std²)` (row-major order from `rng`) and zero biases.
+    pub fn random<R: Rng + ?Sized>(
+        n_visible: usize,
+        n_hidden: usize,
+        visible_units: Units,
+        hidden_units: Units,
+        std: f64,
+        rng: &mut R,
+    ) -> Result<Self> {
+        if !(std.is_finite() && std >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "init_std",
+                value: std,
+                reason: "must be finite and >= 0",
+            });
+        }
+        let mut rbm = Rbm::zeros(n_visible, n_hidden, visible_units, hidden_units)?;
+        for w in rbm.weights.iter_mut() {
+            let z: f64 = StandardNormal.sample(rng);
+            *w = F::from_f64(std * z);
+        }
+        Ok(rbm)
+    }
+
+    /// Checks the invariants [`Rbm::new`] establishes.
+    pub fn validate(&self) -> Result<()> {
+        let (nv, nh) = self.weights.dim();
+        if nv == 0 {
+            return Err(Error::EmptyLayer { layer: "visible" });
+        }
+        if nh == 0 {
+            return Err(Error::EmptyLayer { layer: "hidden" });
+        }
+        check_len("visible bias length", nv, self.visible_bias.len())?;
+        check_len("hidden bias length", nh, self.hidden_bias.len())?;
+        check_finite("weights", self.weights.iter().copied())?;
+        check_finite("visible_bias", self.visible_bias.iter().copied())?;
+        check_finite("hidden_bias", self.hidden_bias.iter().copied())?;
+        Ok(())
+    }
+
+    /// Number of visible units.
+    pub fn n_visible(&self) -> usize {
+        self.weights.nrows()
+    }
+
+    /// Number of hidden units.
+    pub fn n_hidden(&self) -> usize {
+        self.weights.ncols()
+    }
+
+    /// Whether every parameter is finite.
+    pub fn is_finite(&self) -> bool {
+        self.weights.iter().chain(&self.visible_bias).chain(&self.hidden_bias).all(|x| x.is_finite())
+    }
+
+    /// Checks that `data` holds valid visible configurations for this model
+    /// (see [`validate_data`]).
+    pub fn validate_visible(&self, data: ArrayView2<F>) -> Result<()> {
+        validate_data(data, self.n_visible(), self.visible_units)
+    }
+
+    /// Checks that `data` holds valid hidden configurations for this model.
+    pub fn validate_hidden(&self, data: ArrayView2<F>) -> Result<()> {
+        validate_data(data, self.n_hidden(), self.hidden_units)
+    }
+
+    // ----- energies -------------------------------------------------------------------------
+
+    /// `E(v, h) = -vᵀWh - aᵀv - bᵀh`. Values are not checked to be unit values.
+    pub fn energy(&self, v: ArrayView1<F>, h: ArrayView1<F>) -> Result<F> {
+        check_len("visible vector length", self.n_visible(), v.len())?;
+        check_len("hidden vector length", self.n_hidden(), h.len())?;
+        Ok(-(v.dot(&self.weights.dot(&h)) + self.visible_bias.dot(&v) + self.hidden_bias.dot(&h)))
+    }
+
+    /// `-ln Σ_h e^{-E(v,h)}`, the hidden layer summed out in closed form.
+    pub fn free_energy(&self, v: ArrayView1<F>) -> Result<F> {
+        check_len("visible vector length", self.n_visible(), v.len())?;
+        Ok(self.free_energies(v.insert_axis(Axis(0)))?[0])
+    }
+
+    /// `-ln Σ_v e^{-E(v,h)}`, the visible layer summed out in closed form.
+    pub fn hidden_free_energy(&self, h: ArrayView1<F>) -> Result<F> {
+        check_len("hidden vector length", self.n_hidden(), h.len())?;
+        Ok(self.hidden_free_energies(h.insert_axis(Axis(0)))?[0])
+    }
+
+    /// [`Rbm::free_energy`] of every row of `v` (shape `(batch, n_visible)`).
+    pub fn free_energies(&self, v: ArrayView2<F>) -> Result<Array1<F>> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        let mut field = Array2::zeros((v.nrows(), self.n_hidden()));
+        let mut out = Array1::zeros(v.nrows());
+        self.free_energies_into(v, field.view_mut(), out.view_mut());
+        Ok(out)
+    }
+
+    /// [`Rbm::hidden_free_energy`] of every row of `h` (shape `(batch, n_hidden)`).
+    pub fn hidden_free_energies(&self, h: ArrayView2<F>) -> Result<Array1<F>> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        let mut field = Array2::zeros((h.nrows(), self.n_visible()));
+        let mut out = Array1::zeros(h.nrows());
+        self.hidden_free_energies_into(h, field.view_mut(), out.view_mut());
+        Ok(out)
+    }
+
+    /// Allocation-free [`Rbm::free_energies`]: `field` is scratch of shape `(batch, n_hidden)`,
+    /// `out` has length `batch`. Shapes are the caller's responsibility (checked by `assert!`).
+    pub fn free_energies_into(
+        &self,
+        v: ArrayView2<F>,
+        mut field: ArrayViewMut2<F>,
+        mut out: ArrayViewMut1<F>,
+    ) {
+        assert_eq!(out.len(), v.nrows(), "free_energies_into: output length");
+        self.hidden_field_into(v, field.view_mut());
+        let units = self.hidden_units;
+        for ((o, vr), xr) in out.iter_mut().zip(v.rows()).zip(field.rows()) {
+            let s: F = xr.iter().map(|&x| units.log_partition(x)).sum();
+            *o = -(vr.dot(&self.visible_bias) + s);
+        }
+    }
+
+    /// Allocation-free [`Rbm::hidden_free_energies`]: `field` is scratch of shape
+    /// `(batch, n_visible)`, `out` has length `batch`.
+    pub fn hidden_free_energies_into(
+        &self,
+        h: ArrayView2<F>,
+        mut field: ArrayViewMut2<F>,
+        mut out: ArrayViewMut1<F>,
+    ) {
+        assert_eq!(out.len(), h.nrows(), "hidden_free_energies_into: output length");
+        self.visible_field_into(h, field.view_mut());
+        let units = self.visible_units;
+        for ((o, hr), xr) in out.iter_mut().zip(h.rows()).zip(field.rows()) {
+            let s: F = xr.iter().map(|&x| units.log_partition(x)).sum();
+            *o = -(hr.dot(&self.hidden_bias) + s);
+        }
+    }
+
+    // ----- conditionals ---------------------------------------------------------------------
+
+    /// Hidden fields `x = b + vW` for a batch `v` `(batch, n_visible)` into `out`
+    /// `(batch, n_hidden)`. Allocation-free.
+    pub fn hidden_field_into(&self, v: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
+        for mut row in out.rows_mut() {
+            row.assign(&self.hidden_bias);
+        }
+        general_mat_mul(F::one(), &v, &self.weights, F::one(), &mut out);
+    }
+
+    /// Visible fields `y = a + hWᵀ` for a batch `h` `(batch, n_hidden)` into `out`
+    /// `(batch, n_visible)`. Allocation-free.
+    pub fn visible_field_into(&self, h: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
+        for mut row in out.rows_mut() {
+            row.assign(&self.visible_bias);
+        }
+        general_mat_mul(F::one(), &h, &self.weights.t(), F::one(), &mut out);
+    }
+
+    /// `⟨h | v⟩` for every row of `v`: `σ(x)` (binary) or `tanh x` (spin).
+    pub fn hidden_means(&self, v: ArrayView2<F>) -> Result<Array2<F>> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        let mut out = Array2::zeros((v.nrows(), self.n_hidden()));
+        self.hidden_field_into(v, out.view_mut());
+        out.mapv_inplace(|x| self.hidden_units.mean(x));
+        Ok(out)
+    }
+
+    /// `⟨v | h⟩` for every row of `h`.
+    pub fn visible_means(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        let mut out = Array2::zeros((h.nrows(), self.n_visible()));
+        self.visible_field_into(h, out.view_mut());
+        out.mapv_inplace(|x| self.visible_units.mean(x));
+        Ok(out)
+    }
+
+    /// `p(h_j = upper | v)` for every row of `v`.
+    pub fn hidden_probabilities(&self, v: ArrayView2<F>) -> Result<Array2<F>> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        let mut out = Array2::zeros((v.nrows(), self.n_hidden()));
+        self.hidden_field_into(v, out.view_mut());
+        out.mapv_inplace(|x| self.hidden_units.prob_upper(x));
+        Ok(out)
+    }
+
+    /// `p(v_i = upper | h)` for every row of `h`.
+    pub fn visible_probabilities(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        let mut out = Array2::zeros((h.nrows(), self.n_visible()));
+        self.visible_field_into(h, out.view_mut());
+        out.mapv_inplace(|x| self.visible_units.prob_upper(x));
+        Ok(out)
+    }
+
+    /// Samples `h ~ p(h | v)` for every row of `v`.
+    pub fn sample_hidden<R: Rng + ?Sized>(&self, v: ArrayView2<F>, rng: &mut R) -> Result<Array2<F>> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        let mut means = Array2::zeros((v.nrows(), self.n_hidden()));
+        let mut samples = means.clone();
+        let mut uniforms = vec![F::zero(); means.len()];
+        self.sample_hidden_into(v, means.view_mut(), samples.view_mut(), &mut uniforms, rng);
+        Ok(samples)
+    }
+
+    /// Samples `v ~ p(v | h)` for every row of `h`.
+    pub fn sample_visible<R: Rng + ?Sized>(&self, h: ArrayView2<F>, rng: &mut R) -> Result<Array2<F>> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        let mut means = Array2::zeros((h.nrows(), self.n_visible()));
+        let mut samples = means.clone();
+        let mut uniforms = vec![F::zero(); means.len()];
+        self.sample_visible_into(h, means.view_mut(), samples.view_mut(), &mut uniforms, rng);
+        Ok(samples)
+    }
+
+    /// Allocation-free hidden step: writes `⟨h|v⟩` into `means` and a sample into `samples`
+    /// (both `(batch, n_hidden)`); `uniforms` is scratch of at least `batch · n_hidden`
+    /// elements. Random numbers are drawn in row-major order from `rng`.
+    pub fn sample_hidden_into<R: Rng + ?Sized>(
+        &self,
+        v: ArrayView2<F>,
+        mut means: ArrayViewMut2<F>,
+        samples: ArrayViewMut2<F>,
+        uniforms: &mut [F],
+        rng: &mut R,
+    ) {
+        self.hidden_field_into(v, means.view_mut());
+        activate(self.hidden_units, means, Some(samples), uniforms, rng);
+    }
+
+    /// Allocation-free visible step (see [`Rbm::sample_hidden_into`]).
+    pub fn sample_visible_into<R: Rng + ?Sized>(
+        &self,
+        h: ArrayView2<F>,
+        mut means: ArrayViewMut2<F>,
+        samples: ArrayViewMut2<F>,
+        uniforms: &mut [F],
+        rng: &mut R,
+    ) {
+        self.visible_field_into(h, means.view_mut());
+        activate(self.visible_units, means, Some(samples), uniforms, rng);
+    }
+
+    /// `steps` sweeps of block Gibbs sampling `v → h → v` on every row of `v` (in place).
+    /// Returns the hidden samples of the last sweep.
+    pub fn gibbs<R: Rng + ?Sized>(&self, v: &mut Array2<F>, steps: usize, rng: &mut R) -> Result<Array2<F>> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        let b = v.nrows();
+        let mut hm = Array2::zeros((b, self.n_hidden()));
+        let mut hs = hm.clone();
+        let mut vm = Array2::zeros((b, self.n_visible()));
+        let mut uniforms = vec![F::zero(); b * self.n_visible().max(self.n_hidden())];
+        for _ in 0..steps {
+            self.sample_hidden_into(v.view(), hm.view_mut(), hs.view_mut(), &mut uniforms, rng);
+            self.sample_visible_into(hs.view(), vm.view_mut(), v.view_mut(), &mut uniforms, rng);
+        }
+        Ok(hs)
+    }
+
+    // ----- conversions ----------------------------------------------------------------------
+
+    /// The same model in the paper's plus-sign convention (every parameter negated).
+    pub fn to_paper(&self) -> PaperRbm<F> {
+        PaperRbm {
+            weights: self.weights.mapv(|x| -x),
+            visible_bias: self.visible_bias.mapv(|x| -x),
+            hidden_bias: self.hidden_bias.mapv(|x| -x),
+            visible_units: self.visible_units,
+            hidden_units: self.hidden_units,
+        }
+    }
+
+    /// The model given in the paper's plus-sign convention, validated.
+    pub fn from_paper(p: PaperRbm<F>) -> Result<Self> {
+        Rbm::new(
+            p.weights.mapv(|x| -x),
+            p.visible_bias.mapv(|x| -x),
+            p.hidden_bias.mapv(|x| -x),
+            p.visible_units,
+            p.hidden_units,
+        )
+    }
+
+    /// Converts to `f32` (rounding).
+    pub fn to_f32(&self) -> Rbm<f32> {
+        self.cast()
+    }
+
+    /// Converts to `f64` (exact from `f32`).
+    pub fn to_f64(&self) -> Rbm<f64> {
+        self.cast()
+    }
+
+    /// Converts to another float type.
+    pub fn cast<G: Float>(&self) -> Rbm<G> {
+        Rbm {
+            weights: self.weights.mapv(|x| G::from_f64(x.to_f64())),
+            visible_bias: self.visible_bias.mapv(|x| G::from_f64(x.to_f64())),
+            hidden_bias: self.hidden_bias.mapv(|x| G::from_f64(x.to_f64())),
+            visible_units: self.visible_units,
+            hidden_units: self.hidden_units,
+        }
+    }
+
+    /// The same distribution written with other unit types, and the energy offset.
+    ///
+    /// Units are mapped by the affine bijection that keeps lower ↔ lower and upper ↔ upper
+    /// (`v = (1 + σ)/2`). The returned `(new, offset)` satisfy
+    /// `E_self(v, h) = E_new(v', h') + offset` for corresponding states, hence
+    /// `p_self(v, h) = p_new(v', h')` and `ln Z_self = ln Z_new - offset`.
+    /// Spin → binary doubles the weights, binary → spin halves them; the biases pick up row or
+    /// column sums of the weights (science.md §4).
+    pub fn with_units(&self, visible_units: Units, hidden_units: Units) -> (Rbm<F>, F) {
+        let two = F::one() + F::one();
+        let half = F::one() / two;
+        let mut r = self.clone();
+        let mut offset = F::zero();
+        match (r.visible_units, visible_units) {
+            (Units::Spin, Units::Binary) => {
+                offset += r.visible_bias.sum();
+                r.hidden_bias = &r.hidden_bias - &r.weights.sum_axis(Axis(0));
+                r.weights.mapv_inplace(|w| w * two);
+                r.visible_bias.mapv_inplace(|a| a * two);
+            }
+            (Units::Binary, Units::Spin) => {
+                offset -= r.visible_bias.sum() * half;
+                r.hidden_bias = &r.hidden_bias + &(r.weights.sum_axis(Axis(0)) * half);
+                r.weights.mapv_inplace(|w| w * half);
+                r.visible_bias.mapv_inplace(|a| a * half);
+            }
+            _ => {}
+        }
+        r.visible_units = visible_units;
+        match (r.hidden_units, hidden_units) {
+            (Units::Spin, Units::Binary) => {
+                offset += r.hidden_bias.sum();
+                r.visible_bias = &r.visible_bias - &r.weights.sum_axis(Axis(1));
+                r.weights.mapv_inplace(|w| w * two);
+                r.hidden_bias.mapv_inplace(|b| b * two);
+            }
+            (Units::Binary, Units::Spin) => {
+                offset -= r.hidden_bias.sum() * half;
+                r.visible_bias = &r.visible_bias + &(r.weights.sum_axis(Axis(1)) * half);
+                r.weights.mapv_inplace(|w| w * half);
+                r.hidden_bias.mapv_inplace(|b| b * half);
+            }
+            _ => {}
+        }
+        r.hidden_units = hidden_units;
+        (r, offset)
+    }
+
+    /// The RBM with the roles of the layers exchanged (weights transposed).
+    pub fn transposed(&self) -> Rbm<F> {
+        Rbm {
+            weights: self.weights.t().to_owned(),
+            visible_bias: self.hidden_bias.clone(),
+            hidden_bias: self.visible_bias.clone(),
+            visible_units: self.hidden_units,
+            hidden_units: self.visible_units,
+        }
+    }
+}
+
+impl<F: Float> PaperRbm<F> {
+    /// `E(v, h) = Σ_j b_j h_j + Σ_ij v_i w_ij h_j + Σ_i c_i v_i` (the paper's convention).
+    pub fn energy(&self, v: ArrayView1<F>, h: ArrayView1<F>) -> Result<F> {
+        check_len("visible vector length", self.weights.nrows(), v.len())?;
+        check_len("hidden vector length", self.weights.ncols(), h.len())?;
+        Ok(v.dot(&self.weights.dot(&h)) + self.visible_bias.dot(&v) + self.hidden_bias.dot(&h))
+    }
+}
+
+/// Turns the fields in `buf` into means in place, and writes samples (if asked) using uniforms
+/// drawn in row-major order. Vectorised: the sigmoid runs over a contiguous slice, the sampling
+/// is a branch-free compare-and-select.
+pub(crate) fn activate<F: Float, R: Rng + ?Sized>(
+    units: Units,
+    mut buf: ArrayViewMut2<F>,
+    samples: Option<ArrayViewMut2<F>>,
+    uniforms: &mut [F],
+    rng: &mut R,
+) {
+    let scale = units.field_scale::<F>();
+    let (lo, hi) = (units.lower::<F>(), units.upper::<F>());
+    let two = F::one() + F::one();
+    let n = buf.len();
+    let to_mean = |p: F| match units {
+        Units::Binary => p,
+        Units::Spin => two * p - F::one(),
+    };
+    match buf.as_slice_mut() {
+        Some(s) => {
+            if units == Units::Spin {
+                for x in s.iter_mut() {
+                    *x *= scale;
+                }
+            }
+            F::sigmoid_slice(s);
+        }
+        None => {
+            for x in buf.iter_mut() {
+                *x = units.prob_upper(*x);
+            }
+        }
+    }
+    if let Some(mut samples) = samples {
+        assert_eq!(samples.dim(), buf.dim(), "activate: sample buffer shape");
+        let u = &mut uniforms[..n];
+        F::fill_uniform(rng, u);
+        match (samples.as_slice_mut(), buf.as_slice()) {
+            (Some(out), Some(p)) => {
+                for ((o, &p), &u) in out.iter_mut().zip(p).zip(u.iter()) {
+                    *o = if u < p { hi } else { lo };
+                }
+            }
+            _ => {
+                for ((o, &p), &u) in samples.iter_mut().zip(buf.iter()).zip(u.iter()) {
+                    *o = if u < p { hi } else { lo };
+                }
+            }
+        }
+    }
+    if units == Units::Spin {
+        for x in buf.iter_mut() {
+            *x = to_mean(*x);
+        }
+    }
+}

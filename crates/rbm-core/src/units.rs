@@ -1,0 +1,161 @@
+//! Unit types of an RBM layer: spins (`±1`, the paper's choice) or binary (`0/1`, the usual ML
+//! choice).
+//!
+//! For a unit `u` coupled to a field `x` (its energy is `-u x` in this crate's ML sign
+//! convention, see [`crate::rbm`]), the single-unit sums used everywhere are
+//! - binary: `ln Σ_u e^{u x} = ln(1 + e^x)` (softplus), `⟨u⟩ = p(u = 1) = σ(x)`;
+//! - spin: `ln Σ_u e^{u x} = ln 2cosh x`, `⟨u⟩ = tanh x`, `p(u = +1) = σ(2x)`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Float;
+
+/// The values a layer's units take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Units {
+    /// Ising spins, `u ∈ {-1, +1}`.
+    Spin,
+    /// Bits, `u ∈ {0, 1}`.
+    Binary,
+}
+
+impl Units {
+    /// `"spin"` or `"binary"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Units::Spin => "spin",
+            Units::Binary => "binary",
+        }
+    }
+
+    /// The lower value (`-1` or `0`).
+    pub fn lower<F: Float>(self) -> F {
+        match self {
+            Units::Spin => -F::one(),
+            Units::Binary => F::zero(),
+        }
+    }
+
+    /// The upper value (`+1` for both).
+    pub fn upper<F: Float>(self) -> F {
+        F::one()
+    }
+
+    /// Whether `x` is exactly one of the two unit values.
+    pub fn is_value(self, x: f64) -> bool {
+        match self {
+            Units::Spin => x == 1.0 || x == -1.0,
+            Units::Binary => x == 0.0 || x == 1.0,
+        }
+    }
+
+    /// The unit value for a bit (`true` = upper).
+    pub fn from_bit<F: Float>(self, bit: bool) -> F {
+        if bit {
+            self.upper()
+        } else {
+            self.lower()
+        }
+    }
+
+    /// `ln Σ_u e^{u x}` over the two unit values, computed without overflow.
+    pub fn log_partition<F: Float>(self, x: F) -> F {
+        let ax = x.abs();
+        match self {
+            // ln(1 + e^x) = max(x, 0) + ln(1 + e^{-|x|})
+            Units::Binary => {
+                let pos = if x > F::zero() { x } else { F::zero() };
+                pos + (-ax).exp().ln_1p()
+            }
+            // ln(e^x + e^{-x}) = |x| + ln(1 + e^{-2|x|})
+            Units::Spin => ax + (-(ax + ax)).exp().ln_1p(),
+        }
+    }
+
+    /// `⟨u⟩` under `p(u) ∝ e^{u x}`: `σ(x)` for binary, `tanh x` for spins.
+    pub fn mean<F: Float>(self, x: F) -> F {
+        match self {
+            Units::Binary => sigmoid(x),
+            Units::Spin => x.tanh(),
+        }
+    }
+
+    /// `p(u = upper)` under `p(u) ∝ e^{u x}`: `σ(x)` for binary, `σ(2x)` for spins.
+    pub fn prob_upper<F: Float>(self, x: F) -> F {
+        match self {
+            Units::Binary => sigmoid(x),
+            Units::Spin => sigmoid(x + x),
+        }
+    }
+
+    /// The factor by which the field is scaled before the sigmoid gives `p(upper)`.
+    pub(crate) fn field_scale<F: Float>(self) -> F {
+        match self {
+            Units::Binary => F::one(),
+            Units::Spin => F::one() + F::one(),
+        }
+    }
+}
+
+fn sigmoid<F: Float>(x: F) -> F {
+    if x >= F::zero() {
+        F::one() / (F::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (F::one() + e)
+    }
+}
+
+impl fmt::Display for Units {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of parsing a [`Units`] name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseUnitsError(pub String);
+
+impl fmt::Display for ParseUnitsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown units {:?}: expected \"spin\" or \"binary\"", self.0)
+    }
+}
+
+impl std::error::Error for ParseUnitsError {}
+
+impl FromStr for Units {
+    type Err = ParseUnitsError;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "spin" => Ok(Units::Spin),
+            "binary" => Ok(Units::Binary),
+            other => Err(ParseUnitsError(other.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_unit_sums_match_direct_evaluation() {
+        for &x in &[-30.0f64, -2.5, -0.1, 0.0, 0.3, 1.7, 40.0] {
+            for u in [Units::Spin, Units::Binary] {
+                let (lo, hi) = (u.lower::<f64>(), u.upper::<f64>());
+                let z = (lo * x).exp() + (hi * x).exp();
+                assert!((u.log_partition(x) - z.ln()).abs() < 1e-12 * (1.0 + x.abs()));
+                let mean = (lo * (lo * x).exp() + hi * (hi * x).exp()) / z;
+                assert!((u.mean(x) - mean).abs() < 1e-14);
+                assert!((u.prob_upper(x) - (hi * x).exp() / z).abs() < 1e-14);
+            }
+        }
+        assert_eq!("spin".parse::<Units>().unwrap(), Units::Spin);
+        assert!("ising".parse::<Units>().is_err());
+    }
+}

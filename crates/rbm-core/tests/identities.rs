@@ -1,0 +1,227 @@
+//! Exact identities of the RBM, checked by explicit enumeration on small random models:
+//! free energies against explicit sums over the other layer, `ln Z` summed over either layer,
+//! the paper's sign convention, and unit-convention conversion as "the same distribution".
+
+use ndarray::{Array1, Array2};
+use proptest::prelude::*;
+use rbm_core::{all_states, Layer, Rbm, Units};
+
+fn units() -> impl Strategy<Value = Units> {
+    prop_oneof![Just(Units::Spin), Just(Units::Binary)]
+}
+
+/// Random small model: 1-5 visible, 1-4 hidden, parameters in [-1.5, 1.5].
+fn model() -> impl Strategy<Value = Rbm<f64>> {
+    (1usize..=5, 1usize..=4, units(), units()).prop_flat_map(|(nv, nh, vu, hu)| {
+        (
+            proptest::collection::vec(-1.5f64..1.5, nv * nh),
+            proptest::collection::vec(-1.5f64..1.5, nv),
+            proptest::collection::vec(-1.5f64..1.5, nh),
+        )
+            .prop_map(move |(w, a, b)| {
+                Rbm::new(
+                    Array2::from_shape_vec((nv, nh), w).unwrap(),
+                    Array1::from(a),
+                    Array1::from(b),
+                    vu,
+                    hu,
+                )
+                .unwrap()
+            })
+    })
+}
+
+/// `ln Σ_{v,h} e^{-E(v,h)}` by brute force over both layers.
+fn brute_log_z(rbm: &Rbm<f64>) -> f64 {
+    let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units).unwrap();
+    let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units).unwrap();
+    let mut z = 0.0;
+    for v in vs.rows() {
+        for h in hs.rows() {
+            z += (-rbm.energy(v, h).unwrap()).exp();
+        }
+    }
+    z.ln()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn free_energy_is_minus_log_of_the_explicit_sum(rbm in model()) {
+        let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units).unwrap();
+        let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units).unwrap();
+        let fv = rbm.free_energies(vs.view()).unwrap();
+        for (v, f) in vs.rows().into_iter().zip(&fv) {
+            let s: f64 = hs.rows().into_iter().map(|h| (-rbm.energy(v, h).unwrap()).exp()).sum();
+            prop_assert!((f + s.ln()).abs() < 1e-10, "F(v) = {f}, -ln Σ = {}", -s.ln());
+            prop_assert!((rbm.free_energy(v).unwrap() - f).abs() < 1e-12);
+        }
+        let fh = rbm.hidden_free_energies(hs.view()).unwrap();
+        for (h, f) in hs.rows().into_iter().zip(&fh) {
+            let s: f64 = vs.rows().into_iter().map(|v| (-rbm.energy(v, h).unwrap()).exp()).sum();
+            prop_assert!((f + s.ln()).abs() < 1e-10);
+        }
+    }
+
+    #[test]
+    fn log_partition_is_the_same_over_either_layer(rbm in model()) {
+        let brute = brute_log_z(&rbm);
+        let over_v = rbm.exact_log_partition_over(Layer::Visible).unwrap();
+        let over_h = rbm.exact_log_partition_over(Layer::Hidden).unwrap();
+        prop_assert!((over_v - brute).abs() < 1e-10, "{over_v} vs {brute}");
+        prop_assert!((over_h - brute).abs() < 1e-10, "{over_h} vs {brute}");
+        prop_assert!((rbm.exact_log_partition().unwrap() - brute).abs() < 1e-10);
+    }
+
+    #[test]
+    fn unit_conversion_keeps_the_distribution(rbm in model(), vu in units(), hu in units()) {
+        let (conv, offset) = rbm.with_units(vu, hu);
+        prop_assert_eq!(conv.visible_units, vu);
+        prop_assert_eq!(conv.hidden_units, hu);
+        let log_z = rbm.exact_log_partition().unwrap();
+        let log_z_conv = conv.exact_log_partition().unwrap();
+        prop_assert!((log_z - (log_z_conv - offset)).abs() < 1e-10);
+        // Joint probabilities of corresponding states agree.
+        let n_v = rbm.n_visible();
+        let n_h = rbm.n_hidden();
+        let vs = all_states::<f64>(n_v, rbm.visible_units).unwrap();
+        let hs = all_states::<f64>(n_h, rbm.hidden_units).unwrap();
+        let vs2 = all_states::<f64>(n_v, vu).unwrap();
+        let hs2 = all_states::<f64>(n_h, hu).unwrap();
+        for (v, v2) in vs.rows().into_iter().zip(vs2.rows()) {
+            for (h, h2) in hs.rows().into_iter().zip(hs2.rows()) {
+                let p = (-rbm.energy(v, h).unwrap() - log_z).exp();
+                let p2 = (-conv.energy(v2, h2).unwrap() - log_z_conv).exp();
+                prop_assert!((p - p2).abs() < 1e-10, "{p} vs {p2}");
+                let e_shift = rbm.energy(v, h).unwrap() - conv.energy(v2, h2).unwrap();
+                prop_assert!((e_shift - offset).abs() < 1e-10);
+            }
+        }
+        // Marginals and conditionals agree too.
+        let f = rbm.free_energies(vs.view()).unwrap();
+        let f2 = conv.free_energies(vs2.view()).unwrap();
+        for (a, b) in f.iter().zip(&f2) {
+            prop_assert!(((-a - log_z).exp() - (-b - log_z_conv).exp()).abs() < 1e-10);
+        }
+        let p = rbm.hidden_probabilities(vs.view()).unwrap();
+        let p2 = conv.hidden_probabilities(vs2.view()).unwrap();
+        for (a, b) in p.iter().zip(&p2) {
+            prop_assert!((a - b).abs() < 1e-10);
+        }
+        // Converting back restores the model.
+        let (back, offset_back) = conv.with_units(rbm.visible_units, rbm.hidden_units);
+        prop_assert!((offset + offset_back).abs() < 1e-10);
+        for (a, b) in back.weights.iter().zip(&rbm.weights) {
+            prop_assert!((a - b).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn paper_convention_gives_the_same_energy(rbm in model()) {
+        let paper = rbm.to_paper();
+        let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units).unwrap();
+        let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units).unwrap();
+        for v in vs.rows() {
+            for h in hs.rows() {
+                // The paper's formula, written out term by term.
+                let mut e = 0.0;
+                for j in 0..h.len() {
+                    e += paper.hidden_bias[j] * h[j];
+                    for i in 0..v.len() {
+                        e += v[i] * paper.weights[[i, j]] * h[j];
+                    }
+                }
+                for i in 0..v.len() {
+                    e += paper.visible_bias[i] * v[i];
+                }
+                prop_assert!((e - rbm.energy(v, h).unwrap()).abs() < 1e-12);
+                prop_assert!((paper.energy(v, h).unwrap() - e).abs() < 1e-12);
+            }
+        }
+        prop_assert_eq!(Rbm::from_paper(paper).unwrap(), rbm);
+    }
+
+    #[test]
+    fn conditionals_match_ratios_of_joint_probabilities(rbm in model()) {
+        let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units).unwrap();
+        let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units).unwrap();
+        let means = rbm.hidden_means(vs.view()).unwrap();
+        let probs = rbm.hidden_probabilities(vs.view()).unwrap();
+        for (k, v) in vs.rows().into_iter().enumerate() {
+            let ws: Vec<f64> = hs.rows().into_iter().map(|h| (-rbm.energy(v, h).unwrap()).exp()).collect();
+            let z: f64 = ws.iter().sum();
+            for j in 0..rbm.n_hidden() {
+                let m: f64 = hs.rows().into_iter().zip(&ws).map(|(h, w)| h[j] * w).sum::<f64>() / z;
+                let p: f64 = hs.rows().into_iter().zip(&ws).filter(|(h, _)| h[j] == 1.0).map(|(_, w)| w).sum::<f64>() / z;
+                prop_assert!((means[[k, j]] - m).abs() < 1e-12);
+                prop_assert!((probs[[k, j]] - p).abs() < 1e-12);
+            }
+        }
+        let vmeans = rbm.visible_means(hs.view()).unwrap();
+        for (k, h) in hs.rows().into_iter().enumerate() {
+            let ws: Vec<f64> = vs.rows().into_iter().map(|v| (-rbm.energy(v, h).unwrap()).exp()).collect();
+            let z: f64 = ws.iter().sum();
+            for i in 0..rbm.n_visible() {
+                let m: f64 = vs.rows().into_iter().zip(&ws).map(|(v, w)| v[i] * w).sum::<f64>() / z;
+                prop_assert!((vmeans[[k, i]] - m).abs() < 1e-12);
+            }
+        }
+    }
+}
+
+#[test]
+fn decimation_rbm_reproduces_the_ring() {
+    // science.md §5: a ring of 8 spins with K = 1 as an RBM (4 hidden kept spins, 4 visible
+    // removed ones, weights K to the two neighbours). Z_RBM = Z_8(K), and the hidden marginal
+    // is the ring of 4 at K' = ½ ln cosh 2K.
+    let k = 1.0f64;
+    let n_h = 4;
+    let mut w = Array2::zeros((n_h, n_h));
+    for j in 0..n_h {
+        // visible i sits between hidden i and hidden i+1
+        w[[j, j]] = k;
+        w[[j, (j + 1) % n_h]] = k;
+    }
+    let rbm = Rbm::new(w, Array1::zeros(n_h), Array1::zeros(n_h), Units::Spin, Units::Spin).unwrap();
+    let z8 = (2.0 * k.cosh()).powi(8) + (2.0 * k.sinh()).powi(8);
+    assert!((rbm.exact_log_partition().unwrap() - z8.ln()).abs() < 1e-12);
+    let kp = 0.5 * (2.0 * k).cosh().ln();
+    assert!((kp - 0.662_501_373_7).abs() < 1e-10);
+    let hs = all_states::<f64>(n_h, Units::Spin).unwrap();
+    let fh = rbm.hidden_free_energies(hs.view()).unwrap();
+    // H^RBM(h) = -K' Σ h_j h_{j+1} - n_h ln(2 √cosh 2K)
+    let c = n_h as f64 * (2.0 * (2.0 * k).cosh().sqrt()).ln();
+    for (h, f) in hs.rows().into_iter().zip(&fh) {
+        let bonds: f64 = (0..n_h).map(|j| h[j] * h[(j + 1) % n_h]).sum();
+        assert!((f - (-kp * bonds - c)).abs() < 1e-12, "{f}");
+    }
+}
+
+#[test]
+fn bad_input_is_rejected_with_structured_errors() {
+    use rbm_core::{validate_data, Error};
+    let e =
+        Rbm::<f64>::new(Array2::zeros((3, 2)), Array1::zeros(2), Array1::zeros(2), Units::Spin, Units::Spin);
+    assert!(matches!(e, Err(Error::ShapeMismatch { expected: 3, found: 2, .. })));
+    let mut w = Array2::zeros((3, 2));
+    w[[1, 1]] = f64::NAN;
+    let e = Rbm::<f64>::new(w, Array1::zeros(3), Array1::zeros(2), Units::Spin, Units::Spin);
+    assert_eq!(e, Err(Error::NonFiniteParameter { name: "weights", index: 3 }));
+    let e = Rbm::<f32>::zeros(0, 2, Units::Spin, Units::Spin);
+    assert_eq!(e, Err(Error::EmptyLayer { layer: "visible" }));
+    let d = ndarray::array![[1.0, -1.0], [1.0, 0.0]];
+    assert!(matches!(
+        validate_data(d.view(), 2, Units::Spin),
+        Err(Error::InvalidUnitValue { row: 1, column: 1, .. })
+    ));
+    assert!(validate_data(d.view(), 2, Units::Binary).is_err());
+    let d = ndarray::array![[1.0, f64::NAN]];
+    assert_eq!(validate_data(d.view(), 2, Units::Binary), Err(Error::NonFiniteData { row: 0, column: 1 }));
+    let d = Array2::<f64>::zeros((0, 2));
+    assert_eq!(validate_data(d.view(), 2, Units::Binary), Err(Error::EmptyData));
+    let big = Rbm::<f64>::zeros(30, 25, Units::Spin, Units::Spin).unwrap();
+    assert_eq!(big.exact_log_partition(), Err(Error::TooManyUnitsForExact { units: 25, max: 24 }));
+    let rbm = Rbm::<f64>::zeros(3, 2, Units::Spin, Units::Spin).unwrap();
+    assert!(rbm.energy(Array1::zeros(2).view(), Array1::zeros(2).view()).is_err());
+}
