@@ -267,10 +267,10 @@ impl OperatorTable {
                 reason: "must be between 1 and the number of blocking levels",
             });
         }
-        if ops.is_empty() || ops.iter().any(|&k| k >= self.operators.len()) {
+        if ops.is_empty() || ops.len() > 16 || ops.iter().any(|&k| k >= self.operators.len()) {
             return Err(Error::InvalidParameter {
                 name: "operator columns",
-                reason: "must be a non-empty list of valid columns",
+                reason: "must be 1 to 16 valid columns",
             });
         }
         Ok(())
@@ -315,15 +315,21 @@ impl Moments {
         ops: &[usize],
         shift: &(Vec<f64>, Vec<f64>),
     ) {
+        const MAX: usize = 16;
         let k = ops.len();
+        assert!(k <= MAX, "at most {MAX} operators per sector (checked by the callers)");
+        let (mut x, mut y) = ([0.0; MAX], [0.0; MAX]);
+        for (a, &op) in ops.iter().enumerate() {
+            x[a] = table.value(i, level, op) - shift.0[a];
+            y[a] = table.value(i, level - 1, op) - shift.1[a];
+        }
         self.count += 1.0;
         for a in 0..k {
-            let xa = table.value(i, level, ops[a]) - shift.0[a];
-            self.sx[a] += xa;
-            self.sy[a] += table.value(i, level - 1, ops[a]) - shift.1[a];
+            self.sx[a] += x[a];
+            self.sy[a] += y[a];
             for b in 0..k {
-                self.sxx[(a, b)] += xa * (table.value(i, level, ops[b]) - shift.0[b]);
-                self.sxy[(a, b)] += xa * (table.value(i, level - 1, ops[b]) - shift.1[b]);
+                self.sxx[(a, b)] += x[a] * x[b];
+                self.sxy[(a, b)] += x[a] * y[b];
             }
         }
     }
@@ -376,14 +382,14 @@ pub fn rg_matrix(f: &DMatrix<f64>, g: &DMatrix<f64>, level: usize) -> Result<DMa
     let k = g.nrows();
     // Scale G to unit diagonal before judging its condition.
     let d: Vec<f64> = (0..k).map(|a| g[(a, a)]).collect();
-    if d.iter().any(|&x| !(x > 0.0) || !x.is_finite()) {
+    if d.iter().any(|&x| x.is_nan() || x <= 0.0 || !x.is_finite()) {
         return Err(Error::SingularMatrix { what: "G", level });
     }
     let scaled = DMatrix::from_fn(k, k, |a, b| g[(a, b)] / (d[a] * d[b]).sqrt());
     let eig = scaled.clone().symmetric_eigen();
     let (min, max) =
         eig.eigenvalues.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-    if !(min > 1e-12 * max) {
+    if min.is_nan() || min <= 1e-12 * max {
         return Err(Error::SingularMatrix { what: "G", level });
     }
     let lu = g.clone().lu();
