@@ -11,6 +11,9 @@ pub enum Error {
     /// An error from `lattice-physics` (for instance a coarse lattice below the smallest size).
     #[error(transparent)]
     Lattice(#[from] lattice_physics::Error),
+    /// An error from `rbm-core` (for instance an RBM with inconsistent shapes).
+    #[error(transparent)]
+    Rbm(#[from] rbm_core::Error),
     /// A block factor that does not divide the linear size of the lattice.
     #[error("block factor {factor} does not divide the linear size {size} of the lattice")]
     FactorDoesNotDivide {

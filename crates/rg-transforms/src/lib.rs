@@ -11,7 +11,11 @@
 //! - [`block::Blocking`]: majority-rule or decimation blocking of configurations and data sets;
 //! - [`kernel::BlockSpinKernel`]: the stochastic block-spin kernel `T_λ`, which obeys the trace condition;
 //! - [`chain::ChainCouplings`] and [`chain::flow`]: the exact decimation RG of the periodic chain;
-//! - [`mcrg::mcrg`]: Swendsen's Monte Carlo RG with jackknife errors.
+//! - [`mcrg::mcrg`]: Swendsen's Monte Carlo RG with jackknife errors;
+//! - [`mapping::exact_mapping`]: the variational-RG ↔ RBM mapping evaluated exactly for a small
+//!   [`mapping::SpinHamiltonian`] and any `rbm_core::Rbm<f64>`, with [`mapping::project`] for
+//!   renormalised couplings;
+//! - [`exact_rbms`]: RBMs that perform exact RG steps (decimation, one hidden unit per bond).
 //!
 //! ```
 //! use rg_transforms::chain::{flow, ChainCouplings};
@@ -23,7 +27,9 @@
 pub mod block;
 pub mod chain;
 pub mod error;
+pub mod exact_rbms;
 pub mod kernel;
+pub mod mapping;
 pub mod mcrg;
 
 pub use error::{Error, Result};
