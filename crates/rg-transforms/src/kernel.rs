@@ -125,6 +125,57 @@ impl BlockSpinKernel {
     }
 }
 
+impl BlockSpinKernel {
+    /// The coarse Hamiltonian `H^RG(h) = −ln Σ_v e^{T_λ(v,h) − H(v)}` of a small Hamiltonian on
+    /// the kernel's fine lattice, by enumeration, for every coarse configuration (index bits:
+    /// bit `B` set ↔ `h_B = +1`). Requires `N + M ≤` [`crate::mapping::MAX_JOINT`]. Because
+    /// `T_λ` obeys the trace condition, `Σ_h e^{−H^RG(h)} = Z_H` (ΔF = 0).
+    pub fn coarse_hamiltonian(&self, ham: &crate::mapping::SpinHamiltonian) -> Result<Vec<f64>> {
+        use rayon::prelude::*;
+        let (n, m) = (self.fine.num_sites(), self.coarse.num_sites());
+        if ham.num_spins() != n {
+            return Err(Error::SizeMismatch { what: "Hamiltonian spins", got: ham.num_spins(), expected: n });
+        }
+        if n + m > crate::mapping::MAX_JOINT {
+            return Err(Error::TooManySpins {
+                what: "visible + hidden",
+                spins: n + m,
+                max: crate::mapping::MAX_JOINT,
+            });
+        }
+        // Per visible configuration: the block sums and c(v) = −H(v) − Σ_B ln 2cosh(λ s_B).
+        let mut sums = vec![0i32; (1usize << n) * m];
+        let mut c = vec![0.0; 1usize << n];
+        let mut v = vec![0i8; n];
+        for (index, (cv, sv)) in c.iter_mut().zip(sums.chunks_mut(m)).enumerate() {
+            for (i, x) in v.iter_mut().enumerate() {
+                *x = if index >> i & 1 == 1 { 1 } else { -1 };
+            }
+            let mut t = -ham.energy(&v)?;
+            for_each_block_sum(self.fine, self.factor, &v, |j, s| {
+                sv[j] = s;
+                t -= ln_2cosh(self.lambda * s as f64);
+            });
+            *cv = t;
+        }
+        let lambda = self.lambda;
+        Ok((0..1usize << m)
+            .into_par_iter()
+            .map(|h| {
+                let terms = c.iter().zip(sums.chunks(m)).map(|(cv, sv)| {
+                    cv + lambda
+                        * sv.iter()
+                            .enumerate()
+                            .map(|(j, &s)| if h >> j & 1 == 1 { s as f64 } else { -(s as f64) })
+                            .sum::<f64>()
+                });
+                let max = terms.clone().fold(f64::NEG_INFINITY, f64::max);
+                -(max + terms.map(|x| (x - max).exp()).sum::<f64>().ln())
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +264,48 @@ mod tests {
         k.probability_up(&v, &mut p).unwrap();
         assert!((p[0] - 0.7f64.exp() / (2.0 * 0.7f64.cosh())).abs() < 1e-15);
         assert!((k.log_weight(&v, &[1, -1]).unwrap() - (p[0] * (1.0 - p[1])).ln()).abs() < 1e-13);
+    }
+
+    #[test]
+    fn coarse_hamiltonian_preserves_the_free_energy() {
+        use crate::mapping::{project, OperatorBasis, SpinHamiltonian};
+        for (lat, b, k, h, lambda) in [
+            (Lattice::ring(8).unwrap(), 2, 0.7, 0.2, 1.3),
+            (Lattice::ring(12).unwrap(), 3, -0.4, 0.0, 0.5),
+            (Lattice::square(4).unwrap(), 2, 0.44, 0.1, 2.0),
+        ] {
+            let model = lattice_physics::IsingModel::new(lat, k, h).unwrap();
+            let ham = SpinHamiltonian::ising(&model).unwrap();
+            let kernel = BlockSpinKernel::new(lat, b, lambda).unwrap();
+            let coarse = kernel.coarse_hamiltonian(&ham).unwrap();
+            let ln_z = |xs: &mut dyn Iterator<Item = f64>| {
+                let v: Vec<f64> = xs.collect();
+                let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+            };
+            let n = lat.num_sites();
+            let mut spins = vec![0i8; n];
+            let ln_z_h = ln_z(&mut (0..1u32 << n).map(|bits| {
+                config(bits, n, &mut spins);
+                -ham.energy(&spins).unwrap()
+            }));
+            let ln_z_rg = ln_z(&mut coarse.iter().map(|&x| -x));
+            assert!((ln_z_h - ln_z_rg).abs() < 1e-12 * ln_z_h.abs(), "{lat:?}: ΔF = {}", ln_z_h - ln_z_rg);
+            // A zero field stays zero (global spin-flip symmetry of T_λ and H).
+            let p = project(&coarse, &OperatorBasis::standard(kernel.coarse()).unwrap()).unwrap();
+            let field = p.couplings.iter().find(|(name, _)| name == "field").unwrap().1;
+            if h == 0.0 {
+                assert!(field.abs() < 1e-12);
+            } else {
+                assert!(field * h > 0.0);
+            }
+        }
+        let big = BlockSpinKernel::new(Lattice::square(6).unwrap(), 2, 1.0).unwrap();
+        let ham = SpinHamiltonian::ising(
+            &lattice_physics::IsingModel::new(Lattice::square(4).unwrap(), 0.4, 0.0).unwrap(),
+        )
+        .unwrap();
+        assert!(big.coarse_hamiltonian(&ham).is_err());
     }
 
     #[test]

@@ -647,7 +647,10 @@ impl OperatorBasis {
         Ok(OperatorBasis { n, operators })
     }
 
-    /// The standard basis on a ring or square torus of hidden spins: the field `Σ s_j`; every
+    /// The standard basis on a ring or square torus of hidden spins (hidden unit `j` sits at
+    /// site `j` of `lattice`, row-major; that is true of the RBMs of [`crate::exact_rbms`] but
+    /// not of a trained RBM, whose hidden units may be in any order — see
+    /// [`OperatorBasis::all_pairs`]): the field `Σ s_j`; every
     /// pair class by squared minimum-image distance `r²` (`"pair_r2_{r²}"`, each unordered pair
     /// once); `"three_spin"` (ring: consecutive triples; torus: the four triples of every
     /// plaquette) and `"four_spin"` (ring: consecutive quadruples; torus: plaquettes), when
@@ -718,6 +721,24 @@ impl OperatorBasis {
                     ops.push(HiddenOperator { name: "three_spin".into(), monomials: three });
                     ops.push(HiddenOperator { name: "four_spin".into(), monomials: four });
                 }
+            }
+        }
+        Ok(OperatorBasis { n, operators: ops })
+    }
+
+    /// A geometry-free basis on `n ≤ MAX_HIDDEN` spins: every single-spin field
+    /// (`"field_{j}"`) and every pair (`"pair_{i}_{j}"`, `i < j`) as its own operator. Exact for
+    /// any coarse Hamiltonian with at most two-spin terms; use it for trained RBMs, whose hidden
+    /// units carry no lattice positions (their order is arbitrary).
+    pub fn all_pairs(n: usize) -> Result<Self> {
+        if n > MAX_HIDDEN {
+            return Err(Error::TooManySpins { what: "hidden", spins: n, max: MAX_HIDDEN });
+        }
+        let mut ops: Vec<HiddenOperator> =
+            (0..n).map(|j| HiddenOperator { name: format!("field_{j}"), monomials: vec![vec![j]] }).collect();
+        for i in 0..n {
+            for j in i + 1..n {
+                ops.push(HiddenOperator { name: format!("pair_{i}_{j}"), monomials: vec![vec![i, j]] });
             }
         }
         Ok(OperatorBasis { n, operators: ops })

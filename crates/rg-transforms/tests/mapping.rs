@@ -252,6 +252,14 @@ fn projection_of_the_decimation_rbm_recovers_k_prime() {
         let expect = if name == "pair_r2_1" { kp } else { 0.0 };
         assert!((c - expect).abs() < 1e-10, "{name}: {c} vs {expect}");
     }
+    // The geometry-free basis finds the same couplings on the nearest-neighbour pairs.
+    let all = project(&r.coarse_hamiltonian, &OperatorBasis::all_pairs(m).unwrap()).unwrap();
+    assert!(all.residual_max < 1e-10);
+    for (name, c) in &all.couplings {
+        let adjacent = (0..m).any(|j| *name == format!("pair_{}_{}", j.min((j + 1) % m), j.max((j + 1) % m)));
+        let expect = if adjacent { kp } else { 0.0 };
+        assert!((c - expect).abs() < 1e-10, "{name}: {c} vs {expect}");
+    }
     // The normalised kernel sees data that are exactly the RBM's visible marginal, so its coarse
     // Hamiltonian is the same ring at K' (a different constant).
     let norm = r.normalized.unwrap();
