@@ -109,6 +109,45 @@ pub enum Error {
         /// Minimum required.
         min: usize,
     },
+    /// A data series contains NaN or an infinite value.
+    #[error("{what}: value at index {index} is not finite")]
+    NonFiniteData {
+        /// Which estimator was given the data.
+        what: &'static str,
+        /// Index of the first offending value.
+        index: usize,
+    },
+    /// Automatic windowing found no self-consistent window: the series is too short compared
+    /// with its autocorrelation time.
+    #[error(
+        "series of {len} points is too short to estimate its autocorrelation time \
+         (no window W <= {max_window} with W >= {factor} tau_int(W)); use a longer run"
+    )]
+    NoAutocorrelationWindow {
+        /// Length of the series.
+        len: usize,
+        /// The largest window tried.
+        max_window: usize,
+        /// The windowing factor `c` (window `W >= c·τ_int(W)`).
+        factor: f64,
+    },
+    /// A data set asked for more chains than samples, so some chain would contribute nothing.
+    #[error("{chains} chains for {samples} samples: every chain must produce at least one sample")]
+    MoreChainsThanSamples {
+        /// Requested number of chains.
+        chains: usize,
+        /// Requested number of samples.
+        samples: usize,
+    },
+    /// The automatic pilot run could not estimate the autocorrelation time within its budget.
+    #[error(
+        "autocorrelation time could not be estimated within a pilot run of {sweeps} sweeps \
+         (the dynamics is too slow here); set thermalisation and thinning explicitly"
+    )]
+    PilotRunTooLong {
+        /// Length of the last pilot run tried, in sweeps.
+        sweeps: usize,
+    },
     /// A generic invalid-parameter error with a named parameter and a reason.
     #[error("invalid {name}: {reason}")]
     InvalidParameter {

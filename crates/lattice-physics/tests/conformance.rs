@@ -300,3 +300,116 @@ conformance! {
     wolff: Wolff, Algorithm::Wolff, Budget { long: 60_000, long_bins: 100, short: 50_000 };
     swendsen_wang: SwendsenWang, Algorithm::SwendsenWang, Budget { long: 100_000, long_bins: 100, short: 50_000 };
 }
+
+/// Property tests: identities every sampler must satisfy exactly.
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tiny_lattices() -> [Lattice; 5] {
+        [
+            Lattice::ring(2).unwrap(),
+            Lattice::ring(3).unwrap(),
+            Lattice::ring(4).unwrap(),
+            Lattice::square(2).unwrap(),
+            Lattice::square(3).unwrap(),
+        ]
+    }
+
+    fn spins_of(lattice: Lattice, bits: usize) -> Spins {
+        let s = (0..lattice.num_sites()).map(|i| if bits >> i & 1 == 1 { 1 } else { -1 }).collect();
+        Spins::from_vec(lattice, s).unwrap()
+    }
+
+    /// For every configuration `s` and site `i` of a tiny lattice, with `s'` = `s` with spin `i`
+    /// flipped: `π(s) T(s→s') = π(s') T(s'→s)`, where `T` is the single-site transition
+    /// probability given by `transition(model, spin_before, spin_after, neighbour_sum)` and
+    /// `π ∝ e^{-H}` comes from the model's Hamiltonian.
+    fn check_detailed_balance(model: IsingModel, transition: impl Fn(i8, i8, i32) -> f64) {
+        let lattice = model.lattice();
+        let n = lattice.num_sites();
+        let states: Vec<Spins> = (0..1usize << n).map(|b| spins_of(lattice, b)).collect();
+        let ln_w: Vec<f64> = states.iter().map(|s| -model.hamiltonian(s)).collect();
+        let top = ln_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let w: Vec<f64> = ln_w.iter().map(|x| (x - top).exp()).collect();
+        for (b, s) in states.iter().enumerate() {
+            for i in 0..n {
+                let b2 = b ^ (1 << i);
+                let (nb, k) = lattice.neighbours(i);
+                let sum: i32 = nb[..k].iter().map(|&j| i32::from(s.as_slice()[j])).sum();
+                let (si, sf) = (s.as_slice()[i], -s.as_slice()[i]);
+                let forward = w[b] * transition(si, sf, sum);
+                let backward = w[b2] * transition(sf, si, sum);
+                let tol = 2f64.powi(-31) * w[b].max(w[b2]);
+                assert!(
+                    (forward - backward).abs() <= tol,
+                    "detailed balance broken on {lattice:?}, state {b}, site {i}: {forward} vs {backward}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn metropolis_single_site_rule_satisfies_detailed_balance(
+            k in -1.5f64..1.5, h in -1.0f64..1.0, which in 0usize..5
+        ) {
+            let model = IsingModel::new(tiny_lattices()[which], k, h).unwrap();
+            let m = Metropolis::new(model).unwrap();
+            check_detailed_balance(model, |before, _after, sum| m.flip_probability(before, sum).unwrap());
+        }
+
+        #[test]
+        fn heat_bath_single_site_rule_satisfies_detailed_balance(
+            k in -1.5f64..1.5, h in -1.0f64..1.0, which in 0usize..5
+        ) {
+            let model = IsingModel::new(tiny_lattices()[which], k, h).unwrap();
+            let hb = HeatBath::new(model).unwrap();
+            check_detailed_balance(model, |_before, after, sum| {
+                let up = hb.up_probability(sum).unwrap();
+                if after == 1 { up } else { 1.0 - up }
+            });
+        }
+
+        /// Heat bath's table is exactly symmetric under (s, h) → (-s, -h).
+        #[test]
+        fn heat_bath_table_is_flip_symmetric(k in -1.5f64..1.5, h in -1.0f64..1.0) {
+            let lattice = Lattice::square(4).unwrap();
+            let plus = HeatBath::new(IsingModel::new(lattice, k, h).unwrap()).unwrap();
+            let minus = HeatBath::new(IsingModel::new(lattice, k, -h).unwrap()).unwrap();
+            for n in [-4, -2, 0, 2, 4] {
+                prop_assert_eq!(plus.up_probability(n).unwrap(), 1.0 - minus.up_probability(-n).unwrap());
+            }
+        }
+
+        /// With the same random numbers, sweeping `-s` at field `-h` gives exactly `-(sweep of s at h)`
+        /// (Metropolis), and likewise at `h = 0` for the cluster algorithms, over 40 sweeps (past
+        /// Wolff's calibration).
+        #[test]
+        fn global_spin_flip_symmetry(
+            seed in any::<u64>(), k in 0.0f64..1.0, h in -0.5f64..0.5, which in 0usize..4, algo in 0usize..3
+        ) {
+            let lattice = [
+                Lattice::square(4).unwrap(),
+                Lattice::square(5).unwrap(),
+                Lattice::ring(6).unwrap(),
+                Lattice::ring(7).unwrap(),
+            ][which];
+            let algorithm = [Algorithm::Metropolis, Algorithm::Wolff, Algorithm::SwendsenWang][algo];
+            let h = if algorithm.is_cluster() { 0.0 } else { h };
+            let mut a = AnySampler::new(algorithm, IsingModel::new(lattice, k, h).unwrap()).unwrap();
+            let mut b = AnySampler::new(algorithm, IsingModel::new(lattice, k, -h).unwrap()).unwrap();
+            let mut spins = Spins::random(lattice, &mut chain_rng(seed, 1));
+            let mut flipped =
+                Spins::from_vec(lattice, spins.as_slice().iter().map(|&v| -v).collect()).unwrap();
+            let (mut ra, mut rb) = (chain_rng(seed, 2), chain_rng(seed, 2));
+            for _ in 0..40 {
+                a.sweep(&mut spins, &mut ra);
+                b.sweep(&mut flipped, &mut rb);
+                prop_assert!(spins.as_slice().iter().zip(flipped.as_slice()).all(|(x, y)| *x == -*y));
+            }
+        }
+    }
+}

@@ -109,6 +109,19 @@ pub enum Error {
         /// Visible units of layer `layer`.
         found: usize,
     },
+    /// A deep belief network whose adjacent layers use different units for the shared layer.
+    #[error("layer {layer} has {found} visible units but the layer below has {expected} hidden units")]
+    LayerUnitsDoNotChain {
+        /// Index of the upper layer.
+        layer: usize,
+        /// Hidden units of layer `layer - 1`.
+        expected: Units,
+        /// Visible units of layer `layer`.
+        found: Units,
+    },
+    /// A deep belief network with no layers.
+    #[error("a deep belief network needs at least one layer")]
+    NoLayers,
 }
 
 /// `Result` with this crate's [`Error`].

@@ -117,3 +117,58 @@ impl<F: Float> Rbm<F> {
         self.log_likelihood_with(data, log_z)
     }
 }
+
+/// Gradient of the mean log-likelihood with respect to the parameters (ML sign convention).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradient<F> {
+    /// `∂ℓ/∂W`, shape `(n_visible, n_hidden)`.
+    pub weights: Array2<F>,
+    /// `∂ℓ/∂a`.
+    pub visible_bias: Array1<F>,
+    /// `∂ℓ/∂b`.
+    pub hidden_bias: Array1<F>,
+}
+
+/// The largest layer [`Rbm::exact_log_likelihood_gradient`] enumerates.
+pub const MAX_GRADIENT_UNITS: usize = 20;
+
+impl<F: Float> Rbm<F> {
+    /// Exact gradient of the mean log-likelihood of `data`, as data term minus model term:
+    /// `∂ℓ/∂W = (1/n) Σ_n v_n ⟨h|v_n⟩ᵀ - Σ_v p(v) v ⟨h|v⟩ᵀ` (equivalently
+    /// `Σ_h p(h) ⟨v|h⟩ hᵀ`), and likewise for the biases. The model term enumerates the
+    /// smaller layer (at most [`MAX_GRADIENT_UNITS`] units). Computed in `f64`.
+    pub fn exact_log_likelihood_gradient(&self, data: ArrayView2<F>) -> Result<Gradient<f64>> {
+        self.validate_visible(data)?;
+        let model = self.to_f64();
+        let v = data.mapv(|x| x.to_f64());
+        let n = v.nrows() as f64;
+        let hm = model.hidden_means(v.view())?;
+        let mut weights = v.t().dot(&hm) / n;
+        let mut visible_bias = v.sum_axis(ndarray::Axis(0)) / n;
+        let mut hidden_bias = hm.sum_axis(ndarray::Axis(0)) / n;
+
+        let small = model.n_visible().min(model.n_hidden());
+        if small > MAX_GRADIENT_UNITS {
+            return Err(Error::TooManyUnitsForExact { units: small, max: MAX_GRADIENT_UNITS });
+        }
+        let log_z = model.exact_log_partition()?;
+        // Enumerate the smaller layer: rows of `v` and `h` are matching (state, conditional
+        // mean) pairs and `p` their probabilities, so that the model term is
+        // ⟨v hᵀ⟩ = Σ_k p_k v_k h_kᵀ, ⟨v⟩ = Σ_k p_k v_k, ⟨h⟩ = Σ_k p_k h_k.
+        let (v, h, p) = if model.n_hidden() <= model.n_visible() {
+            let hs: Array2<f64> = crate::all_states(model.n_hidden(), model.hidden_units)?;
+            let p = model.hidden_free_energies(hs.view())?.mapv(|f| (-f - log_z).exp());
+            (model.visible_means(hs.view())?, hs, p)
+        } else {
+            let vs: Array2<f64> = crate::all_states(model.n_visible(), model.visible_units)?;
+            let p = model.free_energies(vs.view())?.mapv(|f| (-f - log_z).exp());
+            let hm = model.hidden_means(vs.view())?;
+            (vs, hm, p)
+        };
+        let pv = v * p.view().insert_axis(ndarray::Axis(1));
+        weights -= &pv.t().dot(&h);
+        visible_bias -= &pv.sum_axis(ndarray::Axis(0));
+        hidden_bias -= &h.t().dot(&p);
+        Ok(Gradient { weights, visible_bias, hidden_bias })
+    }
+}

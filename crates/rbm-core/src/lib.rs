@@ -21,14 +21,21 @@
 //! # Ok::<(), rbm_core::Error>(())
 //! ```
 
+pub mod ais;
+pub mod dbn;
 pub mod error;
 pub mod exact;
 pub mod float;
+pub mod monitor;
 pub mod rbm;
+pub mod train;
 pub mod units;
 
+pub use ais::{base_rate_bias, AisConfig, AisEstimate, BetaSchedule};
+pub use dbn::{train_greedy, Dbn, Propagation};
 pub use error::{Error, Result};
-pub use exact::MAX_EXACT_UNITS;
+pub use exact::{Gradient, MAX_EXACT_UNITS};
 pub use float::Float;
 pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm};
+pub use train::{EpochMetrics, MomentumSwitch, TrainConfig, Trainer};
 pub use units::Units;

@@ -1,0 +1,109 @@
+//! The one error type of `kadanoff-analysis`.
+
+use thiserror::Error;
+
+/// Everything that can go wrong when building a figure, table or report from caller input.
+///
+/// Inputs are checked before any drawing starts; no function of this crate panics on bad input.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A list that must hold at least one item was empty.
+    #[error("{what} is empty")]
+    Empty {
+        /// What was empty ("weight matrices", "series", ...).
+        what: &'static str,
+    },
+    /// Two consecutive weight matrices whose inner dimensions differ.
+    #[error(
+        "weight matrix {layer} has {rows} rows but the layer below it has {expected} units \
+         (matrices must be oriented rows = units below, columns = units above)"
+    )]
+    LayerMismatch {
+        /// Index (from 0) of the offending matrix in the stack.
+        layer: usize,
+        /// Its number of rows.
+        rows: usize,
+        /// The number of columns of the matrix below it.
+        expected: usize,
+    },
+    /// An array whose shape does not fit what the function expects.
+    #[error("{what} has shape {got:?}, expected {expected}")]
+    Shape {
+        /// Which input.
+        what: &'static str,
+        /// The shape received.
+        got: Vec<usize>,
+        /// A description of the expected shape.
+        expected: String,
+    },
+    /// A NaN or infinite number where a finite one is needed.
+    #[error("{what} contains a non-finite value at index {index}")]
+    NonFinite {
+        /// Which input.
+        what: &'static str,
+        /// Flat index of the first offending value.
+        index: usize,
+    },
+    /// A value outside its allowed range (a spin that is not ±1, a probability outside [0, 1], ...).
+    #[error("{what} has value {value} at index {index}, outside {allowed}")]
+    OutOfRange {
+        /// Which input.
+        what: &'static str,
+        /// Flat index of the first offending value.
+        index: usize,
+        /// The offending value.
+        value: f64,
+        /// The allowed range, in words.
+        allowed: &'static str,
+    },
+    /// A figure parameter (size, scale factor, number of columns, ...) that is zero or too large.
+    #[error("{name} = {value} is invalid: {reason}")]
+    BadParameter {
+        /// The parameter's name.
+        name: &'static str,
+        /// Its value.
+        value: usize,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// Two report figures with the same identifier.
+    #[error("figure identifier {id:?} is used twice")]
+    DuplicateFigure {
+        /// The repeated identifier.
+        id: String,
+    },
+    /// A figure identifier with characters outside `[A-Za-z0-9_-]`.
+    #[error("figure identifier {id:?} must be non-empty and use only ASCII letters, digits, '-' and '_'")]
+    BadIdentifier {
+        /// The offending identifier.
+        id: String,
+    },
+    /// A table row whose number of cells differs from the number of columns.
+    #[error("table row {row} has {got} cells but the table has {expected} columns")]
+    RowLength {
+        /// Index of the row.
+        row: usize,
+        /// Its number of cells.
+        got: usize,
+        /// The number of columns.
+        expected: usize,
+    },
+    /// An SVG string that does not look like one `<svg>…</svg>` element, or that refers to the network.
+    #[error("SVG figure {id:?} is not embeddable: {reason}")]
+    BadSvg {
+        /// The figure's identifier.
+        id: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The plotting or PNG backend failed.
+    #[error("drawing failed: {message}")]
+    Backend {
+        /// The backend's message.
+        message: String,
+    },
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,234 @@
+//! `kadanoff sample`: equilibrium Ising configurations as an int8 `.npy` plus a JSON sidecar.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use lattice_physics::dataset::{self, DatasetConfig, Sweeps};
+use lattice_physics::sampler::{Algorithm, AnySampler};
+use lattice_physics::{exact, IsingModel, Lattice};
+use serde_json::{json, Value};
+
+use crate::files::{self, PendingOutput};
+use crate::progress::Progress;
+use crate::ModelKind;
+
+/// Arguments of `kadanoff sample`. The defaults are the paper's data set (40×40, K = 0.408,
+/// 20,000 configurations) sampled with the Wolff cluster algorithm and measured thinning.
+#[derive(Args)]
+pub struct SampleArgs {
+    /// Model family.
+    #[arg(long, value_enum, default_value = "ising2d")]
+    model: ModelKind,
+    /// Linear size L (the 2D lattice is L×L, the ring has L sites).
+    #[arg(long, default_value_t = 40)]
+    size: usize,
+    /// Dimensionless coupling K = βJ.
+    #[arg(long, default_value_t = 0.408, allow_negative_numbers = true)]
+    coupling: f64,
+    /// Dimensionless field h = βH (not allowed with cluster algorithms).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    field: f64,
+    /// Number of configurations to write.
+    #[arg(long, default_value_t = 20_000)]
+    samples: usize,
+    /// Update algorithm: metropolis, heat-bath, wolff, swendsen-wang.
+    #[arg(long, default_value = "wolff")]
+    algorithm: String,
+    /// Master seed; chain i uses the master stream advanced by i jumps.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Thermalisation sweeps before the first kept sample: `auto` (from the measured τ_int) or a number.
+    #[arg(long, default_value = "auto")]
+    thermalize: String,
+    /// Sweeps between kept samples: `auto` (at least 2 τ_int of the slower of energy and |m|) or a number.
+    #[arg(long, default_value = "auto")]
+    thin: String,
+    /// Independent chains, run in parallel. The output depends on this number and the seed,
+    /// never on the number of threads.
+    #[arg(long, default_value_t = 4)]
+    chains: usize,
+    /// Output file (`.npy`); metadata goes beside it with the extension `.json`.
+    #[arg(long, default_value = "out/ising2d.npy")]
+    out: PathBuf,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    force: bool,
+    /// Print the metadata as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_sweeps(name: &str, s: &str) -> Result<Sweeps> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(Sweeps::Auto);
+    }
+    match s.parse::<usize>() {
+        Ok(n) => Ok(Sweeps::Fixed(n)),
+        Err(_) => bail!("--{name} must be `auto` or a whole number of sweeps, got `{s}`"),
+    }
+}
+
+pub fn run(args: SampleArgs) -> Result<()> {
+    let lattice = args.model.lattice(args.size)?;
+    let model = IsingModel::new(lattice, args.coupling, args.field)?;
+    let algorithm: Algorithm = args.algorithm.parse()?;
+    // Build one sampler now so that invalid combinations (a field with a cluster algorithm,
+    // odd sizes where unsupported) fail before any output is claimed.
+    AnySampler::new(algorithm, model)?;
+    if args.samples == 0 {
+        bail!("--samples must be at least 1");
+    }
+    if args.chains == 0 {
+        bail!("--chains must be at least 1");
+    }
+    if args.chains > args.samples {
+        bail!("--chains ({}) must not exceed --samples ({})", args.chains, args.samples);
+    }
+    let bytes = (args.samples as u128) * (lattice.num_sites() as u128);
+    if bytes > 8 << 30 {
+        bail!("{} samples of {} spins would need {} GiB; ask for fewer", args.samples, lattice.num_sites(), bytes >> 30);
+    }
+    let config = DatasetConfig {
+        samples: args.samples,
+        chains: args.chains,
+        thermalize: parse_sweeps("thermalize", &args.thermalize)?,
+        thin: parse_sweeps("thin", &args.thin)?,
+        seed: args.seed,
+    };
+    if args.out.extension().and_then(|e| e.to_str()) != Some("npy") {
+        bail!("--out must name a .npy file, got {}", args.out.display());
+    }
+    if let Some(dir) = args.out.parent() {
+        if !dir.as_os_str().is_empty() && !dir.exists() && dir == std::path::Path::new("out") {
+            // The default output directory is created on demand; others must exist.
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let npy_out = PendingOutput::claim(&args.out, args.force)?;
+    let json_out = PendingOutput::claim(&files::sidecar_path(&args.out), args.force)?;
+
+    let progress = Progress::new(args.quiet);
+    let started = Instant::now();
+    let report = |p: dataset::Progress| {
+        let phase = match p.phase {
+            dataset::Phase::Pilot => "pilot (tau_int)",
+            dataset::Phase::Production => "sampling",
+        };
+        progress.phase(phase, p.sweeps_total, "sweeps");
+        progress.set(p.sweeps_done);
+    };
+    let data = dataset::generate(model, algorithm, &config, &report)?;
+    progress.finish();
+    let elapsed = started.elapsed().as_secs_f64();
+
+    let meta = metadata(&args, lattice, algorithm, &data, elapsed);
+    files::write_spins(&npy_out, &shape(lattice, args.samples), data.spins)?;
+    files::write_json(&json_out, &meta)?;
+    npy_out.commit()?;
+    json_out.commit()?;
+
+    if args.json {
+        crate::print_json(&meta)
+    } else {
+        print_summary(&meta);
+        Ok(())
+    }
+}
+
+fn shape(lattice: Lattice, samples: usize) -> Vec<usize> {
+    let mut s = vec![samples];
+    s.extend(lattice.shape());
+    s
+}
+
+fn exact_reference(model: ModelKind, lattice: Lattice, coupling: f64, field: f64) -> Value {
+    match model {
+        ModelKind::Ising2d if field == 0.0 => match exact::kaufman(lattice.linear_size(), coupling) {
+            Ok(t) => json!({
+                "method": "kaufman",
+                "energy_per_site": t.energy_per_site,
+                "specific_heat_per_site": t.specific_heat_per_site,
+            }),
+            Err(_) => Value::Null,
+        },
+        ModelKind::Ising1d => match exact::ring(lattice.linear_size(), coupling, field) {
+            Ok(r) => json!({
+                "method": "transfer-matrix",
+                "energy_per_site": r.energy_per_site,
+                "specific_heat_per_site": r.specific_heat_per_site,
+                "magnetization": r.magnetization,
+            }),
+            Err(_) => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+fn metadata(args: &SampleArgs, lattice: Lattice, algorithm: Algorithm, data: &dataset::Dataset, elapsed: f64) -> Value {
+    let est = |e: &lattice_physics::stats::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
+    let o = &data.observables;
+    json!({
+        "kind": "kadanoff.spins",
+        "format": "int8 .npy of ±1 values, shape (samples, L, L) for ising2d or (samples, L) for ising1d, row-major sites",
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "model": args.model.name(),
+        "size": args.size,
+        "shape": shape(lattice, args.samples),
+        "coupling": args.coupling,
+        "field": args.field,
+        "algorithm": algorithm.name(),
+        "seed": args.seed,
+        "samples": args.samples,
+        "chains": args.chains,
+        "thermalize": {"requested": args.thermalize, "sweeps": data.thermalize},
+        "thin": {"requested": args.thin, "sweeps": data.thin},
+        "autocorrelation": {
+            "unit": "sweeps",
+            "energy": data.tau_energy.tau,
+            "energy_stderr": data.tau_energy.stderr,
+            "abs_magnetization": data.tau_abs_magnetization.tau,
+            "abs_magnetization_stderr": data.tau_abs_magnetization.stderr,
+        },
+        "observables": {
+            "energy_per_site": est(&o.energy_per_site),
+            "abs_magnetization": est(&o.abs_magnetization),
+            "magnetization_sq": est(&o.magnetization_sq),
+            "specific_heat_per_site": est(&o.specific_heat_per_site),
+            "susceptibility_per_site": est(&o.susceptibility_per_site),
+            "binder_cumulant": est(&o.binder_cumulant),
+        },
+        "susceptibility_convention": "chi = N (<m^2> - <|m|>^2)",
+        "exact": exact_reference(args.model, lattice, args.coupling, args.field),
+        "elapsed_seconds": elapsed,
+        "output": args.out.display().to_string(),
+    })
+}
+
+pub(crate) fn print_summary(meta: &Value) {
+    println!(
+        "{} {} L={} K={} h={} samples={} algorithm={}",
+        meta["output"].as_str().unwrap_or(""),
+        meta["model"].as_str().unwrap_or(""),
+        meta["size"],
+        meta["coupling"],
+        meta["field"],
+        meta["samples"],
+        meta["algorithm"].as_str().unwrap_or(""),
+    );
+    println!(
+        "  thermalize {} sweeps, thin {} sweeps, tau_int(E) = {:.2}, tau_int(|m|) = {:.2} sweeps",
+        meta["thermalize"]["sweeps"],
+        meta["thin"]["sweeps"],
+        meta["autocorrelation"]["energy"].as_f64().unwrap_or(f64::NAN),
+        meta["autocorrelation"]["abs_magnetization"].as_f64().unwrap_or(f64::NAN),
+    );
+    crate::cmd_stats::print_observables(&meta["observables"], &meta["exact"]);
+    if let Some(t) = meta["elapsed_seconds"].as_f64() {
+        println!("  {:.2} s", t);
+    }
+}

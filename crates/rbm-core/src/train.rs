@@ -1,0 +1,645 @@
+//! Training by contrastive divergence (CD-k) or persistent CD (PCD), with explicit,
+//! serialisable state.
+//!
+//! The gradient of the mean log-likelihood in the ML sign convention is
+//! `∂/∂W = ⟨v hᵀ⟩_data - ⟨v hᵀ⟩_model` (and `⟨v⟩`, `⟨h⟩` for the biases), where the data term
+//! uses the exact conditional means `⟨h | v⟩` and the model term is estimated from the negative
+//! chains after `k` block Gibbs steps (CD: chains start at the mini-batch; PCD: `batch_size`
+//! persistent chains). The update with momentum `μ`, learning rate `ε` and penalties is
+//!
+//! ```text
+//! Δ ← μ Δ + ε (∇ - l2 W - l1 sign W),    W ← W + Δ
+//! ```
+//!
+//! (biases are not penalised). Hidden units are sampled inside the chain, the final hidden
+//! statistics use means.
+//!
+//! # Reproducibility
+//!
+//! One [`Xoshiro256PlusPlus`] seeded from [`TrainConfig::seed`] drives everything, drawn
+//! sequentially in a fixed order: held-out split, weight initialisation, persistent-chain
+//! start, then per epoch a shuffle of the training order and, per mini-batch, uniforms in bulk
+//! for every sampled layer. Matrix products partition outputs across threads, so results do not
+//! depend on the number of threads. [`Trainer`] holds all state (model, momentum buffers,
+//! persistent chains, generator, epoch, order) and is `serde`-serialisable: a run interrupted
+//! after any epoch and resumed from the serialised state ends bit-identical to an uninterrupted
+//! one (use a float format that round-trips exactly).
+//!
+//! # Monitoring
+//!
+//! [`Trainer::monitor`] computes [`EpochMetrics`] on the first `monitor_samples` training (and
+//! held-out) rows in a fixed order; see [`crate::monitor`]. The exact log-likelihood of the
+//! whole training and held-out sets is added when the smaller layer has at most
+//! `exact_max_units` units.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array1, Array2, ArrayView2, Zip};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+use crate::monitor::{mean_free_energy, pseudo_log_likelihood, reconstruction_error};
+use crate::rbm::activate;
+use crate::{validate_data, Error, Float, Rbm, Result, Units, MAX_EXACT_UNITS};
+
+/// A change of momentum at a given epoch (Hinton: 0.5, then 0.9 from epoch 5 on).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MomentumSwitch {
+    /// First epoch (0-based) that uses `value`.
+    pub epoch: usize,
+    /// The momentum from then on.
+    pub value: f64,
+}
+
+/// Hyper-parameters of RBM training. Plain data; [`TrainConfig::validate`] checks ranges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Gibbs steps per negative phase (`k` of CD-k), at least 1.
+    pub cd_k: usize,
+    /// Persistent chains (PCD) instead of chains restarted at the data (CD).
+    pub persistent: bool,
+    /// Number of epochs the caller intends to run ([`Trainer::is_finished`]).
+    pub epochs: usize,
+    /// Mini-batch size (and number of persistent chains).
+    pub batch_size: usize,
+    /// Learning rate `ε > 0`.
+    pub learning_rate: f64,
+    /// Momentum `μ ∈ [0, 1)` at the start.
+    pub momentum: f64,
+    /// Optional later momentum.
+    pub momentum_switch: Option<MomentumSwitch>,
+    /// L1 penalty on the weights (the paper's sparsity term), `≥ 0`.
+    pub l1: f64,
+    /// L2 penalty (weight decay) on the weights, `≥ 0`.
+    pub l2: f64,
+    /// Standard deviation of the initial Gaussian weights, `≥ 0`.
+    pub init_std: f64,
+    /// Start the visible biases at the logit (binary) or atanh (spin) of the training-data mean
+    /// (clamped to `[0.001, 0.999]` as a probability), so that the initial model has the data's
+    /// single-unit marginals.
+    pub visible_bias_from_data: bool,
+    /// Fraction of samples held out (chosen at random, never trained on), in `[0, 1)`.
+    pub holdout: f64,
+    /// Rows used for the per-epoch reconstruction error, pseudo-log-likelihood and free
+    /// energies (the PLL costs `n_visible · n_hidden` per row).
+    pub monitor_samples: usize,
+    /// Compute the exact log-likelihood each epoch when the smaller layer has at most this
+    /// many units (at most 24; 0 disables it).
+    pub exact_max_units: usize,
+    /// Seed of the one generator of the run.
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// Hinton's widely copied defaults (science.md §6, marked as a guess there): CD-1,
+    /// learning rate 0.1, momentum 0.5 then 0.9 from epoch 5, batches of 100, initial weights
+    /// `N(0, 0.01²)`, visible biases from the data, no penalties, no hold-out, 100 monitored
+    /// rows, exact likelihood up to 20 units.
+    pub fn hinton(epochs: usize, seed: u64) -> Self {
+        TrainConfig {
+            cd_k: 1,
+            persistent: false,
+            epochs,
+            batch_size: 100,
+            learning_rate: 0.1,
+            momentum: 0.5,
+            momentum_switch: Some(MomentumSwitch { epoch: 5, value: 0.9 }),
+            l1: 0.0,
+            l2: 0.0,
+            init_std: 0.01,
+            visible_bias_from_data: true,
+            holdout: 0.0,
+            monitor_samples: 100,
+            exact_max_units: 20,
+            seed,
+        }
+    }
+
+    /// Checks every range; returns the first violation.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name, value: f64, reason| Err(Error::InvalidParameter { name, value, reason });
+        if self.cd_k == 0 {
+            return bad("cd_k", 0.0, "must be at least 1");
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size", 0.0, "must be at least 1");
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad("learning_rate", self.learning_rate, "must be finite and > 0");
+        }
+        let momenta = std::iter::once(self.momentum).chain(self.momentum_switch.map(|m| m.value));
+        for m in momenta {
+            if !(0.0..1.0).contains(&m) {
+                return bad("momentum", m, "must be in [0, 1)");
+            }
+        }
+        for (name, x) in [("l1", self.l1), ("l2", self.l2), ("init_std", self.init_std)] {
+            if !(x.is_finite() && x >= 0.0) {
+                return bad(name, x, "must be finite and >= 0");
+            }
+        }
+        if !(0.0..1.0).contains(&self.holdout) {
+            return bad("holdout", self.holdout, "must be in [0, 1)");
+        }
+        if self.exact_max_units > MAX_EXACT_UNITS {
+            return bad("exact_max_units", self.exact_max_units as f64, "must be at most 24");
+        }
+        Ok(())
+    }
+
+    /// The momentum used in epoch `epoch` (0-based).
+    pub fn momentum_at(&self, epoch: usize) -> f64 {
+        match self.momentum_switch {
+            Some(s) if epoch >= s.epoch => s.value,
+            _ => self.momentum,
+        }
+    }
+}
+
+/// Diagnostics after one epoch (see [`crate::monitor`]). Free energies and log-likelihoods are
+/// means per sample, in nats; the pseudo-log-likelihood is per sample and unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epochs completed, counting this one.
+    pub epoch: usize,
+    /// Momentum used in this epoch.
+    pub momentum: f64,
+    /// Rows of the training set used for the sampled metrics.
+    pub monitor_samples: usize,
+    /// Mean squared mean-field reconstruction error per unit.
+    pub reconstruction_error: f64,
+    /// Exact-conditional pseudo-log-likelihood per unit (nats).
+    pub pseudo_log_likelihood: f64,
+    /// Mean free energy of the monitored training rows.
+    pub free_energy_train: f64,
+    /// Mean free energy of the monitored held-out rows (if any are held out).
+    pub free_energy_holdout: Option<f64>,
+    /// `free_energy_holdout - free_energy_train`: grows when the model overfits.
+    pub free_energy_gap: Option<f64>,
+    /// Exact mean log-likelihood of the whole training set (small models only).
+    pub log_likelihood: Option<f64>,
+    /// Exact mean log-likelihood of the held-out set (small models with a hold-out only).
+    pub holdout_log_likelihood: Option<f64>,
+}
+
+/// Preallocated per-mini-batch buffers (not serialised; rebuilt on demand).
+#[derive(Debug, Clone)]
+struct Scratch<F> {
+    v0: Array2<F>,
+    h0_mean: Array2<F>,
+    h0_sample: Array2<F>,
+    vk_mean: Array2<F>,
+    vk: Array2<F>,
+    hk_mean: Array2<F>,
+    hk_sample: Array2<F>,
+    uniforms: Vec<F>,
+}
+
+impl<F: Float> Scratch<F> {
+    fn new(batch: usize, nv: usize, nh: usize) -> Self {
+        Scratch {
+            v0: Array2::zeros((batch, nv)),
+            h0_mean: Array2::zeros((batch, nh)),
+            h0_sample: Array2::zeros((batch, nh)),
+            vk_mean: Array2::zeros((batch, nv)),
+            vk: Array2::zeros((batch, nv)),
+            hk_mean: Array2::zeros((batch, nh)),
+            hk_sample: Array2::zeros((batch, nh)),
+            uniforms: vec![F::zero(); batch * nv.max(nh)],
+        }
+    }
+}
+
+/// Everything that changes during training, copied before an epoch so that a divergence can
+/// restore it.
+#[derive(Debug, Clone)]
+struct Snapshot<F> {
+    model: Rbm<F>,
+    velocity_weights: Array2<F>,
+    velocity_visible: Array1<F>,
+    velocity_hidden: Array1<F>,
+    chains: Option<Array2<F>>,
+    rng: Xoshiro256PlusPlus,
+    order: Vec<usize>,
+    epoch: usize,
+}
+
+/// The complete state of an RBM training run (see the [module docs](self)).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound = "F: Float")]
+pub struct Trainer<F> {
+    config: TrainConfig,
+    model: Rbm<F>,
+    velocity_weights: Array2<F>,
+    velocity_visible: Array1<F>,
+    velocity_hidden: Array1<F>,
+    chains: Option<Array2<F>>,
+    rng: Xoshiro256PlusPlus,
+    epoch: usize,
+    n_samples: usize,
+    train_indices: Vec<usize>,
+    holdout_indices: Vec<usize>,
+    order: Vec<usize>,
+    #[serde(skip)]
+    scratch: Option<Scratch<F>>,
+}
+
+impl<F: Float> Trainer<F> {
+    /// Starts a run on `data` (`(samples, n_visible)` of unit values): validates the config
+    /// and the data, splits off the held-out rows, draws the initial weights
+    /// (`N(0, init_std²)`), sets the visible biases from the data if asked, and starts the
+    /// persistent chains (at randomly chosen training rows).
+    pub fn new(
+        config: TrainConfig,
+        data: ArrayView2<F>,
+        visible_units: Units,
+        n_hidden: usize,
+        hidden_units: Units,
+    ) -> Result<Self> {
+        config.validate()?;
+        if data.ncols() == 0 {
+            return Err(Error::EmptyLayer { layer: "visible" });
+        }
+        if n_hidden == 0 {
+            return Err(Error::EmptyLayer { layer: "hidden" });
+        }
+        validate_data(data, data.ncols(), visible_units)?;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
+        let (train_indices, holdout_indices) = split(&config, data.nrows(), &mut rng)?;
+        let mut model =
+            Rbm::random(data.ncols(), n_hidden, visible_units, hidden_units, config.init_std, &mut rng)?;
+        if config.visible_bias_from_data {
+            model.visible_bias = visible_bias_from_mean(data, &train_indices, visible_units);
+        }
+        Self::assemble(config, model, data, train_indices, holdout_indices, rng)
+    }
+
+    /// Continues training an existing model (no re-initialisation: `init_std` and
+    /// `visible_bias_from_data` are ignored) with fresh momentum and generator state.
+    pub fn from_model(config: TrainConfig, model: Rbm<F>, data: ArrayView2<F>) -> Result<Self> {
+        config.validate()?;
+        model.validate()?;
+        model.validate_visible(data)?;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
+        let (train_indices, holdout_indices) = split(&config, data.nrows(), &mut rng)?;
+        Self::assemble(config, model, data, train_indices, holdout_indices, rng)
+    }
+
+    fn assemble(
+        config: TrainConfig,
+        model: Rbm<F>,
+        data: ArrayView2<F>,
+        train_indices: Vec<usize>,
+        holdout_indices: Vec<usize>,
+        mut rng: Xoshiro256PlusPlus,
+    ) -> Result<Self> {
+        let (nv, nh) = model.weights.dim();
+        let chains = if config.persistent {
+            let mut c = Array2::zeros((config.batch_size, nv));
+            for mut row in c.rows_mut() {
+                let k = train_indices[rng.random_range(0..train_indices.len())];
+                row.assign(&data.row(k));
+            }
+            Some(c)
+        } else {
+            None
+        };
+        Ok(Trainer {
+            velocity_weights: Array2::zeros((nv, nh)),
+            velocity_visible: Array1::zeros(nv),
+            velocity_hidden: Array1::zeros(nh),
+            chains,
+            rng,
+            epoch: 0,
+            n_samples: data.nrows(),
+            order: train_indices.clone(),
+            train_indices,
+            holdout_indices,
+            model,
+            config,
+            scratch: None,
+        })
+    }
+
+    /// The current model.
+    pub fn model(&self) -> &Rbm<F> {
+        &self.model
+    }
+
+    /// The trained model, consuming the trainer.
+    pub fn into_model(self) -> Rbm<F> {
+        self.model
+    }
+
+    /// The configuration of the run.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Epochs completed so far.
+    pub fn epochs_done(&self) -> usize {
+        self.epoch
+    }
+
+    /// Whether `config.epochs` epochs are done.
+    pub fn is_finished(&self) -> bool {
+        self.epoch >= self.config.epochs
+    }
+
+    /// Rows of the data trained on (sorted).
+    pub fn train_indices(&self) -> &[usize] {
+        &self.train_indices
+    }
+
+    /// Rows held out (sorted).
+    pub fn holdout_indices(&self) -> &[usize] {
+        &self.holdout_indices
+    }
+
+    /// The generator's current state (for provenance).
+    pub fn rng(&self) -> &Xoshiro256PlusPlus {
+        &self.rng
+    }
+
+    fn check_data(&self, data: ArrayView2<F>) -> Result<()> {
+        if data.nrows() != self.n_samples {
+            return Err(Error::DataChanged { expected: self.n_samples, found: data.nrows() });
+        }
+        if data.ncols() != self.model.n_visible() {
+            return Err(Error::ShapeMismatch {
+                what: "data columns",
+                expected: self.model.n_visible(),
+                found: data.ncols(),
+            });
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Snapshot<F> {
+        Snapshot {
+            model: self.model.clone(),
+            velocity_weights: self.velocity_weights.clone(),
+            velocity_visible: self.velocity_visible.clone(),
+            velocity_hidden: self.velocity_hidden.clone(),
+            chains: self.chains.clone(),
+            rng: self.rng.clone(),
+            order: self.order.clone(),
+            epoch: self.epoch,
+        }
+    }
+
+    fn restore(&mut self, s: Snapshot<F>) {
+        self.model = s.model;
+        self.velocity_weights = s.velocity_weights;
+        self.velocity_visible = s.velocity_visible;
+        self.velocity_hidden = s.velocity_hidden;
+        self.chains = s.chains;
+        self.rng = s.rng;
+        self.order = s.order;
+        self.epoch = s.epoch;
+    }
+
+    /// One epoch of training and its metrics. On divergence (non-finite parameters or
+    /// metrics) the state of before the epoch is restored and [`Error::Diverged`] returned.
+    ///
+    /// `data` must be the matrix the trainer was created with (its values were validated
+    /// then; only its shape is checked here).
+    pub fn epoch(&mut self, data: ArrayView2<F>) -> Result<EpochMetrics> {
+        self.check_data(data)?;
+        let before = self.snapshot();
+        self.train_epoch(data)?;
+        match self.monitor(data) {
+            Ok(m) => Ok(m),
+            Err(e) => {
+                self.restore(before);
+                Err(e)
+            }
+        }
+    }
+
+    /// One epoch of CD-k/PCD updates without metrics (what the benchmark times). Shuffles
+    /// the training order, then runs [`Trainer::cd_step`] on consecutive mini-batches (the
+    /// last one may be smaller). Restores the previous state on divergence.
+    pub fn train_epoch(&mut self, data: ArrayView2<F>) -> Result<()> {
+        self.check_data(data)?;
+        let before = self.snapshot();
+        let mut order = std::mem::take(&mut self.order);
+        order.shuffle(&mut self.rng);
+        let momentum = self.config.momentum_at(self.epoch);
+        for batch in order.chunks(self.config.batch_size) {
+            self.cd_step(data, batch, momentum);
+        }
+        self.order = order;
+        if !self.model.is_finite() {
+            let epoch = self.epoch;
+            self.restore(before);
+            return Err(Error::Diverged { epoch, what: "model parameters" });
+        }
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// One parameter update on the mini-batch made of rows `batch` of `data` with momentum
+    /// `momentum`. Allocates nothing (after the first call). Does not check for divergence.
+    ///
+    /// # Panics
+    /// If `batch` is longer than `config.batch_size` or holds an index outside `data`.
+    pub fn cd_step(&mut self, data: ArrayView2<F>, batch: &[usize], momentum: f64) {
+        let (nv, nh) = self.model.weights.dim();
+        let bs = self.config.batch_size;
+        assert!(batch.len() <= bs, "cd_step: batch larger than batch_size");
+        let scratch = self.scratch.get_or_insert_with(|| Scratch::new(bs, nv, nh));
+        let m = batch.len();
+        let model = &mut self.model;
+        let rng = &mut self.rng;
+        let k = self.config.cd_k;
+
+        // Positive phase.
+        let mut v0 = scratch.v0.slice_mut(s![..m, ..]);
+        for (mut row, &idx) in v0.rows_mut().into_iter().zip(batch) {
+            row.assign(&data.row(idx));
+        }
+        let v0 = scratch.v0.slice(s![..m, ..]);
+        model.sample_hidden_into(
+            v0,
+            scratch.h0_mean.slice_mut(s![..m, ..]),
+            scratch.h0_sample.slice_mut(s![..m, ..]),
+            &mut scratch.uniforms,
+            rng,
+        );
+
+        // Negative phase.
+        let persistent = self.chains.is_some();
+        let n_neg = if persistent { bs } else { m };
+        let mut vk = match self.chains.as_mut() {
+            Some(c) => c.view_mut(),
+            None => scratch.vk.slice_mut(s![..m, ..]),
+        };
+        let mut hk_mean = scratch.hk_mean.slice_mut(s![..n_neg, ..]);
+        let mut hk_sample = scratch.hk_sample.slice_mut(s![..n_neg, ..]);
+        let mut vk_mean = scratch.vk_mean.slice_mut(s![..n_neg, ..]);
+        if persistent {
+            model.sample_hidden_into(
+                vk.view(),
+                hk_mean.view_mut(),
+                hk_sample.view_mut(),
+                &mut scratch.uniforms,
+                rng,
+            );
+        }
+        for step in 0..k {
+            let h_src = if step == 0 && !persistent {
+                scratch.h0_sample.slice(s![..m, ..])
+            } else {
+                hk_sample.view()
+            };
+            model.sample_visible_into(h_src, vk_mean.view_mut(), vk.view_mut(), &mut scratch.uniforms, rng);
+            if step + 1 < k {
+                model.sample_hidden_into(
+                    vk.view(),
+                    hk_mean.view_mut(),
+                    hk_sample.view_mut(),
+                    &mut scratch.uniforms,
+                    rng,
+                );
+            } else {
+                model.hidden_field_into(vk.view(), hk_mean.view_mut());
+                activate(model.hidden_units, hk_mean.view_mut(), None, &mut scratch.uniforms, rng);
+            }
+        }
+
+        // Update: Δ ← μΔ + ε(⟨vh⟩₀ - ⟨vh⟩ₖ - l2 W - l1 sign W), W ← W + Δ.
+        let mu = F::from_f64(momentum);
+        let lr = self.config.learning_rate;
+        let pos = F::from_f64(lr / m as f64);
+        let neg = F::from_f64(-lr / n_neg as f64);
+        let h0_mean = scratch.h0_mean.slice(s![..m, ..]);
+        general_mat_mul(pos, &v0.t(), &h0_mean, mu, &mut self.velocity_weights);
+        general_mat_mul(neg, &vk.t(), &hk_mean, F::one(), &mut self.velocity_weights);
+        let (l1, l2) = (F::from_f64(lr * self.config.l1), F::from_f64(lr * self.config.l2));
+        if self.config.l1 > 0.0 || self.config.l2 > 0.0 {
+            Zip::from(&mut model.weights).and(&mut self.velocity_weights).for_each(|w, d| {
+                *d -= l2 * *w + l1 * w.signum();
+                *w += *d;
+            });
+        } else {
+            Zip::from(&mut model.weights).and(&self.velocity_weights).for_each(|w, &d| *w += d);
+        }
+        self.velocity_visible.mapv_inplace(|d| d * mu);
+        for row in v0.rows() {
+            self.velocity_visible.scaled_add(pos, &row);
+        }
+        for row in vk.rows() {
+            self.velocity_visible.scaled_add(neg, &row);
+        }
+        self.velocity_hidden.mapv_inplace(|d| d * mu);
+        for row in h0_mean.rows() {
+            self.velocity_hidden.scaled_add(pos, &row);
+        }
+        for row in hk_mean.rows() {
+            self.velocity_hidden.scaled_add(neg, &row);
+        }
+        model.visible_bias += &self.velocity_visible;
+        model.hidden_bias += &self.velocity_hidden;
+    }
+
+    /// Metrics of the current model (see [`EpochMetrics`]); deterministic, draws no random
+    /// numbers. Returns [`Error::Diverged`] if a metric is not finite.
+    pub fn monitor(&self, data: ArrayView2<F>) -> Result<EpochMetrics> {
+        self.check_data(data)?;
+        let n_mon = self.config.monitor_samples.min(self.train_indices.len()).max(1);
+        let train_sub = data.select(ndarray::Axis(0), &self.train_indices[..n_mon]);
+        let reconstruction_error = reconstruction_error(&self.model, train_sub.view())?;
+        let pseudo_log_likelihood = pseudo_log_likelihood(&self.model, train_sub.view())?;
+        let free_energy_train = mean_free_energy(&self.model, train_sub.view())?;
+        let (free_energy_holdout, free_energy_gap) = if self.holdout_indices.is_empty() {
+            (None, None)
+        } else {
+            let n_h = self.config.monitor_samples.min(self.holdout_indices.len()).max(1);
+            let sub = data.select(ndarray::Axis(0), &self.holdout_indices[..n_h]);
+            let f = mean_free_energy(&self.model, sub.view())?;
+            (Some(f), Some(f - free_energy_train))
+        };
+        let small = self.model.n_visible().min(self.model.n_hidden()) <= self.config.exact_max_units;
+        let (log_likelihood, holdout_log_likelihood) = if small {
+            let log_z = self.model.exact_log_partition()?;
+            let train = data.select(ndarray::Axis(0), &self.train_indices);
+            let ll = self.model.log_likelihood_with(train.view(), log_z)?;
+            let hl = if self.holdout_indices.is_empty() {
+                None
+            } else {
+                let hold = data.select(ndarray::Axis(0), &self.holdout_indices);
+                Some(self.model.log_likelihood_with(hold.view(), log_z)?)
+            };
+            (Some(ll), hl)
+        } else {
+            (None, None)
+        };
+        let m = EpochMetrics {
+            epoch: self.epoch,
+            momentum: self.config.momentum_at(self.epoch.saturating_sub(1)),
+            monitor_samples: n_mon,
+            reconstruction_error,
+            pseudo_log_likelihood,
+            free_energy_train,
+            free_energy_holdout,
+            free_energy_gap,
+            log_likelihood,
+            holdout_log_likelihood,
+        };
+        let all = [reconstruction_error, pseudo_log_likelihood, free_energy_train]
+            .into_iter()
+            .chain(free_energy_holdout)
+            .chain(log_likelihood)
+            .chain(holdout_log_likelihood);
+        for x in all {
+            if !x.is_finite() {
+                return Err(Error::Diverged {
+                    epoch: self.epoch.saturating_sub(1),
+                    what: "training metrics",
+                });
+            }
+        }
+        Ok(m)
+    }
+}
+
+fn split<R: Rng + ?Sized>(config: &TrainConfig, n: usize, rng: &mut R) -> Result<(Vec<usize>, Vec<usize>)> {
+    if n == 0 {
+        return Err(Error::EmptyData);
+    }
+    let n_hold = (config.holdout * n as f64).floor() as usize;
+    let mut perm: Vec<usize> = (0..n).collect();
+    if n_hold > 0 {
+        perm.shuffle(rng);
+    }
+    let mut hold = perm[..n_hold].to_vec();
+    let mut train = perm[n_hold..].to_vec();
+    hold.sort_unstable();
+    train.sort_unstable();
+    if train.is_empty() {
+        return Err(Error::InvalidParameter {
+            name: "holdout",
+            value: config.holdout,
+            reason: "leaves no training data",
+        });
+    }
+    if config.batch_size > train.len() {
+        return Err(Error::BatchLargerThanData { batch_size: config.batch_size, samples: train.len() });
+    }
+    Ok((train, hold))
+}
+
+/// Biases giving the data's single-unit marginals to a model without couplings.
+fn visible_bias_from_mean<F: Float>(data: ArrayView2<F>, rows: &[usize], units: Units) -> Array1<F> {
+    let nv = data.ncols();
+    let mut sum = vec![0.0f64; nv];
+    for &r in rows {
+        for (s, x) in sum.iter_mut().zip(data.row(r)) {
+            *s += x.to_f64();
+        }
+    }
+    let n = rows.len() as f64;
+    sum.iter().map(|&s| F::from_f64(crate::ais::bias_for_mean(s / n, units))).collect()
+}

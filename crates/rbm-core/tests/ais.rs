@@ -1,0 +1,77 @@
+//! AIS estimates of ln Z against the exact value on models small enough to enumerate: the
+//! estimate must lie within 4 of its own standard errors, and the standard error must be
+//! below a stated bound (so the check has teeth).
+
+use ndarray::{Array1, Array2};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rbm_core::{base_rate_bias, AisConfig, BetaSchedule, Rbm, Units};
+
+fn model(nv: usize, nh: usize, vu: Units, hu: Units, scale: f64, seed: u64) -> Rbm<f64> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let w = Array2::from_shape_fn((nv, nh), |_| scale * rng.random_range(-1.0..1.0));
+    let a = Array1::from_shape_fn(nv, |_| 0.5 * rng.random_range(-1.0..1.0));
+    let b = Array1::from_shape_fn(nh, |_| 0.5 * rng.random_range(-1.0..1.0));
+    Rbm::new(w, a, b, vu, hu).unwrap()
+}
+
+#[test]
+fn ais_agrees_with_exact_log_partition() {
+    let cases = [
+        (Units::Spin, Units::Spin, BetaSchedule::Linear, 1),
+        (Units::Binary, Units::Binary, BetaSchedule::Sigmoid { steepness: 4.0 }, 2),
+        (Units::Spin, Units::Binary, BetaSchedule::Sigmoid { steepness: 4.0 }, 3),
+        (Units::Binary, Units::Spin, BetaSchedule::Linear, 4),
+    ];
+    for (vu, hu, schedule, seed) in cases {
+        // 30 visible units (2^30 states: AIS has real work to do), 12 hidden (exact by
+        // enumerating the hidden layer).
+        let rbm = model(30, 12, vu, hu, 0.6, seed);
+        let exact = rbm.exact_log_partition().unwrap();
+        let config = AisConfig { chains: 200, steps: 1000, schedule, seed: 100 + seed };
+        let est = rbm.ais_log_partition(None, &config).unwrap();
+        eprintln!(
+            "{vu}/{hu} {schedule:?}: exact {exact:.5}, AIS {:.5} ± {:.5} (ESS {:.0})",
+            est.log_z, est.stderr, est.effective_sample_size
+        );
+        assert!(est.stderr < 0.05, "stderr {}", est.stderr);
+        assert!(
+            (est.log_z - exact).abs() < 4.0 * est.stderr,
+            "AIS {} ± {}, exact {exact}",
+            est.log_z,
+            est.stderr
+        );
+    }
+}
+
+#[test]
+fn ais_with_a_data_base_rate_model_and_f32() {
+    // Base rates from samples of the model itself (a good base model), run on the f32 model.
+    let rbm = model(24, 10, Units::Spin, Units::Spin, 0.4, 9);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    let mut v = Array2::from_shape_fn((500, 24), |_| if rng.random::<bool>() { 1.0 } else { -1.0 });
+    rbm.gibbs(&mut v, 50, &mut rng).unwrap();
+    let base = base_rate_bias(v.view(), Units::Spin).unwrap();
+    let exact = rbm.exact_log_partition().unwrap();
+    let config =
+        AisConfig { chains: 100, steps: 500, schedule: BetaSchedule::Sigmoid { steepness: 4.0 }, seed: 5 };
+    let est = rbm.to_f32().ais_log_partition(Some(base.view()), &config).unwrap();
+    eprintln!("f32, base rates: exact {exact:.5}, AIS {:.5} ± {:.5}", est.log_z, est.stderr);
+    assert!(est.stderr < 0.05);
+    // f32 rounding of the parameters changes ln Z by far less than the error bar.
+    assert!((est.log_z - exact).abs() < 4.0 * est.stderr);
+    // Bad input.
+    assert!(rbm.ais_log_partition(Some(base.slice(ndarray::s![..3])), &config).is_err());
+    assert!(rbm.ais_log_partition(None, &AisConfig { chains: 1, ..config.clone() }).is_err());
+}
+
+#[test]
+fn schedules_run_from_zero_to_one() {
+    for s in [BetaSchedule::Linear, BetaSchedule::Sigmoid { steepness: 4.0 }] {
+        let b = s.betas(100);
+        assert_eq!(b.len(), 101);
+        assert_eq!(b[0], 0.0);
+        assert_eq!(b[100], 1.0);
+        assert!(b.windows(2).all(|w| w[1] > w[0]));
+    }
+}
