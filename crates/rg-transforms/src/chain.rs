@@ -271,6 +271,12 @@ mod tests {
                 assert!((lz - closed).abs() < 1e-12);
             }
         }
+        // And against lattice-physics' independent transfer-matrix solution.
+        for (n, k, h) in [(2usize, 0.3, 0.1), (9, -1.2, 0.4), (64, 0.9, -0.2), (1000, 2.5, 0.0)] {
+            let ours = ChainCouplings::new(k, h).unwrap().ln_z_ring(n).unwrap();
+            let theirs = n as f64 * lattice_physics::exact::ring(n, k, h).unwrap().ln_z_per_site;
+            assert!((ours - theirs).abs() < 1e-12 * ours.abs().max(1.0), "n={n}: {ours} vs {theirs}");
+        }
         // Large rings and couplings: no overflow, and ln Z → N ln λ₊.
         let c = ChainCouplings::new(50.0, -50.0).unwrap();
         assert!(c.ln_z_ring(1 << 40).unwrap().is_finite());
