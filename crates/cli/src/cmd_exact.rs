@@ -155,7 +155,7 @@ fn finite_or_null(x: f64) -> Value {
 }
 
 fn print_table(v: &Value) {
-    println!(
+    outln!(
         "exact {} size={} K={} h={} ({})",
         v["model"].as_str().unwrap_or(""),
         v["size"],
@@ -180,8 +180,8 @@ fn print_table(v: &Value) {
     ] {
         if let Some(x) = v.get(key) {
             match x.as_f64() {
-                Some(f) => println!("  {key:<26} {f:.12}"),
-                None => println!("  {key:<26} {x}"),
+                Some(f) => outln!("  {key:<26} {f:.12}"),
+                None => outln!("  {key:<26} {x}"),
             }
         }
     }

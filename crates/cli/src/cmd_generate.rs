@@ -107,7 +107,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     if args.json {
         crate::print_json(&meta)
     } else {
-        println!("{} configurations of shape {shape:?} written to {}", args.samples, args.out.display());
+        outln!("{} configurations of shape {shape:?} written to {}", args.samples, args.out.display());
         Ok(())
     }
 }

@@ -221,7 +221,7 @@ fn metadata(
 }
 
 pub(crate) fn print_summary(meta: &Value) {
-    println!(
+    outln!(
         "{} {} L={} K={} h={} samples={} algorithm={}",
         meta["output"].as_str().unwrap_or(""),
         meta["model"].as_str().unwrap_or(""),
@@ -231,7 +231,7 @@ pub(crate) fn print_summary(meta: &Value) {
         meta["samples"],
         meta["algorithm"].as_str().unwrap_or(""),
     );
-    println!(
+    outln!(
         "  thermalize {} sweeps, thin {} sweeps, tau_int(E) = {:.2}, tau_int(|m|) = {:.2} sweeps",
         meta["thermalize"]["sweeps"],
         meta["thin"]["sweeps"],
@@ -240,6 +240,6 @@ pub(crate) fn print_summary(meta: &Value) {
     );
     crate::cmd_stats::print_observables(&meta["observables"], &meta["exact"]);
     if let Some(t) = meta["elapsed_seconds"].as_f64() {
-        println!("  {:.2} s", t);
+        outln!("  {:.2} s", t);
     }
 }

@@ -87,14 +87,15 @@ pub fn run(args: StatsArgs) -> Result<()> {
     if args.json {
         crate::print_json(&value)
     } else {
-        println!("{}: {} samples on {:?}", args.file.display(), data.samples(), lattice);
+        outln!("{}: {} samples on {:?}", args.file.display(), data.samples(), lattice);
         print_observables(&value["observables"], &Value::Null);
-        println!(
+        outln!(
             "  tau_int (in samples): energy {:.2}, |m| {:.2}",
-            o.tau_energy.tau, o.tau_abs_magnetization.tau
+            o.tau_energy.tau,
+            o.tau_abs_magnetization.tau
         );
         let g: Vec<String> = corr.g.iter().map(|e| format!("{:.4}", e.mean)).collect();
-        println!("  G(r), r = 0..: {}", g.join(" "));
+        outln!("  G(r), r = 0..: {}", g.join(" "));
         Ok(())
     }
 }
@@ -104,7 +105,7 @@ pub fn print_observables(obs: &Value, exact: &Value) {
     let Some(map) = obs.as_object() else { return };
     for (k, v) in map {
         if v.is_null() {
-            println!("  {k:<34} (needs --coupling)");
+            outln!("  {k:<34} (needs --coupling)");
             continue;
         }
         let mean = v["mean"].as_f64().unwrap_or(f64::NAN);
@@ -112,9 +113,9 @@ pub fn print_observables(obs: &Value, exact: &Value) {
         match exact.get(k).and_then(Value::as_f64) {
             Some(x) => {
                 let z = if err > 0.0 { (mean - x) / err } else { f64::NAN };
-                println!("  {k:<34} {mean:>12.6} ± {err:<10.6} exact {x:>12.6} ({z:+.1}σ)")
+                outln!("  {k:<34} {mean:>12.6} ± {err:<10.6} exact {x:>12.6} ({z:+.1}σ)")
             }
-            None => println!("  {k:<34} {mean:>12.6} ± {err:.6}"),
+            None => outln!("  {k:<34} {mean:>12.6} ± {err:.6}"),
         }
     }
 }

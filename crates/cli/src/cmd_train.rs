@@ -230,7 +230,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         crate::print_json(&outcome.summary)
     } else {
         for l in outcome.summary["layers"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "layer {} ({} -> {}): reconstruction error {:.5}, pseudo-log-likelihood {:.5}/unit, log-likelihood {}",
                 l["index"],
                 l["n_visible"],
@@ -243,7 +243,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 }
             );
         }
-        println!("model written to {}", args.out.display());
+        outln!("model written to {}", args.out.display());
         Ok(())
     }
 }

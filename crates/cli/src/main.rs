@@ -4,8 +4,16 @@
 //! JSON metadata), progress display and exit codes. Any failure prints one line on stderr and
 //! exits with code 2; usage errors from the argument parser exit with 2 as well.
 
+/// `println!` that never panics: a closed pipe (`kadanoff … | head`) ends the program quietly,
+/// any other write error exits with code 2.
+macro_rules! outln {
+    () => { $crate::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod cmd_exact;
 mod cmd_generate;
+mod cmd_rg;
 mod cmd_sample;
 mod cmd_stats;
 mod cmd_train;
@@ -37,6 +45,9 @@ enum Command {
     Train(cmd_train::TrainArgs),
     /// Generate configurations from a trained model (same format as `sample`).
     Generate(cmd_generate::GenerateArgs),
+    /// Renormalization group: exact 1D flow, block spins, RBM realisations, the exact mapping, MCRG.
+    #[command(subcommand)]
+    Rg(cmd_rg::RgCommand),
 }
 
 /// The model family.
@@ -66,9 +77,21 @@ impl ModelKind {
     }
 }
 
+/// Write to stdout; see [`outln`].
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("kadanoff: error: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
+}
+
 /// Print a JSON value on stdout (one object, pretty-printed).
 pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -80,6 +103,7 @@ fn main() -> ExitCode {
         Command::Stats(a) => cmd_stats::run(a),
         Command::Train(a) => cmd_train::run(a),
         Command::Generate(a) => cmd_generate::run(a),
+        Command::Rg(c) => cmd_rg::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

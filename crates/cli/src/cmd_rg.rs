@@ -1,0 +1,421 @@
+//! `kadanoff rg …`: exact 1D RG, block-spin transforms of data sets, the decimation RBM, the
+//! exact evaluation of the RBM ↔ variational-RG mapping, and MCRG.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use lattice_physics::{IsingModel, Lattice};
+use rg_transforms::block::{coarse_grain, BlockRule};
+use rg_transforms::chain::{flow, ChainCouplings};
+use rg_transforms::exact_rbms::DecimationStack;
+use rg_transforms::mapping::{exact_mapping, project, MappingOptions, OperatorBasis, SpinHamiltonian};
+use rg_transforms::mcrg::{mcrg, McrgConfig};
+use serde_json::{json, Map, Value};
+
+use crate::files::{self, PendingOutput};
+use crate::{model_file, ModelKind};
+
+/// `kadanoff rg` subcommands.
+#[derive(Subcommand)]
+pub enum RgCommand {
+    /// Exact decimation flow of the 1D chain: K, h, constants and correlation lengths.
+    #[command(name = "flow-1d")]
+    Flow1d(Flow1dArgs),
+    /// Coarse-grain a data set by majority rule or decimation on b×b (or b-site) blocks.
+    Block(BlockArgs),
+    /// Build the exact decimation RBM stack of a ring and verify it by enumeration.
+    DecimationRbm(DecimationArgs),
+    /// Evaluate the RBM ↔ variational-RG mapping exactly for a trained or given RBM.
+    ExactMapping(MappingArgs),
+    /// Monte Carlo RG (Swendsen): eigenvalues of the linearised RG matrix per level.
+    Mcrg(McrgArgs),
+}
+
+/// Arguments of `rg flow-1d`.
+#[derive(Args)]
+pub struct Flow1dArgs {
+    /// Initial coupling K_0.
+    #[arg(long, allow_negative_numbers = true)]
+    coupling: f64,
+    /// Initial field h_0.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    field: f64,
+    /// Number of decimation steps (each halves the chain).
+    #[arg(long, default_value_t = 5)]
+    steps: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `rg block`.
+#[derive(Args)]
+pub struct BlockArgs {
+    /// Input data set (`.npy` of ±1, shape (samples, L, L) or (samples, L)).
+    #[arg(long)]
+    data: PathBuf,
+    /// Block rule: majority (ties broken at random) or decimation (top-left spin of each block).
+    #[arg(long, default_value = "majority")]
+    rule: String,
+    /// Block factor b.
+    #[arg(long, default_value_t = 2)]
+    factor: usize,
+    /// How many times to apply the transform.
+    #[arg(long, default_value_t = 1)]
+    levels: usize,
+    /// Seed for tie-breaking.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output `.npy`.
+    #[arg(long)]
+    out: PathBuf,
+    /// Overwrite existing outputs.
+    #[arg(long)]
+    force: bool,
+    /// Print the metadata as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `rg decimation-rbm`.
+#[derive(Args)]
+pub struct DecimationArgs {
+    /// Ring size N (at most 24 for the enumeration check).
+    #[arg(long)]
+    size: usize,
+    /// Coupling K of the ring.
+    #[arg(long, allow_negative_numbers = true)]
+    coupling: f64,
+    /// Number of stacked layers (each halves the ring).
+    #[arg(long, default_value_t = 1)]
+    layers: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `rg exact-mapping`.
+#[derive(Args)]
+pub struct MappingArgs {
+    /// Model file (`.safetensors` from `kadanoff train`); its first RBM is evaluated.
+    #[arg(long)]
+    model: PathBuf,
+    /// The Hamiltonian on the visible spins.
+    #[arg(long, value_enum, default_value = "ising1d")]
+    hamiltonian: ModelKind,
+    /// Linear size of the visible lattice (at most 24 spins in all).
+    #[arg(long)]
+    size: usize,
+    /// Coupling K.
+    #[arg(long, allow_negative_numbers = true)]
+    coupling: f64,
+    /// Field h.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    field: f64,
+    /// Geometry of the hidden units for the renormalised couplings: ring, square or auto
+    /// (square when the count is a perfect square ≥ 4, else ring).
+    #[arg(long, default_value = "auto")]
+    hidden_geometry: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `rg mcrg`.
+#[derive(Args)]
+pub struct McrgArgs {
+    /// Input data set of 2D configurations (`.npy`, shape (samples, L, L)).
+    #[arg(long)]
+    data: PathBuf,
+    /// Block factor b.
+    #[arg(long, default_value_t = 2)]
+    factor: usize,
+    /// Number of blocking levels.
+    #[arg(long, default_value_t = 2)]
+    levels: usize,
+    /// Seed for tie-breaking.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: RgCommand) -> Result<()> {
+    match cmd {
+        RgCommand::Flow1d(a) => flow_1d(a),
+        RgCommand::Block(a) => block(a),
+        RgCommand::DecimationRbm(a) => decimation(a),
+        RgCommand::ExactMapping(a) => mapping(a),
+        RgCommand::Mcrg(a) => run_mcrg(a),
+    }
+}
+
+fn finite(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+fn flow_1d(a: Flow1dArgs) -> Result<()> {
+    let f = flow(ChainCouplings::new(a.coupling, a.field)?, a.steps)?;
+    let v = json!({
+        "steps": a.steps,
+        "couplings": f.couplings(),
+        "fields": f.fields(),
+        "constants": f.constants(),
+        "correlation_lengths": f.correlation_lengths().into_iter().map(finite).collect::<Vec<_>>(),
+        "note": "index 0 is the input; constants[n] is the free-energy constant per removed spin of step n (0 at index 0); correlation lengths in units of the current lattice spacing",
+    });
+    if a.json {
+        return crate::print_json(&v);
+    }
+    outln!("{:>4} {:>16} {:>16} {:>16} {:>14}", "n", "K_n", "h_n", "constant", "xi_n");
+    for (n, s) in f.states.iter().enumerate() {
+        outln!(
+            "{n:>4} {:>16.10} {:>16.10} {:>16.10} {:>14.6}",
+            s.coupling,
+            s.field,
+            s.step_constant,
+            s.correlation_length
+        );
+    }
+    Ok(())
+}
+
+fn block(a: BlockArgs) -> Result<()> {
+    let rule: BlockRule = a.rule.parse()?;
+    if a.out.extension().and_then(|e| e.to_str()) != Some("npy") {
+        bail!("--out must name a .npy file, got {}", a.out.display());
+    }
+    let data = files::read_spins(&a.data)?;
+    let lattice = crate::cmd_stats::lattice_of(&data.shape)?;
+    // Validate the factor for every level before claiming outputs.
+    let mut lat = lattice;
+    for _ in 0..a.levels {
+        lat = rg_transforms::block::coarse_lattice(lat, a.factor)?;
+    }
+    let npy_out = PendingOutput::claim(&a.out, a.force)?;
+    let json_out = PendingOutput::claim(&files::sidecar_path(&a.out), a.force)?;
+    let (coarse, coarse_lattice) = coarse_grain(&data.values, lattice, rule, a.factor, a.levels, a.seed)?;
+    let mut shape = vec![data.samples()];
+    shape.extend(coarse_lattice.shape());
+    let inherited = std::fs::read_to_string(files::sidecar_path(&a.data))
+        .ok()
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok());
+    let meta = json!({
+        "kind": "kadanoff.spins",
+        "source": "rg block",
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "model": if coarse_lattice.dimension() == 2 { "ising2d" } else { "ising1d" },
+        "size": coarse_lattice.linear_size(),
+        "shape": shape,
+        "rule": rule.name(),
+        "factor": a.factor,
+        "levels": a.levels,
+        "seed": a.seed,
+        "from_data": a.data.display().to_string(),
+        "from_metadata": inherited,
+        "output": a.out.display().to_string(),
+    });
+    files::write_spins(&npy_out, &shape, coarse)?;
+    files::write_json(&json_out, &meta)?;
+    npy_out.commit()?;
+    json_out.commit()?;
+    if a.json {
+        crate::print_json(&meta)
+    } else {
+        outln!(
+            "{} samples blocked {}× by {} (b = {}) → shape {:?} in {}",
+            data.samples(),
+            a.levels,
+            rule.name(),
+            a.factor,
+            &shape[1..],
+            a.out.display()
+        );
+        Ok(())
+    }
+}
+
+fn decimation(a: DecimationArgs) -> Result<()> {
+    let stack = DecimationStack::new(a.size, a.coupling, a.layers)?;
+    let checks = stack.verify()?;
+    let max_h = checks.iter().map(|c| c.hidden_max_error).fold(0.0, f64::max);
+    let max_t = checks.iter().map(|c| c.trace_violation_max).fold(0.0, f64::max);
+    let v = json!({
+        "size": a.size,
+        "layers": a.layers,
+        "couplings": stack.couplings,
+        "max_hamiltonian_error": max_h,
+        "trace_violation_max": max_t,
+        "per_layer": checks,
+    });
+    if a.json {
+        return crate::print_json(&v);
+    }
+    outln!("decimation RBM stack on a ring of {} spins, K_0 = {}", a.size, a.coupling);
+    for (l, c) in checks.iter().enumerate() {
+        outln!(
+            "  layer {l}: ring {} → {}, K = {:.10} → K' = {:.10}; max |H^RBM(h) - H_ring(h; K')| = {:.2e}, trace violation {:.2e}, KL {:.2e}",
+            c.ring_size,
+            c.ring_size / 2,
+            c.coupling,
+            c.renormalized_coupling,
+            c.hidden_max_error,
+            c.trace_violation_max,
+            c.kl_divergence
+        );
+    }
+    Ok(())
+}
+
+fn hidden_lattice(geometry: &str, m: usize) -> Result<Lattice> {
+    let side = (m as f64).sqrt().round() as usize;
+    match geometry {
+        "ring" => Ok(Lattice::ring(m)?),
+        "square" => {
+            if side * side != m {
+                bail!("--hidden-geometry square needs a square number of hidden units, got {m}");
+            }
+            Ok(Lattice::square(side)?)
+        }
+        "auto" => {
+            Ok(if side >= 2 && side * side == m { Lattice::square(side)? } else { Lattice::ring(m.max(2))? })
+        }
+        other => bail!("--hidden-geometry must be ring, square or auto, got `{other}`"),
+    }
+}
+
+fn mapping(a: MappingArgs) -> Result<()> {
+    let lattice = a.hamiltonian.lattice(a.size)?;
+    let model = IsingModel::new(lattice, a.coupling, a.field)?;
+    let max = rg_transforms::mapping::MAX_VISIBLE;
+    if lattice.num_sites() > max {
+        bail!(
+            "the exact mapping enumerates all 2^N visible configurations and is limited to {max} spins; \
+             this lattice has {} (this would take hours and is not attempted)",
+            lattice.num_sites()
+        );
+    }
+    let file = model_file::read_model(&a.model)?;
+    let rbm = file.layers[0].to_f64();
+    if rbm.n_visible() != lattice.num_sites() {
+        bail!(
+            "the model's first layer has {} visible units but the {} lattice of size {} has {} spins",
+            rbm.n_visible(),
+            a.hamiltonian.name(),
+            a.size,
+            lattice.num_sites()
+        );
+    }
+    let ham = SpinHamiltonian::ising(&model)?;
+    let report = exact_mapping(&ham, &rbm, &MappingOptions { double_sums: false })?;
+    let basis = OperatorBasis::standard(hidden_lattice(&a.hidden_geometry, rbm.n_hidden())?)?;
+    let proj = project(&report.coarse_hamiltonian, &basis)?;
+    let mut couplings = Map::new();
+    for (name, k) in &proj.couplings {
+        couplings.insert(name.clone(), json!(k));
+    }
+    let v = json!({
+        "model": a.model.display().to_string(),
+        "hamiltonian": a.hamiltonian.name(),
+        "size": a.size,
+        "coupling": a.coupling,
+        "field": a.field,
+        "n_visible": report.n_visible,
+        "n_hidden": report.n_hidden,
+        "kl_divergence": report.kl_divergence,
+        "delta_f": report.delta_f,
+        "kl_identity_residual": report.kl_identity_residual,
+        "trace_violation_max": report.trace_violation_max,
+        "trace_violation_std": report.trace_violation_std,
+        "coarse_hamiltonian_check": report.coarse_hamiltonian_check,
+        "normalized_kernel": report.normalized,
+        "renormalized_couplings": couplings,
+        "renormalized_constant": proj.constant,
+        "fit_residual": proj.residual_rms,
+        "fit_residual_max": proj.residual_max,
+    });
+    if a.json {
+        return crate::print_json(&v);
+    }
+    outln!(
+        "exact mapping of {} onto {} (N = {}, M = {})",
+        a.model.display(),
+        a.hamiltonian.name(),
+        report.n_visible,
+        report.n_hidden
+    );
+    outln!("  KL(P || p_RBM)            {:.6e}", report.kl_divergence);
+    outln!("  Delta F                   {:.6e}", report.delta_f);
+    outln!(
+        "  trace violation max / std {:.6e} / {:.6e}",
+        report.trace_violation_max,
+        report.trace_violation_std
+    );
+    outln!("  renormalised couplings (fit residual rms {:.3e}):", proj.residual_rms);
+    for (name, k) in &proj.couplings {
+        outln!("    {name:<16} {k:+.8}");
+    }
+    Ok(())
+}
+
+fn run_mcrg(a: McrgArgs) -> Result<()> {
+    let data = files::read_spins(&a.data)?;
+    let lattice = crate::cmd_stats::lattice_of(&data.shape)?;
+    if lattice.dimension() != 2 {
+        bail!("MCRG needs 2D configurations of shape (samples, L, L)");
+    }
+    let config = McrgConfig::standard(a.factor, a.levels, a.seed);
+    let r = mcrg(&data.values, lattice, &config).context("MCRG")?;
+    let est = |e: &rg_transforms::mcrg::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
+    let levels: Vec<Value> = r
+        .levels
+        .iter()
+        .map(|l| {
+            json!({
+                "level": l.level,
+                "lattice_size": l.lattice_size,
+                "thermal_eigenvalue": est(&l.thermal.eigenvalue),
+                "magnetic_eigenvalue": est(&l.magnetic.eigenvalue),
+                "y_t": est(&l.thermal.exponent),
+                "y_h": est(&l.magnetic.exponent),
+                "nu": est(&l.nu),
+            })
+        })
+        .collect();
+    let b = a.factor as f64;
+    let v = json!({
+        "data": a.data.display().to_string(),
+        "samples": r.samples,
+        "factor": a.factor,
+        "jackknife_blocks": r.jackknife_blocks,
+        "even_operators": r.even_operators,
+        "odd_operators": r.odd_operators,
+        "levels": levels,
+        "exact": {"thermal_eigenvalue": b, "magnetic_eigenvalue": b.powf(15.0 / 8.0), "y_t": 1.0, "y_h": 1.875, "nu": 1.0},
+    });
+    if a.json {
+        return crate::print_json(&v);
+    }
+    outln!(
+        "MCRG, b = {}, {} configurations ({} even, {} odd operators)",
+        a.factor,
+        r.samples,
+        r.even_operators.len(),
+        r.odd_operators.len()
+    );
+    for l in &r.levels {
+        outln!(
+            "  level {} (L = {}): lambda_t = {:.4} ± {:.4} (exact {:.4}), lambda_h = {:.4} ± {:.4} (exact {:.4}), y_t = {:.4}, y_h = {:.4}, nu = {:.4} ± {:.4}",
+            l.level, l.lattice_size, l.thermal.eigenvalue.mean, l.thermal.eigenvalue.stderr, b,
+            l.magnetic.eigenvalue.mean, l.magnetic.eigenvalue.stderr, b.powf(15.0 / 8.0),
+            l.thermal.exponent.mean, l.magnetic.exponent.mean, l.nu.mean, l.nu.stderr
+        );
+    }
+    Ok(())
+}
