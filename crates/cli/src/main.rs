@@ -13,6 +13,7 @@ macro_rules! outln {
 
 mod cmd_exact;
 mod cmd_generate;
+mod cmd_reproduce;
 mod cmd_rg;
 mod cmd_sample;
 mod cmd_stats;
@@ -35,6 +36,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole Mehta & Schwab study end to end and write a self-contained report.
+    Reproduce(cmd_reproduce::ReproduceArgs),
     /// Sample equilibrium Ising configurations into an int8 .npy (with a JSON sidecar).
     Sample(cmd_sample::SampleArgs),
     /// Print exact per-site values (enumeration, transfer matrix, Kaufman, Onsager).
@@ -98,6 +101,7 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Reproduce(a) => cmd_reproduce::run(a),
         Command::Sample(a) => cmd_sample::run(a),
         Command::Exact(a) => cmd_exact::run(a),
         Command::Stats(a) => cmd_stats::run(a),
