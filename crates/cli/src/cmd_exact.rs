@@ -161,7 +161,10 @@ fn print_table(v: &Value) {
         v["size"],
         v["coupling"],
         v["field"],
-        v["methods"].as_array().map(|m| m.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+        v["methods"]
+            .as_array()
+            .map(|m| m.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
     );
     for key in [
         "ln_z_per_site",

@@ -91,7 +91,12 @@ pub fn run(args: SampleArgs) -> Result<()> {
     }
     let bytes = (args.samples as u128) * (lattice.num_sites() as u128);
     if bytes > 8 << 30 {
-        bail!("{} samples of {} spins would need {} GiB; ask for fewer", args.samples, lattice.num_sites(), bytes >> 30);
+        bail!(
+            "{} samples of {} spins would need {} GiB; ask for fewer",
+            args.samples,
+            lattice.num_sites(),
+            bytes >> 30
+        );
     }
     let config = DatasetConfig {
         samples: args.samples,
@@ -169,7 +174,13 @@ fn exact_reference(model: ModelKind, lattice: Lattice, coupling: f64, field: f64
     }
 }
 
-fn metadata(args: &SampleArgs, lattice: Lattice, algorithm: Algorithm, data: &dataset::Dataset, elapsed: f64) -> Value {
+fn metadata(
+    args: &SampleArgs,
+    lattice: Lattice,
+    algorithm: Algorithm,
+    data: &dataset::Dataset,
+    elapsed: f64,
+) -> Value {
     let est = |e: &lattice_physics::stats::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
     let o = &data.observables;
     json!({

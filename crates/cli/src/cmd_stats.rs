@@ -64,7 +64,8 @@ pub fn run(args: StatsArgs) -> Result<()> {
         "binder_cumulant": est(&o.binder_cumulant),
         "second_moment_correlation_length": corr.second_moment_length.as_ref().map(est),
     });
-    obs["specific_heat_per_site"] = if coupling.is_some() { est(&o.specific_heat_per_site) } else { Value::Null };
+    obs["specific_heat_per_site"] =
+        if coupling.is_some() { est(&o.specific_heat_per_site) } else { Value::Null };
     let value = json!({
         "file": args.file.display().to_string(),
         "samples": data.samples(),

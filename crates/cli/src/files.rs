@@ -58,7 +58,8 @@ impl PendingOutput {
         let file = File::create(&self.tmp).with_context(|| format!("cannot write {}", self.tmp.display()))?;
         let mut w = BufWriter::new(file);
         write(&mut w)?;
-        let file = w.into_inner().map_err(|e| anyhow!("cannot write {}: {}", self.tmp.display(), e.error()))?;
+        let file =
+            w.into_inner().map_err(|e| anyhow!("cannot write {}: {}", self.tmp.display(), e.error()))?;
         file.sync_all().with_context(|| format!("cannot sync {}", self.tmp.display()))?;
         Ok(())
     }
@@ -87,7 +88,8 @@ pub fn sidecar_path(npy: &Path) -> PathBuf {
 
 /// Write a `±1` data set as an int8 `.npy` of the given shape into a pending output.
 pub fn write_spins(out: &PendingOutput, shape: &[usize], spins: Vec<i8>) -> Result<()> {
-    let array = ArrayD::from_shape_vec(IxDyn(shape), spins).context("data shape does not match its length")?;
+    let array =
+        ArrayD::from_shape_vec(IxDyn(shape), spins).context("data shape does not match its length")?;
     out.write_with(|w| array.write_npy(w).map_err(|e| anyhow!("cannot write .npy data: {e}")))
 }
 
@@ -120,7 +122,9 @@ impl SpinData {
     }
 }
 
-fn read_as<T: ndarray_npy::ReadableElement + Copy>(path: &Path) -> Result<ArrayD<T>, ndarray_npy::ReadNpyError> {
+fn read_as<T: ndarray_npy::ReadableElement + Copy>(
+    path: &Path,
+) -> Result<ArrayD<T>, ndarray_npy::ReadNpyError> {
     let file = File::open(path).map_err(ndarray_npy::ReadNpyError::from)?;
     ArrayD::<T>::read_npy(std::io::BufReader::new(file))
 }
@@ -136,7 +140,8 @@ pub fn read_values(path: &Path, allowed: &[i8]) -> Result<SpinData> {
     if !path.is_file() {
         bail!("{} does not exist or is not a file", path.display());
     }
-    let describe = |e: ndarray_npy::ReadNpyError| anyhow!("{} is not a readable .npy data set: {e}", path.display());
+    let describe =
+        |e: ndarray_npy::ReadNpyError| anyhow!("{} is not a readable .npy data set: {e}", path.display());
     let (shape, values): (Vec<usize>, Vec<f64>) = match read_as::<i8>(path) {
         Ok(a) => {
             let shape = a.shape().to_vec();

@@ -43,7 +43,13 @@ impl Progress {
         };
         let now = Instant::now();
         Progress {
-            inner: Mutex::new(Inner { bar: None, phase: String::new(), total: 0, started: now, last_log: now }),
+            inner: Mutex::new(Inner {
+                bar: None,
+                phase: String::new(),
+                total: 0,
+                started: now,
+                last_log: now,
+            }),
             mode,
         }
     }

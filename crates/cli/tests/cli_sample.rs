@@ -13,7 +13,8 @@ fn exact_prints_kaufman_and_onsager_values() {
     let v = json(&kadanoff(dir.path(), &["exact", "--size", "inf", "--coupling", "0.408", "--json"]));
     assert!((v["energy_per_site"].as_f64().unwrap() - (-1.1508548910)).abs() < 1e-9);
     assert_eq!(v["spontaneous_magnetization"].as_f64(), Some(0.0));
-    let v = json(&kadanoff(dir.path(), &["exact", "--size", "4", "--coupling", "0.4406867935097715", "--json"]));
+    let v =
+        json(&kadanoff(dir.path(), &["exact", "--size", "4", "--coupling", "0.4406867935097715", "--json"]));
     assert!((v["binder_cumulant"].as_f64().unwrap() - 0.617199318).abs() < 1e-8);
     let v = json(&kadanoff(
         dir.path(),
@@ -41,12 +42,31 @@ fn sample_writes_npy_and_sidecar_and_stats_reads_them() {
     let out = kadanoff(
         dir.path(),
         &[
-            "sample", "--size", "8", "--coupling", "0.3", "--samples", "400", "--algorithm", "metropolis",
-            "--seed", "3", "--out", "d.npy", "--json", "--quiet",
+            "sample",
+            "--size",
+            "8",
+            "--coupling",
+            "0.3",
+            "--samples",
+            "400",
+            "--algorithm",
+            "metropolis",
+            "--seed",
+            "3",
+            "--out",
+            "d.npy",
+            "--json",
+            "--quiet",
         ],
     );
     let meta = json(&out);
-    for key in ["energy_per_site", "abs_magnetization", "specific_heat_per_site", "susceptibility_per_site", "binder_cumulant"] {
+    for key in [
+        "energy_per_site",
+        "abs_magnetization",
+        "specific_heat_per_site",
+        "susceptibility_per_site",
+        "binder_cumulant",
+    ] {
         assert!(meta["observables"][key]["mean"].is_number(), "{key}");
         assert!(meta["observables"][key]["stderr"].is_number(), "{key}");
     }
@@ -71,7 +91,8 @@ fn sample_writes_npy_and_sidecar_and_stats_reads_them() {
     assert!(stats["observables"]["specific_heat_per_site"]["mean"].is_number(), "coupling read from sidecar");
 
     // Existing output without --force is refused and left untouched.
-    let again = kadanoff(dir.path(), &["sample", "--size", "8", "--samples", "10", "--out", "d.npy", "--quiet"]);
+    let again =
+        kadanoff(dir.path(), &["sample", "--size", "8", "--samples", "10", "--out", "d.npy", "--quiet"]);
     assert_clean_failure(&again, "already exists");
     assert_eq!(std::fs::read(dir.path().join("d.npy")).unwrap(), bytes);
 }
@@ -104,8 +125,26 @@ fn sample_refuses_bad_input_without_writing() {
         (&["sample", "--size", "8", "--samples", "0", "--out", "a.npy"], "samples"),
         (&["sample", "--size", "8", "--coupling", "inf", "--samples", "10", "--out", "a.npy"], "finite"),
         (&["sample", "--size", "8", "--coupling", "1e6", "--samples", "10", "--out", "a.npy"], "range"),
-        (&["sample", "--size", "8", "--field", "0.2", "--algorithm", "wolff", "--samples", "10", "--out", "a.npy"], "field"),
-        (&["sample", "--size", "8", "--algorithm", "gibbs", "--samples", "10", "--out", "a.npy"], "algorithm"),
+        (
+            &[
+                "sample",
+                "--size",
+                "8",
+                "--field",
+                "0.2",
+                "--algorithm",
+                "wolff",
+                "--samples",
+                "10",
+                "--out",
+                "a.npy",
+            ],
+            "field",
+        ),
+        (
+            &["sample", "--size", "8", "--algorithm", "gibbs", "--samples", "10", "--out", "a.npy"],
+            "algorithm",
+        ),
         (&["sample", "--size", "8", "--samples", "10", "--out", "no/such/dir/a.npy"], "directory"),
         (&["sample", "--size", "8", "--samples", "10", "--thin", "often", "--out", "a.npy"], "thin"),
     ];
