@@ -12,7 +12,9 @@
 //!   `g = ln(2√cosh 2K)`. By the symmetry of the chain its visible marginal is the same ring.
 //! - [`DecimationStack`]: layer `ℓ` is the decimation RBM of the ring of `N/2^ℓ` spins at
 //!   `K_ℓ`; the hidden (kept) spins of layer `ℓ` are the ring that layer `ℓ+1` splits again
-//!   into its visible (odd) and hidden (even) units.
+//!   into its visible (odd) and hidden (even) units. (So the layers do not chain as an
+//!   rbm-core DBN, whose layer `ℓ+1` would see *all* hidden units of layer `ℓ`: only half of
+//!   them are layer `ℓ+1`'s visible units, the other half are its hidden units.)
 //! - [`bond_rbm`]: for any pairwise Hamiltonian, one hidden spin per coupling `J_b` between
 //!   `v_i` and `v_k`, with weights `w` to `v_i` and `sign(J_b) w` to `v_k`, `cosh 2w = e^{2|J_b|}`,
 //!   and visible biases equal to the fields. Summing out the hidden spins gives

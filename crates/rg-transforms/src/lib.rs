@@ -18,9 +18,25 @@
 //! - [`exact_rbms`]: RBMs that perform exact RG steps (decimation, one hidden unit per bond).
 //!
 //! ```
+//! use lattice_physics::Lattice;
 //! use rg_transforms::chain::{flow, ChainCouplings};
+//! use rg_transforms::exact_rbms::decimation_rbm;
+//! use rg_transforms::mapping::{exact_mapping, project, MappingOptions, OperatorBasis, SpinHamiltonian};
+//!
+//! // The exact decimation flow of the chain from K = 1.
 //! let f = flow(ChainCouplings::new(1.0, 0.0)?, 2)?;
-//! assert!((f.states[1].coupling - 0.6625013737).abs() < 1e-9);
+//! let k1 = f.states[1].coupling;
+//! assert!((k1 - 0.6625013737).abs() < 1e-9);
+//!
+//! // One decimation step as an RBM: the 6 removed spins of a 12-ring are visible, the 6 kept
+//! // spins hidden. Its visible marginal is the 6-ring at K', so KL = 0 and the trace condition
+//! // holds; its coarse Hamiltonian, projected on operators of the hidden ring, is the ring at K'.
+//! let rbm = decimation_rbm(12, 1.0)?;
+//! let report = exact_mapping(&SpinHamiltonian::ring(6, k1, 0.0)?, &rbm, &MappingOptions { double_sums: true })?;
+//! assert!(report.kl_divergence.abs() < 1e-12 && report.trace_violation_max < 1e-10);
+//! let fit = project(&report.coarse_hamiltonian, &OperatorBasis::standard(Lattice::ring(6)?)?)?;
+//! let nearest = fit.couplings.iter().find(|(name, _)| name == "pair_r2_1").unwrap().1;
+//! assert!((nearest - k1).abs() < 1e-10 && fit.residual_max < 1e-10);
 //! # Ok::<(), rg_transforms::Error>(())
 //! ```
 

@@ -263,6 +263,8 @@ impl<'a> Ctx<'a> {
 /// A visible configuration walked in Gray-code order, with `H(v)`, `aᵀu` and the hidden fields
 /// `x_j = b_j + (uᵀW)_j` kept up to date in `O(M + degree)` per flip.
 struct Walker {
+    /// Whether the RBM side (`x`, `aᵀu`) is kept up to date (only `H(v)` otherwise).
+    with_rbm: bool,
     sigma: Vec<i8>,
     x: Vec<f64>,
     energy: f64,
@@ -270,7 +272,7 @@ struct Walker {
 }
 
 impl Walker {
-    fn at(ctx: &Ctx, index: usize) -> Walker {
+    fn at(ctx: &Ctx, index: usize, with_rbm: bool) -> Walker {
         let sigma: Vec<i8> = (0..ctx.n).map(|i| if index >> i & 1 == 1 { 1 } else { -1 }).collect();
         let u: Vec<f64> = sigma.iter().map(|&s| if s > 0 { ctx.v_hi } else { ctx.v_lo }).collect();
         let mut x = ctx.b.clone();
@@ -281,7 +283,7 @@ impl Walker {
         }
         let energy = ctx.ham.energy_unchecked(|i| sigma[i] as f64);
         let au = u.iter().zip(&ctx.a).map(|(u, a)| u * a).sum();
-        Walker { sigma, x, energy, au }
+        Walker { with_rbm, sigma, x, energy, au }
     }
 
     #[inline]
@@ -291,6 +293,9 @@ impl Walker {
             + ctx.ham.neighbours[i].iter().map(|&(j, c)| c * self.sigma[j] as f64).sum::<f64>();
         self.energy += 2.0 * old as f64 * local;
         self.sigma[i] = -old;
+        if !self.with_rbm {
+            return;
+        }
         let du = if old > 0 { ctx.v_lo - ctx.v_hi } else { ctx.v_hi - ctx.v_lo };
         for (xj, wij) in self.x.iter_mut().zip(&ctx.w[i * ctx.m..(i + 1) * ctx.m]) {
             *xj += du * wij;
@@ -307,7 +312,7 @@ impl Walker {
 
 /// Fold over all `2^N` visible configurations in fixed chunks (parallel), returning the
 /// per-chunk accumulators in chunk order. `step(acc, index, walker)`.
-fn fold_visible<A, I, S>(ctx: &Ctx, init: I, step: S) -> Vec<A>
+fn fold_visible<A, I, S>(ctx: &Ctx, with_rbm: bool, init: I, step: S) -> Vec<A>
 where
     A: Send,
     I: Fn() -> A + Sync,
@@ -320,7 +325,7 @@ where
         .map(|c| {
             let base = c << bits;
             let mut acc = init();
-            let mut w = Walker::at(ctx, base);
+            let mut w = Walker::at(ctx, base, with_rbm);
             step(&mut acc, base, &w);
             for t in 1..(1usize << bits) {
                 w.flip(ctx, t.trailing_zeros() as usize);
@@ -433,14 +438,15 @@ pub fn exact_mapping(
     let (n, m) = (ctx.n, ctx.m);
 
     // Pass 1: ln Z_H, and the reference value of τ(v) = H(v) − H^RBM(v) at v = 0.
-    let ln_z_h = fold_visible(&ctx, LogSumExp::new, |acc, _, w| acc.add(-w.energy))
+    let double = options.double_sums && n + m <= MAX_JOINT;
+    let ln_z_h = fold_visible(&ctx, false, LogSumExp::new, |acc, _, w| acc.add(-w.energy))
         .into_iter()
         .fold(LogSumExp::new(), |mut a, b| {
             a.merge(b);
             a
         })
         .value();
-    let w0 = Walker::at(&ctx, 0);
+    let w0 = Walker::at(&ctx, 0, true);
     let tau_ref = w0.energy - w0.free_energy(&ctx);
     let ln_z_rbm = rbm.exact_log_partition()?;
 
@@ -457,6 +463,7 @@ pub fn exact_mapping(
     }
     let parts = fold_visible(
         &ctx,
+        true,
         || Acc {
             s1: 0.0,
             s2: 0.0,
@@ -480,6 +487,9 @@ pub fn exact_mapping(
                 acc.kl += p * (ln_p - ln_q);
             }
             acc.gap += p * (fv - w.energy);
+            if !double {
+                return;
+            }
             // ln Σ_h p(h|v) = Σ_j ln(p(upper|x_j) + p(lower|x_j)), computed from the unit values.
             let mut s = 0.0;
             for &x in &w.x {
@@ -519,7 +529,7 @@ pub fn exact_mapping(
     }
     let delta_f = -lse.value() + ln_z_h;
 
-    let (check, normalized) = if options.double_sums && n + m <= MAX_JOINT {
+    let (check, normalized) = if double {
         let (check, norm) = double_sums(&ctx, ln_z_h, ln_z_rbm, &coarse);
         (Some(check), Some(NormalizedKernelReport { trace_violation_max: t.trace_norm_max, ..norm }))
     } else {
@@ -552,6 +562,7 @@ fn double_sums(ctx: &Ctx, ln_z_h: f64, ln_z_rbm: f64, closed_form: &[f64]) -> (f
     let bits = n.min(CHUNK_BITS);
     let table: Vec<f64> = fold_visible(
         ctx,
+        true,
         || vec![0.0; 1 << bits],
         |acc, index, w| acc[index & ((1 << bits) - 1)] = -w.energy - ln_z_h + w.free_energy(ctx) + w.au,
     )

@@ -21,6 +21,7 @@
 //! With a handful of operators and a finite lattice the estimates are biased (truncation and
 //! finite-size effects); they approach the targets as levels increase on large lattices.
 
+pub use lattice_physics::stats::Estimate;
 use lattice_physics::Lattice;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
@@ -126,15 +127,6 @@ impl McrgConfig {
             seed,
         }
     }
-}
-
-/// A mean with its standard error.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Estimate {
-    /// The estimate from the full data set.
-    pub mean: f64,
-    /// Its jackknife standard error.
-    pub stderr: f64,
 }
 
 /// Operator values for every configuration and blocking level.

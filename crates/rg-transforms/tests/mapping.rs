@@ -327,3 +327,40 @@ fn largest_enumeration_is_fast_enough_and_consistent() {
     let exact = lattice_physics::exact::kaufman(4, lattice_physics::K_CRITICAL).unwrap();
     assert!((r.ln_z_hamiltonian - 16.0 * exact.ln_z_per_site).abs() < 1e-10);
 }
+
+#[test]
+fn multi_chunk_enumerations_agree_with_rbm_core() {
+    // 14 visible and 13 hidden spins: both enumerations run over several chunks of 2^12 states.
+    let (n, m) = (14usize, 13usize);
+    let ham = SpinHamiltonian::ring(n, 0.35, 0.1).unwrap();
+    let mut rng = lattice_physics::rng::chain_rng(8, 0);
+    let mut rbm = Rbm::<f64>::random(n, m, Units::Spin, Units::Binary, 0.4, &mut rng).unwrap();
+    rbm.visible_bias.iter_mut().enumerate().for_each(|(i, a)| *a = 0.05 * i as f64 - 0.3);
+    rbm.hidden_bias.iter_mut().enumerate().for_each(|(j, b)| *b = 0.1 - 0.02 * j as f64);
+    let r = exact_mapping(&ham, &rbm, &MappingOptions { double_sums: false }).unwrap();
+    assert!(r.normalized.is_none() && r.coarse_hamiltonian_check.is_none());
+    // H^RG(h) against rbm-core's hidden free energy, for every h.
+    let hs = rbm_core::all_states::<f64>(m, Units::Binary).unwrap();
+    let fh = rbm.hidden_free_energies(hs.view()).unwrap();
+    for (k, (&a, &b)) in r.coarse_hamiltonian.iter().zip(fh.iter()).enumerate() {
+        assert!((a - b).abs() < 1e-10 * (1.0 + b.abs()), "h = {k}: {a} vs {b}");
+    }
+    // Visible-side quantities against rbm-core's free energies and the Hamiltonian, directly.
+    let vs = rbm_core::all_states::<f64>(n, Units::Spin).unwrap();
+    let fv = rbm.free_energies(vs.view()).unwrap();
+    let hv: Vec<f64> = (0..1usize << n).map(|v| ham.energy(&spins(v, n)).unwrap()).collect();
+    let ln_z_h = lse(hv.iter().map(|h| -h));
+    let tau: Vec<f64> = hv.iter().zip(fv.iter()).map(|(h, f)| h - f).collect();
+    let p: Vec<f64> = hv.iter().map(|h| (-h - ln_z_h).exp()).collect();
+    let mean: f64 = p.iter().zip(&tau).map(|(p, t)| p * t).sum();
+    let max = tau.iter().map(|t| (t - mean).abs()).fold(0.0, f64::max);
+    let delta_f = -lse(p.iter().zip(&tau).map(|(p, t)| p.ln() + t));
+    let ln_z_rbm = lse(fv.iter().map(|f| -f));
+    let kl: f64 = p.iter().zip(fv.iter()).map(|(p, f)| p * (p.ln() + f + ln_z_rbm)).sum();
+    assert!((r.ln_z_hamiltonian - ln_z_h).abs() < 1e-10);
+    assert!((r.trace_log_mean - mean).abs() < 1e-10 * (1.0 + mean.abs()));
+    assert!((r.trace_violation_max - max).abs() < 1e-9 * (1.0 + max));
+    assert!((r.delta_f - delta_f).abs() < 1e-10 * (1.0 + delta_f.abs()));
+    assert!((r.kl_divergence - kl).abs() < 1e-10 * (1.0 + kl));
+    assert!(kl > 0.0);
+}
