@@ -113,9 +113,10 @@ pub struct MappingArgs {
     /// Field h.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     field: f64,
-    /// Geometry of the hidden units for the renormalised couplings: ring, square or auto
-    /// (square when the count is a perfect square ≥ 4, else ring).
-    #[arg(long, default_value = "auto")]
+    /// Operator basis for the renormalised couplings: `all-pairs` (field and every pair
+    /// separately; right for trained RBMs, whose hidden units have no positions), or `ring` /
+    /// `square` (hidden unit j at site j: field, pairs by distance, 3- and 4-spin terms).
+    #[arg(long, default_value = "all-pairs")]
     hidden_geometry: String,
     /// Print one JSON object.
     #[arg(long)]
@@ -273,21 +274,19 @@ fn decimation(a: DecimationArgs) -> Result<()> {
     Ok(())
 }
 
-fn hidden_lattice(geometry: &str, m: usize) -> Result<Lattice> {
+fn hidden_basis(geometry: &str, m: usize) -> Result<OperatorBasis> {
     let side = (m as f64).sqrt().round() as usize;
-    match geometry {
-        "ring" => Ok(Lattice::ring(m)?),
+    Ok(match geometry {
+        "all-pairs" => OperatorBasis::all_pairs(m)?,
+        "ring" => OperatorBasis::standard(Lattice::ring(m)?)?,
         "square" => {
             if side * side != m {
                 bail!("--hidden-geometry square needs a square number of hidden units, got {m}");
             }
-            Ok(Lattice::square(side)?)
+            OperatorBasis::standard(Lattice::square(side)?)?
         }
-        "auto" => {
-            Ok(if side >= 2 && side * side == m { Lattice::square(side)? } else { Lattice::ring(m.max(2))? })
-        }
-        other => bail!("--hidden-geometry must be ring, square or auto, got `{other}`"),
-    }
+        other => bail!("--hidden-geometry must be all-pairs, ring or square, got `{other}`"),
+    })
 }
 
 fn mapping(a: MappingArgs) -> Result<()> {
@@ -314,7 +313,7 @@ fn mapping(a: MappingArgs) -> Result<()> {
     }
     let ham = SpinHamiltonian::ising(&model)?;
     let report = exact_mapping(&ham, &rbm, &MappingOptions { double_sums: false })?;
-    let basis = OperatorBasis::standard(hidden_lattice(&a.hidden_geometry, rbm.n_hidden())?)?;
+    let basis = hidden_basis(&a.hidden_geometry, rbm.n_hidden())?;
     let proj = project(&report.coarse_hamiltonian, &basis)?;
     let mut couplings = Map::new();
     for (name, k) in &proj.couplings {

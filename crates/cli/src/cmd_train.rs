@@ -218,8 +218,6 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The outcome of a training run, for reports.
 pub struct TrainOutcome {
-    /// The trained layers.
-    pub layers: Vec<Rbm<f32>>,
     /// The JSON summary printed with `--json`.
     pub summary: Value,
 }
@@ -432,7 +430,7 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
         "elapsed_seconds": started.elapsed().as_secs_f64(),
         "tool_version": env!("CARGO_PKG_VERSION"),
     });
-    Ok(TrainOutcome { layers, summary })
+    Ok(TrainOutcome { summary })
 }
 
 fn read_sidecar(data: &Path) -> Value {

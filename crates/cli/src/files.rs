@@ -48,11 +48,6 @@ impl PendingOutput {
         Ok(PendingOutput { dest: dest.to_path_buf(), tmp, committed: false })
     }
 
-    /// The final destination.
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
-
     /// Write the whole content with `write` into the temporary file (not yet visible).
     pub fn write_with(&self, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
         let file = File::create(&self.tmp).with_context(|| format!("cannot write {}", self.tmp.display()))?;
@@ -114,11 +109,6 @@ impl SpinData {
     /// Number of samples.
     pub fn samples(&self) -> usize {
         self.shape[0]
-    }
-
-    /// Number of sites (values) per sample.
-    pub fn sites(&self) -> usize {
-        self.shape[1..].iter().product()
     }
 }
 
