@@ -48,9 +48,10 @@ pub struct TrainArgs {
     /// Mini-batch size.
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.1)]
-    pub learning_rate: f64,
+    /// Learning rate (default 0.01 for spin units, 0.1 for binary units: the same distribution
+    /// has 4× smaller weights and up to 4× larger gradients with spins).
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
     /// Initial momentum.
     #[arg(long, default_value_t = 0.5)]
     pub momentum: f64,
@@ -142,13 +143,16 @@ fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
     h
 }
 
-fn train_config(args: &TrainArgs) -> TrainConfig {
+fn train_config(args: &TrainArgs, units: Units) -> TrainConfig {
     TrainConfig {
         cd_k: args.cd_k,
         persistent: args.persistent,
         epochs: args.epochs,
         batch_size: args.batch_size,
-        learning_rate: args.learning_rate,
+        learning_rate: args.learning_rate.unwrap_or(match units {
+            Units::Spin => 0.01,
+            Units::Binary => 0.1,
+        }),
         momentum: args.momentum,
         momentum_switch: (args.final_momentum >= 0.0)
             .then_some(MomentumSwitch { epoch: args.momentum_switch_epoch, value: args.final_momentum }),
@@ -255,7 +259,7 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
     if args.out.extension().and_then(|e| e.to_str()) != Some("safetensors") {
         bail!("--out must name a .safetensors file, got {}", args.out.display());
     }
-    let config = train_config(args);
+    let config = train_config(args, units);
     config.validate()?;
     let (data, sample_shape) = load_training_data(&args.data, units)?;
     if args.batch_size > data.nrows() {
