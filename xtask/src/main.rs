@@ -1,33 +1,95 @@
 //! Project automation. `cargo xtask ci` runs exactly what CI runs (`.ci/run` calls it).
+//!
+//! - `ci`: `cargo fmt --check`, clippy with warnings denied, the README's test command
+//!   (`cargo test --workspace --release`), and `cargo doc` with warnings denied;
+//! - `test`: the README's test command only;
+//! - `bench`: the criterion benches;
+//! - `figures [--check]`: regenerate the figures shown in README.md (`docs/figures/`) from a
+//!   fixed-seed `kadanoff reproduce --preset quick`; with `--check`, fail if they would change.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+
+/// Figures copied from a quick reproduction into `docs/figures/`.
+const FIGURES: [&str; 5] =
+    ["fields_layer1.png", "fields_layer2.png", "fields_layer3.png", "reconstructions.png", "rg_flow.svg"];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("bench") => run("cargo", &["bench", "--package", "kadanoff-benches"]),
         Some("test") => test(),
+        Some("bench") => run("cargo", &["bench", "--package", "kadanoff-benches"]),
+        Some("figures") => figures(args.iter().any(|a| a == "--check")),
         _ => {
-            eprintln!("usage: cargo xtask <ci|test|bench>");
+            eprintln!("usage: cargo xtask <ci|test|bench|figures [--check]>");
             std::process::exit(2);
         }
     }
 }
 
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
 /// The README's test command: the whole suite in release mode (statistical tests are fast there).
 fn test() -> Result<()> {
-    run("cargo", &["test", "--workspace", "--release", "--locked"])
+    run("cargo", &["test", "--workspace", "--release"])
 }
 
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
-    run("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
+    run("cargo", &["clippy", "--workspace", "--all-targets", "--release", "--", "-D", "warnings"])?;
     test()?;
     std::env::set_var("RUSTDOCFLAGS", "-D warnings");
-    run("cargo", &["doc", "--workspace", "--no-deps", "--locked"])?;
+    run("cargo", &["doc", "--workspace", "--no-deps", "--release"])?;
+    Ok(())
+}
+
+fn figures(check: bool) -> Result<()> {
+    let root = root();
+    let work = root.join("target").join("xtask-figures");
+    let _ = std::fs::remove_dir_all(&work);
+    let work_s = work.to_string_lossy().to_string();
+    run(
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "kadanoff",
+            "--",
+            "reproduce",
+            "--preset",
+            "quick",
+            "--seed",
+            "1",
+            "--quiet",
+            "--out",
+            &work_s,
+        ],
+    )?;
+    let dest = root.join("docs").join("figures");
+    std::fs::create_dir_all(&dest)?;
+    let mut changed = Vec::new();
+    for f in FIGURES {
+        let new =
+            std::fs::read(work.join(f)).with_context(|| format!("the reproduction did not write {f}"))?;
+        let old = std::fs::read(dest.join(f)).ok();
+        if old.as_deref() != Some(new.as_slice()) {
+            changed.push(f);
+            if !check {
+                std::fs::write(dest.join(f), &new)?;
+            }
+        }
+    }
+    if check && !changed.is_empty() {
+        bail!("figures out of date: {} (run `cargo xtask figures`)", changed.join(", "));
+    }
+    eprintln!("figures {}: {} changed", if check { "checked" } else { "written" }, changed.len());
     Ok(())
 }
 

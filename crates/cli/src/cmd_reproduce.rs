@@ -20,10 +20,14 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use kadanoff_analysis::fields::{field_radii, receptive_fields};
-use kadanoff_analysis::image::{field_grid_png, reconstruction_grid_png, spin_grid_png, GridLayout, Normalization};
+use kadanoff_analysis::image::{
+    field_grid_png, reconstruction_grid_png, spin_grid_png, GridLayout, Normalization,
+};
 use kadanoff_analysis::plot::{correlation_function, rg_flow, training_curves, CorrelationCurve};
 use kadanoff_analysis::report::{Figure, Report, Section};
-use kadanoff_analysis::table::{observable_columns, observables_row, ComparisonTable, DataSource, Value as Cell};
+use kadanoff_analysis::table::{
+    observable_columns, observables_row, ComparisonTable, DataSource, Value as Cell,
+};
 use lattice_physics::dataset::{self, DatasetConfig, Sweeps};
 use lattice_physics::observables::{self, Correlations, Observables};
 use lattice_physics::sampler::Algorithm;
@@ -177,7 +181,13 @@ struct Steps<'a> {
 
 impl Steps<'_> {
     /// Run `work` unless a record with the same key exists and all outputs are present.
-    fn run(&mut self, name: &str, key: &Value, outputs: &[&str], work: impl FnOnce() -> Result<Value>) -> Result<Value> {
+    fn run(
+        &mut self,
+        name: &str,
+        key: &Value,
+        outputs: &[&str],
+        work: impl FnOnce() -> Result<Value>,
+    ) -> Result<Value> {
         let record_path = self.dir.join("steps").join(format!("{name}.json"));
         if !self.force {
             if let Some(rec) = std::fs::read_to_string(&record_path)
@@ -194,7 +204,12 @@ impl Steps<'_> {
         let t = Instant::now();
         let result = work().with_context(|| format!("step `{name}`"))?;
         let seconds = t.elapsed().as_secs_f64();
-        let rec = StepRecord { key: key.clone(), outputs: outputs.iter().map(|s| s.to_string()).collect(), result, seconds };
+        let rec = StepRecord {
+            key: key.clone(),
+            outputs: outputs.iter().map(|s| s.to_string()).collect(),
+            result,
+            seconds,
+        };
         let out = PendingOutput::claim(&record_path, true)?;
         files::write_json(&out, &serde_json::to_value(&rec)?)?;
         out.commit()?;
@@ -355,9 +370,20 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     let analysis_key = json!({"step": "analysis", "v": 1, "train": train_key, "analysis_samples": preset.analysis_samples,
         "generated_samples": preset.generated_samples, "gibbs_steps": preset.gibbs_steps, "fields_shown": preset.fields_shown});
     let depth = preset.layers.len();
-    let mut analysis_outputs: Vec<String> = (1..=depth).flat_map(|l| [format!("fields_layer{l}.png"), format!("fields_layer{l}.npy")]).collect();
-    analysis_outputs.extend(["reconstructions.png", "generated.png", "generated.npy", "blocks.npy", "correlations.svg",
-        "training_reconstruction.svg", "training_pll.svg"].map(String::from));
+    let mut analysis_outputs: Vec<String> =
+        (1..=depth).flat_map(|l| [format!("fields_layer{l}.png"), format!("fields_layer{l}.npy")]).collect();
+    analysis_outputs.extend(
+        [
+            "reconstructions.png",
+            "generated.png",
+            "generated.npy",
+            "blocks.npy",
+            "correlations.svg",
+            "training_reconstruction.svg",
+            "training_pll.svg",
+        ]
+        .map(String::from),
+    );
     let outputs_ref: Vec<&str> = analysis_outputs.iter().map(String::as_str).collect();
     let analysis = steps.run("analysis", &analysis_key, &outputs_ref, || {
         progress.phase("3/4 analysis", 6, "parts");
@@ -378,7 +404,17 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     })?;
 
     // 5. Report.
-    let report = build_report(&dir, &preset, seed, &sample, &train, &analysis, &rg, &steps.timings, started.elapsed().as_secs_f64())?;
+    let report = build_report(
+        &dir,
+        &preset,
+        seed,
+        &sample,
+        &train,
+        &analysis,
+        &rg,
+        &steps.timings,
+        started.elapsed().as_secs_f64(),
+    )?;
     write_bytes(&dir.join("report.html"), report.as_bytes())?;
 
     let summary = json!({
@@ -418,7 +454,14 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     }
 }
 
-fn analyse(dir: &Path, preset: &Preset, lattice: Lattice, seed: u64, train: &Value, progress: &Progress) -> Result<Value> {
+fn analyse(
+    dir: &Path,
+    preset: &Preset,
+    lattice: Lattice,
+    seed: u64,
+    train: &Value,
+    progress: &Progress,
+) -> Result<Value> {
     let l = preset.size;
     let model = crate::model_file::read_model(&dir.join("model.safetensors"))?;
     let units = model.layers[0].visible_units;
@@ -455,7 +498,10 @@ fn analyse(dir: &Path, preset: &Preset, lattice: Lattice, seed: u64, train: &Val
             Units::Binary => ((1 + x) / 2) as f32,
         }
     };
-    let v = Array2::from_shape_vec((n_an, l * l), data.values[..n_an * l * l].iter().map(|&x| to_units(x)).collect())?;
+    let v = Array2::from_shape_vec(
+        (n_an, l * l),
+        data.values[..n_an * l * l].iter().map(|&x| to_units(x)).collect(),
+    )?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5eed_0003);
     let shown = 8.min(n_an);
     let originals = ndarray::Array2::from_shape_vec((shown, l * l), data.values[..shown * l * l].to_vec())?;
@@ -482,8 +528,14 @@ fn analyse(dir: &Path, preset: &Preset, lattice: Lattice, seed: u64, train: &Val
     // Generated samples.
     let generated = dbn.generate(preset.generated_samples, preset.gibbs_steps, None, &mut rng)?;
     let gen_spins = to_spins(generated.view(), units);
-    let gen_shown = Array2::from_shape_vec((16.min(preset.generated_samples), l * l), gen_spins[..16.min(preset.generated_samples) * l * l].to_vec())?;
-    write_bytes(&dir.join("generated.png"), &spin_grid_png(gen_shown.view(), &GridLayout { side: l, scale: 2, columns: Some(8) })?)?;
+    let gen_shown = Array2::from_shape_vec(
+        (16.min(preset.generated_samples), l * l),
+        gen_spins[..16.min(preset.generated_samples) * l * l].to_vec(),
+    )?;
+    write_bytes(
+        &dir.join("generated.png"),
+        &spin_grid_png(gen_shown.view(), &GridLayout { side: l, scale: 2, columns: Some(8) })?,
+    )?;
     {
         let out = PendingOutput::claim(&dir.join("generated.npy"), true)?;
         files::write_spins(&out, &[preset.generated_samples, l, l], gen_spins.clone())?;
@@ -510,7 +562,17 @@ fn analyse(dir: &Path, preset: &Preset, lattice: Lattice, seed: u64, train: &Val
         observable_columns(),
     );
     let exact = exact::kaufman(l, k)?;
-    table.push_row(DataSource::Exact, vec![Some(Cell::exact(exact.energy_per_site)), None, None, Some(Cell::exact(exact.specific_heat_per_site)), None, None])?;
+    table.push_row(
+        DataSource::Exact,
+        vec![
+            Some(Cell::exact(exact.energy_per_site)),
+            None,
+            None,
+            Some(Cell::exact(exact.specific_heat_per_site)),
+            None,
+            None,
+        ],
+    )?;
     table.reference = Some(0);
     table.push_row(DataSource::MonteCarlo, observables_row(&mc.observables))?;
     let mut stats = vec![json!({"source": "monte_carlo", "observables": observables_json(&mc.observables)})];
@@ -528,12 +590,18 @@ fn analyse(dir: &Path, preset: &Preset, lattice: Lattice, seed: u64, train: &Val
     let b = measure(coarse, k, &blocks)?;
     table.push_row(DataSource::MajorityRule { levels: 1 }, observables_row(&b.observables))?;
     stats.push(json!({"source": "majority_rule_level_1", "observables": observables_json(&b.observables)}));
-    let mut block_curve = CorrelationCurve::measured("majority-rule blocks (r in block units × 2)", &b.correlations);
+    let mut block_curve =
+        CorrelationCurve::measured("majority-rule blocks (r in block units × 2)", &b.correlations);
     for p in &mut block_curve.points {
         p.0 *= 2.0;
     }
     curves.push(block_curve);
-    write_bytes(&dir.join("correlations.svg"), correlation_function("Spin-spin correlation G(r) along the axes", &curves, false).to_svg()?.as_bytes())?;
+    write_bytes(
+        &dir.join("correlations.svg"),
+        correlation_function("Spin-spin correlation G(r) along the axes", &curves, false)
+            .to_svg()?
+            .as_bytes(),
+    )?;
     progress.set(5);
 
     // Training curves.
@@ -543,18 +611,29 @@ fn analyse(dir: &Path, preset: &Preset, lattice: Lattice, seed: u64, train: &Val
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                let v = h.as_array().map(|e| e.iter().filter_map(|m| m[key].as_f64()).collect()).unwrap_or_default();
+                let v = h
+                    .as_array()
+                    .map(|e| e.iter().filter_map(|m| m[key].as_f64()).collect())
+                    .unwrap_or_default();
                 (format!("layer {}", i + 1), v)
             })
             .collect()
     };
     write_bytes(
         &dir.join("training_reconstruction.svg"),
-        training_curves("Reconstruction error per layer", "mean squared error per unit", &curve("reconstruction_error")).to_svg()?.as_bytes(),
+        training_curves(
+            "Reconstruction error per layer",
+            "mean squared error per unit",
+            &curve("reconstruction_error"),
+        )
+        .to_svg()?
+        .as_bytes(),
     )?;
     write_bytes(
         &dir.join("training_pll.svg"),
-        training_curves("Pseudo-log-likelihood per layer", "nats per unit", &curve("pseudo_log_likelihood")).to_svg()?.as_bytes(),
+        training_curves("Pseudo-log-likelihood per layer", "nats per unit", &curve("pseudo_log_likelihood"))
+            .to_svg()?
+            .as_bytes(),
     )?;
     progress.set(6);
 
@@ -581,9 +660,11 @@ fn build_report(
     total: f64,
 ) -> Result<String> {
     let read = |name: &str| std::fs::read(dir.join(name)).with_context(|| format!("cannot read {name}"));
-    let read_s = |name: &str| std::fs::read_to_string(dir.join(name)).with_context(|| format!("cannot read {name}"));
+    let read_s =
+        |name: &str| std::fs::read_to_string(dir.join(name)).with_context(|| format!("cannot read {name}"));
     let l = preset.size;
-    let mut report = Report::new(format!("kadanoff: RBMs and the renormalization group — {:?} preset", preset.name));
+    let mut report =
+        Report::new(format!("kadanoff: RBMs and the renormalization group — {:?} preset", preset.name));
 
     let mut s = Section::new("What this is");
     s.paragraph(&format!(
@@ -604,10 +685,32 @@ fn build_report(
             ("algorithm".into(), sample["algorithm"].as_str().unwrap_or("").into()),
             ("thermalisation (sweeps)".into(), sample["thermalize"]["sweeps"].to_string()),
             ("thinning (sweeps)".into(), sample["thin"]["sweeps"].to_string()),
-            ("τ_int energy (sweeps)".into(), format!("{:.3}", sample["autocorrelation"]["energy"].as_f64().unwrap_or(f64::NAN))),
-            ("τ_int |m| (sweeps)".into(), format!("{:.3}", sample["autocorrelation"]["abs_magnetization"].as_f64().unwrap_or(f64::NAN))),
-            ("energy per site".into(), format!("{:.6} ± {:.6} (exact, Kaufman: {:.10})", obs["energy_per_site"]["mean"].as_f64().unwrap_or(f64::NAN), obs["energy_per_site"]["stderr"].as_f64().unwrap_or(f64::NAN), ex["energy_per_site"].as_f64().unwrap_or(f64::NAN))),
-            ("specific heat per site".into(), format!("{:.5} ± {:.5} (exact, Kaufman: {:.10})", obs["specific_heat_per_site"]["mean"].as_f64().unwrap_or(f64::NAN), obs["specific_heat_per_site"]["stderr"].as_f64().unwrap_or(f64::NAN), ex["specific_heat_per_site"].as_f64().unwrap_or(f64::NAN))),
+            (
+                "τ_int energy (sweeps)".into(),
+                format!("{:.3}", sample["autocorrelation"]["energy"].as_f64().unwrap_or(f64::NAN)),
+            ),
+            (
+                "τ_int |m| (sweeps)".into(),
+                format!("{:.3}", sample["autocorrelation"]["abs_magnetization"].as_f64().unwrap_or(f64::NAN)),
+            ),
+            (
+                "energy per site".into(),
+                format!(
+                    "{:.6} ± {:.6} (exact, Kaufman: {:.10})",
+                    obs["energy_per_site"]["mean"].as_f64().unwrap_or(f64::NAN),
+                    obs["energy_per_site"]["stderr"].as_f64().unwrap_or(f64::NAN),
+                    ex["energy_per_site"].as_f64().unwrap_or(f64::NAN)
+                ),
+            ),
+            (
+                "specific heat per site".into(),
+                format!(
+                    "{:.5} ± {:.5} (exact, Kaufman: {:.10})",
+                    obs["specific_heat_per_site"]["mean"].as_f64().unwrap_or(f64::NAN),
+                    obs["specific_heat_per_site"]["stderr"].as_f64().unwrap_or(f64::NAN),
+                    ex["specific_heat_per_site"].as_f64().unwrap_or(f64::NAN)
+                ),
+            ),
         ],
     );
     report.push(s);
@@ -616,21 +719,38 @@ fn build_report(
     let mut rows = Vec::new();
     for layer in train["layers"].as_array().into_iter().flatten() {
         rows.push((
-            format!("layer {} ({} → {})", layer["index"].as_u64().unwrap_or(0) + 1, layer["n_visible"], layer["n_hidden"]),
+            format!(
+                "layer {} ({} → {})",
+                layer["index"].as_u64().unwrap_or(0) + 1,
+                layer["n_visible"],
+                layer["n_hidden"]
+            ),
             format!(
                 "reconstruction error {:.5}; pseudo-log-likelihood {:.5} nats/unit; log-likelihood {}",
                 layer["reconstruction_error"].as_f64().unwrap_or(f64::NAN),
                 layer["pseudo_log_likelihood"].as_f64().unwrap_or(f64::NAN),
                 match layer["log_likelihood"].as_f64() {
-                    Some(x) => format!("{x:.3} ± {:.3} nats/sample ({})", layer["log_likelihood_stderr"].as_f64().unwrap_or(0.0), layer["log_likelihood_method"].as_str().unwrap_or("")),
+                    Some(x) => format!(
+                        "{x:.3} ± {:.3} nats/sample ({})",
+                        layer["log_likelihood_stderr"].as_f64().unwrap_or(0.0),
+                        layer["log_likelihood_method"].as_str().unwrap_or("")
+                    ),
                     None => "not estimated in this preset".into(),
                 }
             ),
         ));
     }
     s.key_values("Final metrics per layer", rows);
-    s.figure(Figure::svg("training-reconstruction", "Reconstruction error per epoch, per layer.", read_s("training_reconstruction.svg")?));
-    s.figure(Figure::svg("training-pll", "Pseudo-log-likelihood per unit (exact conditionals, averaged over all units) per epoch.", read_s("training_pll.svg")?));
+    s.figure(Figure::svg(
+        "training-reconstruction",
+        "Reconstruction error per epoch, per layer.",
+        read_s("training_reconstruction.svg")?,
+    ));
+    s.figure(Figure::svg(
+        "training-pll",
+        "Pseudo-log-likelihood per unit (exact conditionals, averaged over all units) per epoch.",
+        read_s("training_pll.svg")?,
+    ));
     report.push(s);
 
     let mut s = Section::new("Receptive fields");
@@ -640,7 +760,13 @@ fn build_report(
         let r = radii.get(i).and_then(Value::as_f64).unwrap_or(f64::NAN);
         s.figure(Figure::png(
             format!("fields-layer{}", i + 1),
-            format!("Layer {}: first {} units. Mean field radius {:.2} lattice spacings. {}", i + 1, preset.fields_shown.min(preset.layers[i]), r, cap.as_str().unwrap_or("")),
+            format!(
+                "Layer {}: first {} units. Mean field radius {:.2} lattice spacings. {}",
+                i + 1,
+                preset.fields_shown.min(preset.layers[i]),
+                r,
+                cap.as_str().unwrap_or("")
+            ),
             read(&format!("fields_layer{}.png", i + 1))?,
         ));
     }
@@ -648,7 +774,14 @@ fn build_report(
 
     let mut s = Section::new("Reconstructions and samples");
     s.figure(Figure::png("reconstructions", "Left: Monte Carlo configurations (white = +1). Then mean-field reconstructions through depth 1, 2, … (grey level = P(s = +1)).", read("reconstructions.png")?));
-    s.figure(Figure::png("generated", format!("Configurations generated by the DBN ({} Gibbs sweeps in the top RBM, then a sampled down pass).", preset.gibbs_steps), read("generated.png")?));
+    s.figure(Figure::png(
+        "generated",
+        format!(
+            "Configurations generated by the DBN ({} Gibbs sweeps in the top RBM, then a sampled down pass).",
+            preset.gibbs_steps
+        ),
+        read("generated.png")?,
+    ));
     report.push(s);
 
     let mut s = Section::new("Statistics compared");
@@ -678,11 +811,15 @@ fn build_report(
 
     let mut s = Section::new("Parameters, seeds and timings");
     let p = serde_json::to_value(preset)?;
-    let mut rows: Vec<(String, String)> = p.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.to_string())).collect();
+    let mut rows: Vec<(String, String)> =
+        p.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.to_string())).collect();
     rows.push(("seed".into(), seed.to_string()));
     rows.push(("tool version".into(), env!("CARGO_PKG_VERSION").into()));
     for (n, t, reused) in timings {
-        rows.push((format!("step {n}"), format!("{t:.1} s{}", if *reused { " (reused from an earlier run)" } else { "" })));
+        rows.push((
+            format!("step {n}"),
+            format!("{t:.1} s{}", if *reused { " (reused from an earlier run)" } else { "" }),
+        ));
     }
     rows.push(("total wall time of this run".into(), format!("{total:.1} s")));
     s.key_values("Everything needed to rerun this study", rows);
