@@ -20,6 +20,7 @@
 use rand::Rng;
 
 use super::checkerboard::{self, LocalRule};
+use super::multispin::MultiSpin;
 use super::{check_lattice, threshold, threshold_probability, Sampler};
 use crate::error::Result;
 use crate::lattice::Lattice;
@@ -30,8 +31,10 @@ use crate::model::{IsingModel, Spins};
 pub struct Metropolis {
     model: IsingModel,
     rule: MetropolisRule,
-    /// Random numbers for one row of one colour, reused.
+    /// Random numbers for one row of one colour, reused (scalar path, odd sizes).
     buf: Vec<u32>,
+    /// The multi-spin-coded path, used on even sizes.
+    fast: Option<MultiSpin>,
 }
 
 /// Acceptance thresholds indexed by [`MetropolisRule::index`].
@@ -79,7 +82,8 @@ impl Metropolis {
             }
         }
         let half = model.lattice().linear_size().div_ceil(2);
-        Ok(Metropolis { model, rule: MetropolisRule { thresholds }, buf: vec![0; half] })
+        let fast = MultiSpin::new(model.lattice(), |s, n| thresholds[MetropolisRule::index(s, n)]);
+        Ok(Metropolis { model, rule: MetropolisRule { thresholds }, buf: vec![0; half], fast })
     }
 
     /// The probability with which this sampler flips a spin `spin` whose neighbours sum to
@@ -105,6 +109,15 @@ impl Sampler for Metropolis {
 
     fn sweep<R: Rng + ?Sized>(&mut self, spins: &mut Spins, rng: &mut R) {
         check_lattice(&self.model, spins);
-        checkerboard::sweep(self.model.lattice(), spins.as_mut_slice(), &self.rule, &mut self.buf, rng);
+        match &mut self.fast {
+            Some(fast) => fast.sweep(spins.as_mut_slice(), rng),
+            None => checkerboard::sweep(
+                self.model.lattice(),
+                spins.as_mut_slice(),
+                &self.rule,
+                &mut self.buf,
+                rng,
+            ),
+        }
     }
 }

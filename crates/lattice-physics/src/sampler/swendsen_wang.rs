@@ -106,7 +106,7 @@ impl Sampler for SwendsenWang {
 
         let mut word = 0u64;
         let mut left = 0u32;
-        for i in 0..n {
+        for (i, spin) in s.iter_mut().enumerate() {
             let root = find(&mut self.parent, i as u32) as usize;
             if self.decision[root] == UNDECIDED {
                 if left == 0 {
@@ -118,7 +118,7 @@ impl Sampler for SwendsenWang {
                 left -= 1;
             }
             if self.decision[root] == FLIP {
-                s[i] = -s[i];
+                *spin = -*spin;
             }
         }
     }
