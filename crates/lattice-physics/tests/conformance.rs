@@ -413,3 +413,19 @@ mod properties {
         }
     }
 }
+
+/// Metropolis on tori whose rows span several 64-bit words of one colour (`L/2 > 64`), full
+/// (`L = 128`) and with a partial last word (`L = 130`), against Kaufman, at a coupling where a
+/// short run suffices; plus a 34×34 torus (17 sites per word).
+#[test]
+fn metropolis_multiword_rows() {
+    for (l, k, sweeps) in [(128, 0.3, 2000), (130, 0.3, 2000), (34, 0.40, 20_000)] {
+        let model = IsingModel::new(Lattice::square(l).unwrap(), k, 0.0).unwrap();
+        let mut sampler = Metropolis::new(model).unwrap();
+        let r = measure(&mut sampler, 77, 1000, sweeps, 20);
+        let exact = exact::kaufman(l, k).unwrap();
+        assert!(r.energy.1 < 0.002, "L={l}: σ(e) = {}", r.energy.1);
+        within_4_sigma(&format!("metropolis L={l} K={k} energy"), r.energy, exact.energy_per_site);
+        within_4_sigma(&format!("metropolis L={l} K={k} specific heat"), r.specific_heat, exact.specific_heat_per_site);
+    }
+}
