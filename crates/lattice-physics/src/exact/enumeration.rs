@@ -13,6 +13,8 @@
 //! about their means. `N = 25` (`2^24` steps) takes a fraction of a second in release builds.
 //! [`DensityOfStates`] exposes the histogram so that many `(K, h)` can be evaluated from one walk.
 
+use serde::Serialize;
+
 use crate::error::{Error, Result};
 use crate::lattice::Lattice;
 use crate::model::IsingModel;
@@ -23,7 +25,7 @@ pub const MAX_ENUMERATION_SPINS: usize = 25;
 /// Exact averages of a small Ising model, from enumeration of all `2^N` configurations.
 ///
 /// `m = M/N` is the magnetisation per site; averages are over `P(s) = e^{-H(s)}/Z`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Enumeration {
     /// `(ln Z)/N`.
     pub ln_z_per_site: f64,
@@ -217,5 +219,12 @@ mod tests {
                 assert!(x.is_finite(), "K={k} h={h}: {r:?}");
             }
         }
+        // K = 50: only the two ground states count (the next states are e^{-8K} ~ 1e-174 away).
+        let model = IsingModel::new(Lattice::square(3).unwrap(), 50.0, 0.0).unwrap();
+        let r = enumerate(&model).unwrap();
+        assert!((r.ln_z_per_site - (100.0 + std::f64::consts::LN_2 / 9.0)).abs() < 1e-13);
+        assert!((r.energy_per_site + 2.0).abs() < 1e-15);
+        assert!((r.abs_magnetization - 1.0).abs() < 1e-15);
+        assert!((r.binder_cumulant - 2.0 / 3.0).abs() < 1e-15);
     }
 }
