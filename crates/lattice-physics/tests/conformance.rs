@@ -245,12 +245,11 @@ impl<S: Sampler> Suite<S> {
         assert_ne!(run(5, false), run(6, false));
     }
 
-    #[allow(dead_code)]
     fn ring_transfer_matrix(&self) {
         let h = if self.algorithm.is_cluster() { 0.0 } else { 0.2 };
         let (n, k) = (64, 0.5);
         let model = IsingModel::new(Lattice::ring(n).unwrap(), k, h).unwrap();
-        let exact = exact::enumerate(&model).unwrap(); // TODO exact::ring
+        let exact = exact::ring(n, k, h).unwrap();
         let mut sampler = (self.new)(model).unwrap();
         let r = measure(&mut sampler, 40, 1000, self.budget.short, 50);
         let name = format!("{} ring of {n} (K={k}, h={h})", self.algorithm.name());
@@ -288,6 +287,11 @@ macro_rules! conformance {
             #[test]
             fn fixed_seed_fixed_trajectory() {
                 suite().fixed_seed_fixed_trajectory();
+            }
+
+            #[test]
+            fn ring_transfer_matrix() {
+                suite().ring_transfer_matrix();
             }
 
         }
@@ -426,6 +430,10 @@ fn metropolis_multiword_rows() {
         let exact = exact::kaufman(l, k).unwrap();
         assert!(r.energy.1 < 0.002, "L={l}: σ(e) = {}", r.energy.1);
         within_4_sigma(&format!("metropolis L={l} K={k} energy"), r.energy, exact.energy_per_site);
-        within_4_sigma(&format!("metropolis L={l} K={k} specific heat"), r.specific_heat, exact.specific_heat_per_site);
+        within_4_sigma(
+            &format!("metropolis L={l} K={k} specific heat"),
+            r.specific_heat,
+            exact.specific_heat_per_site,
+        );
     }
 }
