@@ -228,26 +228,37 @@ pub(crate) fn check_cluster_model(algorithm: &'static str, model: &IsingModel) -
     Ok(())
 }
 
-/// Thirty-two random bits at a time from 64-bit draws: each `u64` gives two `u32`s.
-pub(crate) struct HalfWords {
-    spare: Option<u32>,
+/// Uniform 32-bit random numbers drawn from the generator in blocks (two per 64-bit output,
+/// with the generator's state in registers while the block is filled), handed out one by one.
+/// Samplers [`clear`](Self::clear) it at the start of every sweep, discarding the unused rest of
+/// the last block, so a sweep's result depends only on the spins and the generator's state.
+#[derive(Debug, Clone)]
+pub(crate) struct Pool32 {
+    values: Vec<u32>,
+    next: usize,
 }
 
-impl HalfWords {
+impl Pool32 {
+    /// Block size.
+    const SIZE: usize = 128;
+
     pub(crate) fn new() -> Self {
-        HalfWords { spare: None }
+        Pool32 { values: vec![0; Self::SIZE], next: Self::SIZE }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.next = self.values.len();
     }
 
     #[inline(always)]
     pub(crate) fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u32 {
-        match self.spare.take() {
-            Some(r) => r,
-            None => {
-                let w = rng.next_u64();
-                self.spare = Some((w >> 32) as u32);
-                w as u32
-            }
+        if self.next == self.values.len() {
+            rng.fill(&mut self.values[..]);
+            self.next = 0;
         }
+        let r = self.values[self.next];
+        self.next += 1;
+        r
     }
 }
 

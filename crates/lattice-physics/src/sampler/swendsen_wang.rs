@@ -11,7 +11,7 @@
 
 use rand::Rng;
 
-use super::{check_cluster_model, check_lattice, neighbour_table, threshold, HalfWords, Sampler};
+use super::{check_cluster_model, check_lattice, neighbour_table, threshold, Pool32, Sampler};
 use crate::error::Result;
 use crate::model::{IsingModel, Spins};
 
@@ -33,6 +33,8 @@ pub struct SwendsenWang {
     parent: Vec<u32>,
     size: Vec<u32>,
     decision: Vec<u8>,
+    /// Random numbers for bond activation.
+    pool: Pool32,
 }
 
 impl SwendsenWang {
@@ -53,6 +55,7 @@ impl SwendsenWang {
             parent: vec![0; n],
             size: vec![1; n],
             decision: vec![UNDECIDED; n],
+            pool: Pool32::new(),
         })
     }
 }
@@ -88,10 +91,10 @@ impl Sampler for SwendsenWang {
         self.size.fill(1);
         self.decision.fill(UNDECIDED);
 
-        let mut bits = HalfWords::new();
+        self.pool.clear();
         for i in 0..n {
             for &j in &self.forward[per_site * i..per_site * (i + 1)] {
-                if s[i] == s[j as usize] && u64::from(bits.next(rng)) < self.add {
+                if s[i] == s[j as usize] && u64::from(self.pool.next(rng)) < self.add {
                     let a = find(&mut self.parent, i as u32);
                     let b = find(&mut self.parent, j);
                     if a != b {

@@ -4,7 +4,9 @@
 //! (old) spin value is added with probability `p = 1 - e^{-2K}`, and the whole cluster is
 //! flipped. Spins are flipped as they join the cluster, so "not yet in the cluster" is exactly
 //! "still has the seed's old value" and no visited marks are needed. The stack is a buffer
-//! held by the sampler (capacity `N`, reused), so growing a cluster never allocates.
+//! held by the sampler (`N + 1` slots, reused), so growing a cluster never allocates. Growth is
+//! branch-free: every bond out of a cluster site draws one 32-bit random number, whether or not
+//! the neighbour has the cluster's spin (cheaper than the mispredicted branches it saves).
 //!
 //! # What one sweep is, and why it is not "clusters until `N` spins flipped"
 //!
@@ -25,7 +27,7 @@
 
 use rand::Rng;
 
-use super::{check_cluster_model, check_lattice, neighbour_table, threshold, HalfWords, Sampler};
+use super::{check_cluster_model, check_lattice, neighbour_table, threshold, Pool32, Sampler};
 use crate::error::Result;
 use crate::model::{IsingModel, Spins};
 
@@ -39,6 +41,8 @@ pub struct Wolff {
     add: u64,
     /// Cluster stack, reused.
     stack: Vec<u32>,
+    /// Random numbers for bond activation.
+    pool: Pool32,
     /// Sweeps done so far during the calibration (saturates at `CALIBRATION_SWEEPS`).
     calibration_sweeps: usize,
     /// Clusters grown and spins flipped during the measuring half of the calibration.
@@ -58,7 +62,8 @@ impl Wolff {
             model,
             neighbours: neighbour_table(lattice),
             add: threshold(-(-2.0 * model.coupling()).exp_m1()),
-            stack: Vec::with_capacity(lattice.num_sites()),
+            stack: vec![0; lattice.num_sites() + 1],
+            pool: Pool32::new(),
             calibration_sweeps: 0,
             calibration_clusters: 0,
             calibration_flipped: 0,
@@ -82,24 +87,30 @@ impl Wolff {
         &mut self,
         s: &mut [i8],
         seed: usize,
-        bits: &mut HalfWords,
         rng: &mut R,
     ) -> usize {
+        // Branch-free growth: every bond draws a random number, and the neighbour is written to
+        // the next stack slot whether or not it joins (the slot is only kept if it does). The
+        // stack holds at most N sites, and has N + 1 slots for the speculative write.
         let old = s[seed];
         s[seed] = -old;
-        self.stack.clear();
-        self.stack.push(seed as u32);
+        let stack = &mut self.stack[..];
+        stack[0] = seed as u32;
+        let mut top = 1;
         let mut size = 1;
-        while let Some(i) = self.stack.pop() {
-            let i = i as usize;
+        while top > 0 {
+            top -= 1;
+            let i = stack[top] as usize;
             let nb: &[u32; Z] = self.neighbours[Z * i..Z * i + Z].try_into().expect("Z neighbours per site");
             for &j in nb {
                 let j = j as usize;
-                if s[j] == old && u64::from(bits.next(rng)) < self.add {
-                    s[j] = -old;
-                    self.stack.push(j as u32);
-                    size += 1;
-                }
+                let r = self.pool.next(rng);
+                let join = (s[j] == old) & (u64::from(r) < self.add);
+                // For s[j] = ±1, s[j] ^ -2 = -s[j].
+                s[j] ^= -2 * i8::from(join);
+                stack[top] = j as u32;
+                top += usize::from(join);
+                size += usize::from(join);
             }
         }
         size
@@ -107,11 +118,11 @@ impl Wolff {
 
     fn sweep_z<const Z: usize, R: Rng + ?Sized>(&mut self, s: &mut [i8], rng: &mut R) {
         let n = s.len();
-        let mut bits = HalfWords::new();
+        self.pool.clear();
         if let Some(clusters) = self.clusters_per_sweep {
             for _ in 0..clusters {
                 let seed = rng.random_range(0..n);
-                self.flip_cluster::<Z, R>(s, seed, &mut bits, rng);
+                self.flip_cluster::<Z, R>(s, seed, rng);
             }
             return;
         }
@@ -119,7 +130,7 @@ impl Wolff {
         let (mut flipped, mut clusters) = (0, 0);
         while flipped < n {
             let seed = rng.random_range(0..n);
-            flipped += self.flip_cluster::<Z, R>(s, seed, &mut bits, rng);
+            flipped += self.flip_cluster::<Z, R>(s, seed, rng);
             clusters += 1;
         }
         self.calibration_sweeps += 1;
