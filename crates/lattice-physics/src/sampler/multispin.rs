@@ -119,9 +119,12 @@ pub(crate) struct MultiSpin {
     mirror: Vec<i8>,
 }
 
-/// Random 64-bit words drawn from the generator [`Pool::SIZE`] at a time (so its state stays
-/// in registers while it runs), consumed one by one. Emptied at the start of every sweep, so a
-/// sweep's result depends only on the spins and the generator's state.
+/// Random 64-bit words drawn from the generator in blocks (so its state stays in registers
+/// while it runs) and consumed in order. Before each word of 64 sites the pool is topped up so
+/// that at least 32 words (the most one comparison can use) are available: the unused words are
+/// moved to the front and the rest refilled, so no random word is skipped within a sweep.
+/// Emptied at the start of every sweep, so a sweep's result depends only on the spins and the
+/// generator's state.
 #[derive(Debug, Clone)]
 struct Pool {
     words: Vec<u64>,
@@ -129,7 +132,8 @@ struct Pool {
 }
 
 impl Pool {
-    const SIZE: usize = 64;
+    const SIZE: usize = 128;
+    const RESERVE: usize = 32;
 
     fn new() -> Self {
         Pool { words: vec![0; Self::SIZE], next: Self::SIZE }
@@ -139,15 +143,23 @@ impl Pool {
         self.next = self.words.len();
     }
 
+    /// At least [`Self::RESERVE`] unused words, in order.
     #[inline(always)]
-    fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
-        if self.next == self.words.len() {
-            rng.fill(&mut self.words[..]);
+    fn reserve<R: Rng + ?Sized>(&mut self, rng: &mut R) -> &[u64] {
+        let len = self.words.len();
+        if len - self.next < Self::RESERVE {
+            let kept = len - self.next;
+            self.words.copy_within(self.next.., 0);
+            rng.fill(&mut self.words[kept..]);
             self.next = 0;
         }
-        let w = self.words[self.next];
-        self.next += 1;
-        w
+        &self.words[self.next..]
+    }
+
+    /// Mark `used` words of the last [`Self::reserve`] as consumed.
+    #[inline(always)]
+    fn consume(&mut self, used: usize) {
+        self.next += used;
     }
 }
 
@@ -381,9 +393,13 @@ fn update_words<const G: usize, R: Rng + ?Sized>(
         // bit plane from the most significant, until every site is decided.
         let mut less = 0u64;
         let mut bit = 32;
+        let random = pool.reserve(rng);
+        let random = &random[..Pool::RESERVE];
+        let mut used = 0;
         while undecided != 0 && bit > 0 {
             bit -= 1;
-            let r = pool.next(rng);
+            let r = random[used];
+            used += 1;
             let mut t = 0u64;
             for (m, bits) in masks.iter().zip(&threshold_bits) {
                 t |= m & bits[bit];
@@ -391,6 +407,7 @@ fn update_words<const G: usize, R: Rng + ?Sized>(
             less |= undecided & !r & t;
             undecided &= !(r ^ t);
         }
+        pool.consume(used);
         *word = spin ^ ((flip_always | less) & valid);
     }
 }
