@@ -6,10 +6,16 @@
 //! construction. The smaller of `p₊`, `1 - p₊` is always the one computed, and the other is its
 //! exact complement, so at `h = 0` the table satisfies `p₊(-n) = 1 - p₊(n)` exactly.
 //! Valid for any sign of `K` and any field `h`, on even and odd sizes (see [`crate::sampler`]).
+//!
+//! On even sizes the sweep is multi-spin coded (see the `multispin` module): resampling a spin
+//! `s` is the same as flipping it with probability `1 - p₊(n)` if `s = +1` and `p₊(n)` if
+//! `s = -1`, which become flip thresholds `2^32 - t₊(n)` and `t₊(n)` of the same integer table,
+//! so both paths realise exactly the same transition probabilities.
 
 use rand::Rng;
 
 use super::checkerboard::{self, LocalRule};
+use super::multispin::MultiSpin;
 use super::{check_lattice, threshold, threshold_probability, Sampler};
 use crate::error::Result;
 use crate::model::{IsingModel, Spins};
@@ -19,8 +25,10 @@ use crate::model::{IsingModel, Spins};
 pub struct HeatBath {
     model: IsingModel,
     rule: HeatBathRule,
-    /// Random numbers for one row of one colour, reused.
+    /// Random numbers for one row of one colour, reused (scalar path, odd sizes).
     buf: Vec<u32>,
+    /// The multi-spin-coded path, used on even sizes.
+    fast: Option<MultiSpin>,
 }
 
 /// Thresholds for `s = +1` indexed by `(n + 4) / 2`.
@@ -58,7 +66,10 @@ impl HeatBath {
             up[index(n)] = if x <= 0.0 { small } else { (1u64 << 32) - small };
         }
         let half = model.lattice().linear_size().div_ceil(2);
-        Ok(HeatBath { model, rule: HeatBathRule { up }, buf: vec![0; half] })
+        // Flip thresholds: a +1 spin flips when it would be resampled to -1, and vice versa.
+        let flip = |s: i8, n: i8| if s > 0 { (1u64 << 32) - up[index(n)] } else { up[index(n)] };
+        let fast = MultiSpin::new(model.lattice(), flip);
+        Ok(HeatBath { model, rule: HeatBathRule { up }, buf: vec![0; half], fast })
     }
 
     /// The probability with which this sampler sets a spin whose neighbours sum to
@@ -83,6 +94,15 @@ impl Sampler for HeatBath {
 
     fn sweep<R: Rng + ?Sized>(&mut self, spins: &mut Spins, rng: &mut R) {
         check_lattice(&self.model, spins);
-        checkerboard::sweep(self.model.lattice(), spins.as_mut_slice(), &self.rule, &mut self.buf, rng);
+        match &mut self.fast {
+            Some(fast) => fast.sweep(spins.as_mut_slice(), rng),
+            None => checkerboard::sweep(
+                self.model.lattice(),
+                spins.as_mut_slice(),
+                &self.rule,
+                &mut self.buf,
+                rng,
+            ),
+        }
     }
 }

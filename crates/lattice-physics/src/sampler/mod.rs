@@ -30,6 +30,10 @@
 //! lattice the gauge transformation `s_i → (-1)^{x+y} s_i` maps the antiferromagnet onto the
 //! ferromagnet, which they do sample.
 //!
+//! **Speed.** On even sizes Metropolis and heat bath are multi-spin coded: 64 spins of one
+//! colour per `u64`, with an exact bit-sliced comparison of one 32-bit random number per site
+//! against the same integer thresholds as the scalar path (odd sizes use the scalar path).
+//!
 //! **Acceptance probabilities** are precomputed at construction as 32-bit thresholds: a
 //! probability `p` becomes the integer `t = round(p · 2^32)` and an update is accepted when a
 //! uniform 32-bit random integer is below `t`, so every probability is realised exactly as
@@ -66,6 +70,10 @@ pub trait Sampler {
     fn model(&self) -> &IsingModel;
 
     /// One sweep (see the module documentation) on `spins`, drawing randomness from `rng`.
+    ///
+    /// # Panics
+    ///
+    /// If `spins` is not on the lattice of [`Sampler::model`] (a caller bug).
     fn sweep<R: Rng + ?Sized>(&mut self, spins: &mut Spins, rng: &mut R);
 }
 

@@ -1,6 +1,8 @@
-//! Multi-spin-coded checkerboard Metropolis: 64 spins of one colour per `u64`, exact acceptance.
+//! Multi-spin-coded checkerboard sweep: 64 spins of one colour per `u64`, exact acceptance.
 //!
-//! Used by [`super::Metropolis`] on even lattices (ring with even `n`, torus with even `L`), where
+//! Any single-site rule that flips a spin `s` with neighbour sum `n` with a probability given by
+//! a 32-bit threshold `t(s, n)` can run here. Used by [`super::Metropolis`] and
+//! [`super::HeatBath`] on even lattices (ring with even `n`, torus with even `L`), where
 //! the two checkerboard colours are independent sets. Each row of the lattice is split by colour
 //! into two bit arrays of `L/2` bits (bit set = spin `+1`); site `x = 2q + a` of row `y`, with
 //! `a = (y + c) mod 2`, is bit `q` of colour `c`. Its four neighbours are all of the other colour:
@@ -8,11 +10,11 @@
 //! `q + 1` (if `a = 1`) of the same row, cyclically.
 //!
 //! Per word of 64 sites: the number `u` of anti-aligned neighbours is added up bit-sliced
-//! (a 3-bit counter), which with the spin gives each site's class `(u, s)` and so its
-//! `ΔH = 2K(z - 2u) + 2hs` (`z` = 4, or 2 on the ring). Classes accepted with probability 1 flip
-//! at once. For the others the sampler compares, for all 64 sites at once, a fresh uniform
-//! 32-bit random number per site against the class's 32-bit threshold (the *same* thresholds as
-//! the scalar path, [`super::Metropolis::flip_probability`]): bit planes of random numbers are
+//! (a 3-bit counter), which with the spin gives each site's class `(u, s)`, that is its neighbour
+//! sum `n = s(z - 2u)` (`z` = 4, or 2 on the ring). Classes flipped with probability 1 flip at
+//! once. For the others the sampler compares, for all 64 sites at once, a fresh uniform 32-bit
+//! random number per site against the class's 32-bit threshold (the *same* integer thresholds as
+//! the scalar path, e.g. [`super::Metropolis::flip_probability`]): bit planes of random numbers are
 //! drawn most significant first, one `u64` per plane, and a site is decided at the first plane
 //! where its random bit differs from its threshold bit. The loop stops when every site is
 //! decided (about 7 planes for 64 undecided sites), or after 32 planes, when the sites still
@@ -164,8 +166,8 @@ impl Pool {
 }
 
 impl MultiSpin {
-    /// Build for an even `lattice`; `threshold(s, n)` is the scalar path's threshold of spin `s`
-    /// with neighbour sum `n` (in `[0, 2^32]`). Returns `None` for odd sizes.
+    /// Build for an even `lattice`; `threshold(s, n)` is the probability, as a threshold in
+    /// `[0, 2^32]`, that a spin `s` with neighbour sum `n` flips. Returns `None` for odd sizes.
     pub(crate) fn new(lattice: Lattice, threshold: impl Fn(i8, i8) -> u64) -> Option<Self> {
         let len = lattice.linear_size();
         if len % 2 != 0 {
@@ -293,7 +295,7 @@ impl MultiSpin {
         }
     }
 
-    /// Metropolis update of the sites of colour `c` in row `y`.
+    /// Update of the sites of colour `c` in row `y`.
     fn update_row<R: Rng + ?Sized>(&mut self, c: usize, y: usize, rng: &mut R) {
         let words = self.words;
         let rows = self.rows;
@@ -348,7 +350,7 @@ struct Neighbours<'a> {
     last_mask: u64,
 }
 
-/// Metropolis update of one row of one colour (`row`), with exactly `G` threshold groups.
+/// Update of one row of one colour (`row`), with exactly `G` threshold groups.
 #[inline(always)]
 fn update_words<const G: usize, R: Rng + ?Sized>(
     row: &mut [u64],
