@@ -163,3 +163,36 @@ impl Sampler for Wolff {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lattice::Lattice;
+    use crate::rng::chain_rng;
+
+    fn calibrated(l: usize, k: f64) -> Option<usize> {
+        let lattice = Lattice::square(l).unwrap();
+        let mut wolff = Wolff::new(IsingModel::new(lattice, k, 0.0).unwrap()).unwrap();
+        let mut rng = chain_rng(9, 0);
+        let mut spins = Spins::all_up(lattice);
+        for _ in 0..Wolff::CALIBRATION_SWEEPS - 1 {
+            wolff.sweep(&mut spins, &mut rng);
+        }
+        assert_eq!(wolff.clusters_per_sweep(), None);
+        wolff.sweep(&mut spins, &mut rng);
+        wolff.clusters_per_sweep()
+    }
+
+    #[test]
+    fn calibration_gives_n_single_site_clusters_at_zero_coupling() {
+        // At K = 0 no bond is ever added: every cluster is one site.
+        assert_eq!(calibrated(6, 0.0), Some(36));
+    }
+
+    #[test]
+    fn calibration_gives_one_cluster_at_strong_coupling() {
+        // At K = 20, 1 - p = e^{-40} rounds to threshold 2^32: every aligned bond joins, and the
+        // ordered state is one cluster.
+        assert_eq!(calibrated(6, 20.0), Some(1));
+    }
+}
