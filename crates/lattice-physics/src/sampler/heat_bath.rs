@@ -16,7 +16,7 @@ use rand::Rng;
 
 use super::checkerboard::{self, LocalRule};
 use super::multispin::MultiSpin;
-use super::{check_lattice, threshold, threshold_probability, Sampler};
+use super::{check_lattice, threshold, threshold_probability, Kernel, Sampler};
 use crate::error::Result;
 use crate::model::{IsingModel, Spins};
 
@@ -54,9 +54,15 @@ impl LocalRule for HeatBathRule {
 }
 
 impl HeatBath {
-    /// Build the sampler: computes the thresholds for `model`'s `K` and `h`.
-    /// Never fails for a valid model; the `Result` keeps every sampler constructor alike.
+    /// Build the sampler with [`Kernel::Auto`]: computes the thresholds for `model`'s `K` and
+    /// `h`. Never fails for a valid model; the `Result` keeps every sampler constructor alike.
     pub fn new(model: IsingModel) -> Result<Self> {
+        Self::with_kernel(model, Kernel::Auto)
+    }
+
+    /// Build the sampler with an explicit choice of sweep implementation (same chain either way,
+    /// up to which random numbers are used for what).
+    pub fn with_kernel(model: IsingModel, kernel: Kernel) -> Result<Self> {
         let (k, h) = (model.coupling(), model.field());
         let mut up = [0u64; 8];
         for n in (-4i8..=4).step_by(2) {
@@ -68,7 +74,8 @@ impl HeatBath {
         let half = model.lattice().linear_size().div_ceil(2);
         // Flip thresholds: a +1 spin flips when it would be resampled to -1, and vice versa.
         let flip = |s: i8, n: i8| if s > 0 { (1u64 << 32) - up[index(n)] } else { up[index(n)] };
-        let fast = MultiSpin::new(model.lattice(), flip);
+        let fast =
+            kernel.multispin(model.lattice(), 128).then(|| MultiSpin::new(model.lattice(), flip)).flatten();
         Ok(HeatBath { model, rule: HeatBathRule { up }, buf: vec![0; half], fast })
     }
 

@@ -21,7 +21,7 @@ use rand::Rng;
 
 use super::checkerboard::{self, LocalRule};
 use super::multispin::MultiSpin;
-use super::{check_lattice, threshold, threshold_probability, Sampler};
+use super::{check_lattice, threshold, threshold_probability, Kernel, Sampler};
 use crate::error::Result;
 use crate::lattice::Lattice;
 use crate::model::{IsingModel, Spins};
@@ -62,9 +62,16 @@ impl LocalRule for MetropolisRule {
 }
 
 impl Metropolis {
-    /// Build the sampler: computes the acceptance thresholds for `model`'s `K` and `h`.
-    /// Never fails for a valid model; the `Result` keeps every sampler constructor alike.
+    /// Build the sampler with [`Kernel::Auto`]: computes the acceptance thresholds for
+    /// `model`'s `K` and `h`. Never fails for a valid model; the `Result` keeps every sampler
+    /// constructor alike.
     pub fn new(model: IsingModel) -> Result<Self> {
+        Self::with_kernel(model, Kernel::Auto)
+    }
+
+    /// Build the sampler with an explicit choice of sweep implementation (same chain either way,
+    /// up to which random numbers are used for what).
+    pub fn with_kernel(model: IsingModel, kernel: Kernel) -> Result<Self> {
         let (k, h) = (model.coupling(), model.field());
         let mut thresholds = [0u64; 32];
         let one_dimensional = matches!(model.lattice(), Lattice::Ring { .. } | Lattice::Square { l: 2 });
@@ -82,7 +89,10 @@ impl Metropolis {
             }
         }
         let half = model.lattice().linear_size().div_ceil(2);
-        let fast = MultiSpin::new(model.lattice(), |s, n| thresholds[MetropolisRule::index(s, n)]);
+        let fast = kernel
+            .multispin(model.lattice(), 64)
+            .then(|| MultiSpin::new(model.lattice(), |s, n| thresholds[MetropolisRule::index(s, n)]))
+            .flatten();
         Ok(Metropolis { model, rule: MetropolisRule { thresholds }, buf: vec![0; half], fast })
     }
 

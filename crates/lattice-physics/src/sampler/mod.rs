@@ -30,9 +30,10 @@
 //! lattice the gauge transformation `s_i → (-1)^{x+y} s_i` maps the antiferromagnet onto the
 //! ferromagnet, which they do sample.
 //!
-//! **Speed.** On even sizes Metropolis and heat bath are multi-spin coded: 64 spins of one
-//! colour per `u64`, with an exact bit-sliced comparison of one 32-bit random number per site
-//! against the same integer thresholds as the scalar path (odd sizes use the scalar path).
+//! **Speed.** On large even lattices Metropolis and heat bath are multi-spin coded: 64 spins of
+//! one colour per `u64`, with an exact bit-sliced comparison of one 32-bit random number per
+//! site against the same integer thresholds as the scalar path; small and odd lattices use the
+//! scalar path (see [`Kernel`]).
 //!
 //! **Acceptance probabilities** are precomputed at construction as 32-bit thresholds: a
 //! probability `p` becomes the integer `t = round(p · 2^32)` and an update is accepted when a
@@ -126,6 +127,35 @@ impl FromStr for Algorithm {
             .into_iter()
             .find(|a| a.name() == s)
             .ok_or_else(|| Error::UnknownAlgorithm { name: s.to_owned() })
+    }
+}
+
+/// Which implementation of the checkerboard sweep a local sampler ([`Metropolis`],
+/// [`HeatBath`]) uses. Both realise exactly the same transition probabilities (the same integer
+/// thresholds); they differ in speed and in how random numbers are consumed, so trajectories for
+/// a given seed differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Multi-spin coding where it is faster: even sizes with rows of at least 64 sites for
+    /// Metropolis, 128 for heat bath (measured crossovers); scalar otherwise.
+    Auto,
+    /// Always the scalar, one-`i8`-spin-at-a-time sweep.
+    Scalar,
+    /// Multi-spin coding on every even size; odd sizes (no bipartite colouring) still use the
+    /// scalar sweep.
+    MultiSpin,
+}
+
+impl Kernel {
+    /// Whether to use multi-spin coding on `lattice`, given the row length from which `Auto`
+    /// uses it.
+    fn multispin(self, lattice: Lattice, auto_min_len: usize) -> bool {
+        let len = lattice.linear_size();
+        match self {
+            Kernel::Auto => len % 2 == 0 && len >= auto_min_len,
+            Kernel::Scalar => false,
+            Kernel::MultiSpin => len % 2 == 0,
+        }
     }
 }
 
