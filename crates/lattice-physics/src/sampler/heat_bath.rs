@@ -1,16 +1,7 @@
 //! Checkerboard heat bath with precomputed integer thresholds.
 //!
-//! A spin whose neighbours sum to `n` is set to `+1` with probability
-//! `p₊(n) = e^{x} / (e^{x} + e^{-x}) = 1 / (1 + e^{-2x})`, `x = K n + h`, independently of its
-//! old value. The five probabilities (`n ∈ {-4, -2, 0, 2, 4}`) become 32-bit thresholds at
-//! construction. The smaller of `p₊`, `1 - p₊` is always the one computed, and the other is its
-//! exact complement, so at `h = 0` the table satisfies `p₊(-n) = 1 - p₊(n)` exactly.
-//! Valid for any sign of `K` and any field `h`, on even and odd sizes (see [`crate::sampler`]).
-//!
-//! On even sizes the sweep is multi-spin coded (see the `multispin` module): resampling a spin
-//! `s` is the same as flipping it with probability `1 - p₊(n)` if `s = +1` and `p₊(n)` if
-//! `s = -1`, which become flip thresholds `2^32 - t₊(n)` and `t₊(n)` of the same integer table,
-//! so both paths realise exactly the same transition probabilities.
+//! Units and signs as in [`crate::model`] (`H = -K Σ s_i s_j - h Σ s_i`, `P ∝ e^{-H}`); the
+//! algorithm, its sweep and its validity are documented on [`HeatBath`].
 
 use rand::Rng;
 
@@ -21,6 +12,18 @@ use crate::error::Result;
 use crate::model::{IsingModel, Spins};
 
 /// Checkerboard heat-bath sampler. One [`Sampler::sweep`] resamples every site once.
+///
+/// A spin whose neighbours sum to `n` is set to `+1` with probability
+/// `p₊(n) = e^{x} / (e^{x} + e^{-x}) = 1 / (1 + e^{-2x})`, `x = K n + h`, independently of its
+/// old value. The five probabilities (`n ∈ {-4, -2, 0, 2, 4}`) become 32-bit thresholds at
+/// construction. The smaller of `p₊`, `1 - p₊` is always the one computed, and the other is its
+/// exact complement, so at `h = 0` the table satisfies `p₊(-n) = 1 - p₊(n)` exactly.
+/// Valid for any sign of `K` and any field `h`, on even and odd sizes (see [`crate::sampler`]).
+///
+/// On even sizes the sweep is multi-spin coded (see the `multispin` module): resampling a spin
+/// `s` is the same as flipping it with probability `1 - p₊(n)` if `s = +1` and `p₊(n)` if
+/// `s = -1`, which become flip thresholds `2^32 - t₊(n)` and `t₊(n)` of the same integer table,
+/// so both paths realise exactly the same transition probabilities.
 #[derive(Debug, Clone)]
 pub struct HeatBath {
     model: IsingModel,

@@ -1,21 +1,7 @@
 //! Checkerboard Metropolis with precomputed integer acceptance thresholds.
 //!
-//! Flipping spin `s` whose neighbours sum to `n` changes the (dimensionless) energy by
-//! `ΔH = 2 s (K n + h)`; the flip is accepted with probability `min(1, e^{-ΔH})`. The ten
-//! possible probabilities (`s = ±1`, `n ∈ {-4, -2, 0, 2, 4}`) are turned into 32-bit thresholds
-//! once, at construction; a sweep does one integer comparison per site and no `exp`.
-//! Valid for any sign of `K` and any field `h`, on even and odd sizes (see [`crate::sampler`]).
-//!
-//! **One-dimensional exception.** On the ring a move with `ΔH = 0` is a free hop of a domain wall. With the
-//! deterministic colour order and acceptance 1 such hops make every wall travel ballistically
-//! (two sites per sweep, in a direction fixed by the parity of its position), so walls moving the
-//! same way never meet and the chain, while leaving `P` invariant, practically never equilibrates
-//! (measured: `e = -0.29` instead of the exact `-0.61` on a 12-site ring at `K = 0.7`). On the
-//! ring, moves with `ΔH = 0` are therefore accepted with probability ½. This is still a valid
-//! Metropolis-Hastings acceptance (`a(ΔH)/a(-ΔH) = e^{-ΔH}` holds for every pair of moves) and
-//! turns the ballistic hops into a random walk. The same holds on the 2×2 torus, which is a
-//! 4-site ring with doubled bonds (measured: `e = -1.60` instead of `-1.46` at `K = 0.35`).
-//! Larger square lattices keep the standard rule (acceptance 1 at `ΔH = 0`).
+//! Units and signs as in [`crate::model`] (`H = -K Σ s_i s_j - h Σ s_i`, `P ∝ e^{-H}`); the
+//! algorithm, its sweep and its validity are documented on [`Metropolis`].
 
 use rand::Rng;
 
@@ -27,6 +13,23 @@ use crate::lattice::Lattice;
 use crate::model::{IsingModel, Spins};
 
 /// Checkerboard Metropolis sampler. One [`Sampler::sweep`] attempts one flip of every site.
+///
+/// Flipping spin `s` whose neighbours sum to `n` changes the (dimensionless) energy by
+/// `ΔH = 2 s (K n + h)`; the flip is accepted with probability `min(1, e^{-ΔH})`. The ten
+/// possible probabilities (`s = ±1`, `n ∈ {-4, -2, 0, 2, 4}`) are turned into 32-bit thresholds
+/// once, at construction; a sweep does one integer comparison per site and no `exp`.
+/// Valid for any sign of `K` and any field `h`, on even and odd sizes (see [`crate::sampler`]).
+///
+/// **One-dimensional exception.** On the ring a move with `ΔH = 0` is a free hop of a domain wall. With the
+/// deterministic colour order and acceptance 1 such hops make every wall travel ballistically
+/// (two sites per sweep, in a direction fixed by the parity of its position), so walls moving the
+/// same way never meet and the chain, while leaving `P` invariant, practically never equilibrates
+/// (measured: `e = -0.29` instead of the exact `-0.61` on a 12-site ring at `K = 0.7`). On the
+/// ring, moves with `ΔH = 0` are therefore accepted with probability ½. This is still a valid
+/// Metropolis-Hastings acceptance (`a(ΔH)/a(-ΔH) = e^{-ΔH}` holds for every pair of moves) and
+/// turns the ballistic hops into a random walk. The same holds on the 2×2 torus, which is a
+/// 4-site ring with doubled bonds (measured: `e = -1.60` instead of `-1.46` at `K = 0.35`).
+/// Larger square lattices keep the standard rule (acceptance 1 at `ΔH = 0`).
 #[derive(Debug, Clone)]
 pub struct Metropolis {
     model: IsingModel,

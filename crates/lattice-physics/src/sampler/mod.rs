@@ -6,8 +6,9 @@
 //!
 //! What a "sweep" is, per algorithm, so that autocorrelation times are comparable:
 //! checkerboard Metropolis and heat bath attempt one update of every site; Swendsen-Wang
-//! builds and flips one full set of clusters; Wolff grows and flips single clusters until at
-//! least `N` spins have been flipped in total (one sweep-equivalent).
+//! builds and flips one full set of clusters; Wolff grows and flips a fixed number `n_c` of single
+//! clusters, calibrated so that about `N` spins are flipped (one sweep-equivalent). (Stopping
+//! "when at least `N` spins have been flipped" would be biased; see [`Wolff`].)
 //!
 //! | sampler | field `h` | coupling `K < 0` | odd sizes |
 //! |---|---|---|---|

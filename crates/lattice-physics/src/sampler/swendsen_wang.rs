@@ -1,13 +1,7 @@
 //! Swendsen-Wang multi-cluster algorithm (zero field, `K ≥ 0`).
 //!
-//! Every bond between equal spins is activated with probability `p = 1 - e^{-2K}`; the
-//! clusters of activated bonds are found with union-find (path halving, union by size), and
-//! every cluster is flipped with probability ½. All buffers (parents, sizes, flip decisions)
-//! belong to the sampler and are reused, so a sweep never allocates.
-//!
-//! Randomness per sweep, in order: one `u32` per bond between equal spins (bonds visited site
-//! by site, `+x` then `+y`), then one bit per cluster, clusters taken in order of their
-//! lowest site index (64 bits per 64-bit draw).
+//! Units and signs as in [`crate::model`] (`H = -K Σ s_i s_j - h Σ s_i`, `P ∝ e^{-H}`); the
+//! algorithm, its sweep and its validity are documented on [`SwendsenWang`].
 
 use rand::Rng;
 
@@ -23,6 +17,15 @@ const KEEP: u8 = 1;
 const FLIP: u8 = 2;
 
 /// Swendsen-Wang sampler. One [`Sampler::sweep`] builds and flips one full set of clusters.
+///
+/// Every bond between equal spins is activated with probability `p = 1 - e^{-2K}`; the
+/// clusters of activated bonds are found with union-find (path halving, union by size), and
+/// every cluster is flipped with probability ½. All buffers (parents, sizes, flip decisions)
+/// belong to the sampler and are reused, so a sweep never allocates.
+///
+/// Randomness per sweep, in order: one `u32` per bond between equal spins (bonds visited site
+/// by site, `+x` then `+y`), then one bit per cluster, clusters taken in order of their
+/// lowest site index (64 bits per 64-bit draw).
 #[derive(Debug, Clone)]
 pub struct SwendsenWang {
     model: IsingModel,

@@ -1,29 +1,7 @@
 //! Wolff single-cluster algorithm (zero field, `K ≥ 0`).
 //!
-//! A cluster grows from a uniformly chosen seed site: each bond to a neighbour with the seed's
-//! (old) spin value is added with probability `p = 1 - e^{-2K}`, and the whole cluster is
-//! flipped. Spins are flipped as they join the cluster, so "not yet in the cluster" is exactly
-//! "still has the seed's old value" and no visited marks are needed. The stack is a buffer
-//! held by the sampler (`N + 1` slots, reused), so growing a cluster never allocates. Growth is
-//! branch-free: every bond out of a cluster site draws one 32-bit random number, whether or not
-//! the neighbour has the cluster's spin (cheaper than the mispredicted branches it saves).
-//!
-//! # What one sweep is, and why it is not "clusters until `N` spins flipped"
-//!
-//! A sweep should be one sweep-equivalent (about `N` flipped spins), so that autocorrelation
-//! times are comparable with a local sweep. The obvious rule, "grow clusters until at least `N`
-//! spins have been flipped, then return", is **biased**: the sweep ends at a stopping time that
-//! depends on the cluster sizes, hence on the state, and the configuration seen at such times is
-//! size-biased towards the ordered states that produce large clusters. Measured on the 16×16
-//! torus at `K = 0.40`: `e = -1.2035 ± 0.0008` against Kaufman's exact `-1.1313`.
-//!
-//! So a sweep is a *fixed* number of clusters `n_c`, and a fixed number of `P`-preserving steps
-//! preserves `P`. `n_c` is calibrated by the sampler itself: its first
-//! [`Wolff::CALIBRATION_SWEEPS`] sweeps use the stopping rule above (they are thermalisation
-//! anyway), the second half of them measures the mean cluster size `⟨|C|⟩`, and from then on
-//! `n_c = max(1, round(N / ⟨|C|⟩))` is frozen ([`Wolff::clusters_per_sweep`]). Every sweep after
-//! the calibration is exact. Callers must thermalise for at least `CALIBRATION_SWEEPS` sweeps (any
-//! sensible thermalisation does).
+//! Units and signs as in [`crate::model`] (`H = -K Σ s_i s_j - h Σ s_i`, `P ∝ e^{-H}`); the
+//! algorithm, its sweep and its validity are documented on [`Wolff`].
 
 use rand::Rng;
 
@@ -32,6 +10,31 @@ use crate::error::Result;
 use crate::model::{IsingModel, Spins};
 
 /// Wolff single-cluster sampler.
+///
+/// A cluster grows from a uniformly chosen seed site: each bond to a neighbour with the seed's
+/// (old) spin value is added with probability `p = 1 - e^{-2K}`, and the whole cluster is
+/// flipped. Spins are flipped as they join the cluster, so "not yet in the cluster" is exactly
+/// "still has the seed's old value" and no visited marks are needed. The stack is a buffer
+/// held by the sampler (`N + 1` slots, reused), so growing a cluster never allocates. Growth is
+/// branch-free: every bond out of a cluster site draws one 32-bit random number, whether or not
+/// the neighbour has the cluster's spin (cheaper than the mispredicted branches it saves).
+///
+/// # What one sweep is, and why it is not "clusters until `N` spins flipped"
+///
+/// A sweep should be one sweep-equivalent (about `N` flipped spins), so that autocorrelation
+/// times are comparable with a local sweep. The obvious rule, "grow clusters until at least `N`
+/// spins have been flipped, then return", is **biased**: the sweep ends at a stopping time that
+/// depends on the cluster sizes, hence on the state, and the configuration seen at such times is
+/// size-biased towards the ordered states that produce large clusters. Measured on the 16×16
+/// torus at `K = 0.40`: `e = -1.2035 ± 0.0008` against Kaufman's exact `-1.1313`.
+///
+/// So a sweep is a *fixed* number of clusters `n_c`, and a fixed number of `P`-preserving steps
+/// preserves `P`. `n_c` is calibrated by the sampler itself: its first
+/// [`Wolff::CALIBRATION_SWEEPS`] sweeps use the stopping rule above (they are thermalisation
+/// anyway), the second half of them measures the mean cluster size `⟨|C|⟩`, and from then on
+/// `n_c = max(1, round(N / ⟨|C|⟩))` is frozen ([`Wolff::clusters_per_sweep`]). Every sweep after
+/// the calibration is exact. Callers must thermalise for at least `CALIBRATION_SWEEPS` sweeps (any
+/// sensible thermalisation does).
 #[derive(Debug, Clone)]
 pub struct Wolff {
     model: IsingModel,
