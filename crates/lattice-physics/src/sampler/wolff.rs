@@ -34,7 +34,8 @@ use crate::model::{IsingModel, Spins};
 /// anyway), the second half of them measures the mean cluster size `⟨|C|⟩`, and from then on
 /// `n_c = max(1, round(N / ⟨|C|⟩))` is frozen ([`Wolff::clusters_per_sweep`]). Every sweep after
 /// the calibration is exact. Callers must thermalise for at least `CALIBRATION_SWEEPS` sweeps (any
-/// sensible thermalisation does).
+/// sensible thermalisation does), or fix `n_c` themselves with
+/// [`Wolff::with_clusters_per_sweep`].
 #[derive(Debug, Clone)]
 pub struct Wolff {
     model: IsingModel,
@@ -72,6 +73,22 @@ impl Wolff {
             calibration_flipped: 0,
             clusters_per_sweep: None,
         })
+    }
+
+    /// Build the sampler with a fixed number of clusters per sweep (`clusters ≥ 1`) and no
+    /// calibration: every sweep, from the first, is exact. Fails as [`Wolff::new`] does, and
+    /// with [`crate::Error::InvalidParameter`] if `clusters` is 0.
+    pub fn with_clusters_per_sweep(model: IsingModel, clusters: usize) -> Result<Self> {
+        if clusters == 0 {
+            return Err(crate::Error::InvalidParameter {
+                name: "clusters per sweep",
+                reason: "a Wolff sweep needs at least one cluster",
+            });
+        }
+        let mut wolff = Wolff::new(model)?;
+        wolff.calibration_sweeps = Self::CALIBRATION_SWEEPS;
+        wolff.clusters_per_sweep = Some(clusters);
+        Ok(wolff)
     }
 
     /// Number of sweeps a new sampler spends calibrating the number of clusters per sweep
@@ -184,6 +201,22 @@ mod tests {
         assert_eq!(wolff.clusters_per_sweep(), None);
         wolff.sweep(&mut spins, &mut rng);
         wolff.clusters_per_sweep()
+    }
+
+    #[test]
+    fn fixed_cluster_count_skips_calibration() {
+        let model = IsingModel::new(Lattice::square(4).unwrap(), 0.3, 0.0).unwrap();
+        assert_eq!(Wolff::with_clusters_per_sweep(model, 3).unwrap().clusters_per_sweep(), Some(3));
+        assert!(matches!(
+            Wolff::with_clusters_per_sweep(model, 0),
+            Err(crate::Error::InvalidParameter { .. })
+        ));
+        // At K = 0 every cluster is one site: one cluster per sweep flips exactly one spin.
+        let zero = IsingModel::new(Lattice::square(4).unwrap(), 0.0, 0.0).unwrap();
+        let mut wolff = Wolff::with_clusters_per_sweep(zero, 1).unwrap();
+        let mut spins = Spins::all_up(zero.lattice());
+        wolff.sweep(&mut spins, &mut chain_rng(1, 0));
+        assert_eq!(spins.magnetization_sum(), 14);
     }
 
     #[test]
