@@ -114,6 +114,10 @@ pub(crate) struct MultiSpin {
     always: Selector,
     /// Probabilistic classes grouped by threshold (at most `CLASSES` groups).
     groups: Vec<Group>,
+    /// The common case of a ferromagnet (or Metropolis on the ring) at zero field: sites with
+    /// `u ≥ 2` anti-aligned neighbours always flip, and `u = 0`, `u = 1` are the only two
+    /// probabilistic classes, whatever the spin; then the indices of their groups.
+    ferro: Option<[usize; 2]>,
     /// Random words drawn in bulk.
     pool: Pool,
     /// The configuration as last unpacked: if the next sweep is handed the same spins, the
@@ -211,6 +215,19 @@ impl MultiSpin {
                 }
             }
         }
+        let both = |sel: &Selector, u: usize| sel[u] == (!0, !0);
+        let none = |sel: &Selector, u: usize| sel[u] == (0, 0);
+        let z = z as usize;
+        let only =
+            |sel: &Selector, u: usize| both(sel, u) && (0..=z).filter(|&v| v != u).all(|v| none(sel, v));
+        let ferro = if groups.len() == 2
+            && (0..=z).all(|u| if u >= 2 { both(&always, u) } else { none(&always, u) })
+        {
+            let find = |u: usize| groups.iter().position(|g| only(&g.classes, u));
+            find(0).zip(find(1)).map(|(a, b)| [a, b])
+        } else {
+            None
+        };
         Some(MultiSpin {
             len,
             rows,
@@ -221,6 +238,7 @@ impl MultiSpin {
             shifted: vec![0; words],
             always,
             groups,
+            ferro,
             pool: Pool::new(),
             mirror: Vec::with_capacity(lattice.num_sites()),
         })
@@ -329,10 +347,17 @@ impl MultiSpin {
         };
         let row = &mut target[y * words..(y + 1) * words];
         let neighbours = Neighbours { same, shifted: &self.shifted, up, down, last_mask: self.last_mask };
+        if let Some([zero, one]) = self.ferro {
+            let bits = [&self.groups[zero].bits, &self.groups[one].bits];
+            let classify =
+                |u0: u64, u1: u64, u2: u64, _spin: u64| (u1 | u2, [!(u0 | u1 | u2), u0 & !u1 & !u2]);
+            update_words(row, &neighbours, classify, bits, &mut self.pool, rng);
+            return;
+        }
         macro_rules! dispatch {
             ($($g:literal)*) => {
                 match self.groups.len() {
-                    $($g => update_words::<$g, R>(row, &neighbours, &self.always, &self.groups, &mut self.pool, rng),)*
+                    $($g => update_words_general::<$g, R>(row, &neighbours, &self.always, &self.groups, &mut self.pool, rng),)*
                     _ => unreachable!("at most {CLASSES} threshold groups"),
                 }
             };
@@ -341,18 +366,9 @@ impl MultiSpin {
     }
 }
 
-/// The neighbour bit arrays of one row of one colour.
-struct Neighbours<'a> {
-    same: &'a [u64],
-    shifted: &'a [u64],
-    up: Option<&'a [u64]>,
-    down: Option<&'a [u64]>,
-    last_mask: u64,
-}
-
-/// Update of one row of one colour (`row`), with exactly `G` threshold groups.
+/// [`update_words`] for any set of classes, with exactly `G` threshold groups.
 #[inline(always)]
-fn update_words<const G: usize, R: Rng + ?Sized>(
+fn update_words_general<const G: usize, R: Rng + ?Sized>(
     row: &mut [u64],
     nb: &Neighbours<'_>,
     always: &Selector,
@@ -366,6 +382,43 @@ fn update_words<const G: usize, R: Rng + ?Sized>(
     let spin_blind = std::iter::once(always)
         .chain(selectors.iter())
         .all(|sel| sel.iter().all(|(minus, plus)| minus == plus));
+    let classify = |u0: u64, u1: u64, u2: u64, spin: u64| {
+        let by_u = [!(u0 | u1 | u2), u0 & !u1 & !u2, !u0 & u1, u0 & u1, u2];
+        let pick =
+            |sel: &Selector| if spin_blind { select_blind(sel, &by_u) } else { select(sel, &by_u, spin) };
+        let mut masks = [0u64; G];
+        for (m, sel) in masks.iter_mut().zip(&selectors) {
+            *m = pick(sel);
+        }
+        (pick(always), masks)
+    };
+    update_words(row, nb, classify, threshold_bits, pool, rng);
+}
+
+/// The neighbour bit arrays of one row of one colour.
+struct Neighbours<'a> {
+    same: &'a [u64],
+    shifted: &'a [u64],
+    up: Option<&'a [u64]>,
+    down: Option<&'a [u64]>,
+    last_mask: u64,
+}
+
+/// Update of one row of one colour (`row`). `classify(u0, u1, u2, spin)` turns the bit-sliced
+/// count `u` of anti-aligned neighbours and the spins into the sites that always flip and the
+/// sites of each of the `G` threshold groups, whose threshold bits are `threshold_bits`.
+#[inline(always)]
+fn update_words<const G: usize, R, C>(
+    row: &mut [u64],
+    nb: &Neighbours<'_>,
+    classify: C,
+    threshold_bits: [&[u64; 32]; G],
+    pool: &mut Pool,
+    rng: &mut R,
+) where
+    R: Rng + ?Sized,
+    C: Fn(u64, u64, u64, u64) -> (u64, [u64; G]),
+{
     let last = row.len() - 1;
     for (w, word) in row.iter_mut().enumerate() {
         let valid = if w == last { nb.last_mask } else { !0 };
@@ -381,14 +434,10 @@ fn update_words<const G: usize, R: Rng + ?Sized>(
         let c3 = p & q;
         let u1 = c1 ^ c2 ^ c3;
         let u2 = c1 & c2;
-        let by_u = [!(u0 | u1 | u2), u0 & !u1 & !u2, !u0 & u1, u0 & u1, u2];
-        let pick =
-            |sel: &Selector| if spin_blind { select_blind(sel, &by_u) } else { select(sel, &by_u, spin) };
-        let flip_always = pick(always);
-        let mut masks = [0u64; G];
+        let (flip_always, mut masks) = classify(u0, u1, u2, spin);
         let mut undecided = 0u64;
-        for (m, sel) in masks.iter_mut().zip(&selectors) {
-            *m = pick(sel) & valid;
+        for m in masks.iter_mut() {
+            *m &= valid;
             undecided |= *m;
         }
         // Compare a uniform 32-bit number per site with its group's threshold, bit plane by
