@@ -20,17 +20,17 @@ use crate::model::{IsingModel, Spins};
 /// exact complement, so at `h = 0` the table satisfies `p₊(-n) = 1 - p₊(n)` exactly.
 /// Valid for any sign of `K` and any field `h`, on even and odd sizes (see [`crate::sampler`]).
 ///
-/// On even sizes the sweep is multi-spin coded (see the `multispin` module): resampling a spin
-/// `s` is the same as flipping it with probability `1 - p₊(n)` if `s = +1` and `p₊(n)` if
+/// With the multi-spin kernel (large even lattices, see [`Kernel`]) resampling a spin `s` is the
+/// same as flipping it with probability `1 - p₊(n)` if `s = +1` and `p₊(n)` if
 /// `s = -1`, which become flip thresholds `2^32 - t₊(n)` and `t₊(n)` of the same integer table,
 /// so both paths realise exactly the same transition probabilities.
 #[derive(Debug, Clone)]
 pub struct HeatBath {
     model: IsingModel,
     rule: HeatBathRule,
-    /// Random numbers for one row of one colour, reused (scalar path, odd sizes).
+    /// Random numbers for one row of one colour, reused (scalar kernel).
     buf: Vec<u32>,
-    /// The multi-spin-coded path, used on even sizes.
+    /// The multi-spin kernel, if chosen (see [`Kernel`]).
     fast: Option<MultiSpin>,
 }
 

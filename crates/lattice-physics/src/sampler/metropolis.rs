@@ -17,11 +17,12 @@ use crate::model::{IsingModel, Spins};
 /// Flipping spin `s` whose neighbours sum to `n` changes the (dimensionless) energy by
 /// `ΔH = 2 s (K n + h)`; the flip is accepted with probability `min(1, e^{-ΔH})`. The ten
 /// possible probabilities (`s = ±1`, `n ∈ {-4, -2, 0, 2, 4}`) are turned into 32-bit thresholds
-/// once, at construction; a sweep does one integer comparison per site and no `exp`.
+/// once, at construction; a sweep compares one uniform 32-bit random number per site with its
+/// threshold (one at a time, or 64 sites at a time bit-sliced; see [`Kernel`]) and calls no `exp`.
 /// Valid for any sign of `K` and any field `h`, on even and odd sizes (see [`crate::sampler`]).
 ///
-/// **One-dimensional exception.** On the ring a move with `ΔH = 0` is a free hop of a domain wall. With the
-/// deterministic colour order and acceptance 1 such hops make every wall travel ballistically
+/// **One-dimensional exception.** On the ring a move with `ΔH = 0` is a free hop of a domain
+/// wall. With the deterministic colour order and acceptance 1 such hops make every wall travel ballistically
 /// (two sites per sweep, in a direction fixed by the parity of its position), so walls moving the
 /// same way never meet and the chain, while leaving `P` invariant, practically never equilibrates
 /// (measured: `e = -0.29` instead of the exact `-0.61` on a 12-site ring at `K = 0.7`). On the
@@ -34,9 +35,9 @@ use crate::model::{IsingModel, Spins};
 pub struct Metropolis {
     model: IsingModel,
     rule: MetropolisRule,
-    /// Random numbers for one row of one colour, reused (scalar path, odd sizes).
+    /// Random numbers for one row of one colour, reused (scalar kernel).
     buf: Vec<u32>,
-    /// The multi-spin-coded path, used on even sizes.
+    /// The multi-spin kernel, if chosen (see [`Kernel`]).
     fast: Option<MultiSpin>,
 }
 
