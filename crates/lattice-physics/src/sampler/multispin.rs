@@ -89,10 +89,21 @@ fn pack8(v: u64) -> (u64, u64) {
     (gather(even), gather(odd))
 }
 
+/// `INTERLEAVE[e | o << 4]` is eight `±1` bytes: even bytes from the nibble `e`, odd from `o`.
+static INTERLEAVE: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = !0 ^ (SPREAD[i & 0xF] | (SPREAD[i >> 4] << 8));
+        i += 1;
+    }
+    t
+};
+
 /// Inverse of [`pack8`]: eight `±1` bytes from the even-site and odd-site nibbles.
 #[inline(always)]
 fn unpack8(even: u64, odd: u64) -> u64 {
-    !0 ^ (SPREAD[even as usize] | (SPREAD[odd as usize] << 8))
+    INTERLEAVE[(even | (odd << 4)) as usize & 0xFF]
 }
 
 /// Packed state and precomputed classes of the multi-spin-coded sweep.
