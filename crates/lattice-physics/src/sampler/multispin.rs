@@ -138,7 +138,7 @@ pub(crate) struct MultiSpin {
 
 /// Random 64-bit words drawn from the generator in blocks (so its state stays in registers
 /// while it runs) and consumed in order. Before each word of 64 sites the pool is topped up so
-/// that at least 32 words (the most one comparison can use) are available: the unused words are
+/// that at least 64 words (the most one comparison of two words can use) are available: the unused words are
 /// moved to the front and the rest refilled, so no random word is skipped within a sweep.
 /// Emptied at the start of every sweep, so a sweep's result depends only on the spins and the
 /// generator's state.
@@ -149,8 +149,8 @@ struct Pool {
 }
 
 impl Pool {
-    const SIZE: usize = 128;
-    const RESERVE: usize = 32;
+    const SIZE: usize = 192;
+    const RESERVE: usize = 64;
 
     fn new() -> Self {
         Pool { words: vec![0; Self::SIZE], next: Self::SIZE }
@@ -431,9 +431,9 @@ fn update_words<const G: usize, R, C>(
     C: Fn(u64, u64, u64, u64) -> (u64, [u64; G]),
 {
     let last = row.len() - 1;
-    for (w, word) in row.iter_mut().enumerate() {
+    // The sites of word `w` that always flip, and those of each threshold group.
+    let classes = |w: usize, spin: u64| {
         let valid = if w == last { nb.last_mask } else { !0 };
-        let spin = *word;
         let x1 = nb.up.map_or(0, |r| spin ^ r[w]);
         let x2 = nb.down.map_or(0, |r| spin ^ r[w]);
         let x3 = spin ^ nb.same[w];
@@ -445,14 +445,50 @@ fn update_words<const G: usize, R, C>(
         let c3 = p & q;
         let u1 = c1 ^ c2 ^ c3;
         let u2 = c1 & c2;
-        let (flip_always, mut masks) = classify(u0, u1, u2, spin);
+        let (always, mut masks) = classify(u0, u1, u2, spin);
         let mut undecided = 0u64;
         for m in masks.iter_mut() {
             *m &= valid;
             undecided |= *m;
         }
-        // Compare a uniform 32-bit number per site with its group's threshold, bit plane by
-        // bit plane from the most significant, until every site is decided.
+        (always & valid, masks, undecided)
+    };
+    let threshold = |masks: &[u64; G], bit: usize| {
+        let mut t = 0u64;
+        for (m, bits) in masks.iter().zip(&threshold_bits) {
+            t |= m & bits[bit];
+        }
+        t
+    };
+    // Words two at a time, so that the two bit-plane comparisons run interleaved (independent
+    // dependency chains, one loop exit per pair); random words alternate between the two.
+    let mut pairs = row.chunks_exact_mut(2);
+    for (k, pair) in (&mut pairs).enumerate() {
+        let (s0, s1) = (pair[0], pair[1]);
+        let (a0, m0, mut und0) = classes(2 * k, s0);
+        let (a1, m1, mut und1) = classes(2 * k + 1, s1);
+        let (mut less0, mut less1) = (0u64, 0u64);
+        let mut bit = 32;
+        let random = pool.reserve(rng);
+        let random = &random[..Pool::RESERVE];
+        let mut used = 0;
+        while (und0 | und1) != 0 && bit > 0 {
+            bit -= 1;
+            let (r0, r1) = (random[used], random[used + 1]);
+            used += 2;
+            let (t0, t1) = (threshold(&m0, bit), threshold(&m1, bit));
+            less0 |= und0 & !r0 & t0;
+            und0 &= !(r0 ^ t0);
+            less1 |= und1 & !r1 & t1;
+            und1 &= !(r1 ^ t1);
+        }
+        pool.consume(used);
+        pair[0] = s0 ^ (a0 | less0);
+        pair[1] = s1 ^ (a1 | less1);
+    }
+    if let [word] = pairs.into_remainder() {
+        let spin = *word;
+        let (always, masks, mut undecided) = classes(last, spin);
         let mut less = 0u64;
         let mut bit = 32;
         let random = pool.reserve(rng);
@@ -462,15 +498,12 @@ fn update_words<const G: usize, R, C>(
             bit -= 1;
             let r = random[used];
             used += 1;
-            let mut t = 0u64;
-            for (m, bits) in masks.iter().zip(&threshold_bits) {
-                t |= m & bits[bit];
-            }
+            let t = threshold(&masks, bit);
             less |= undecided & !r & t;
             undecided &= !(r ^ t);
         }
         pool.consume(used);
-        *word = spin ^ ((flip_always | less) & valid);
+        *word = spin ^ (always | less);
     }
 }
 
