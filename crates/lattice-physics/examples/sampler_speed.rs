@@ -4,7 +4,7 @@
 //! (defaults: L = 40, K = K_c, 200000 sweeps). Prints, per algorithm, the CPU time per sweep, the
 //! attempted flips per nanosecond (local samplers), `τ_int(|m|)` in sweeps (Sokal's automatic
 //! window, c = 6) and the resulting independent configurations per second per core,
-//! `1 / (2 τ_int · time per sweep)`. Also times one Metropolis sweep at L = 256 and 1024.
+//! `1 / (2 τ_int · time per sweep)`. Also times one Metropolis and one heat-bath sweep at L = 40, 256 and 1024 (CPU time, K_c).
 
 use std::time::Instant;
 
@@ -85,25 +85,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             independent
         );
     }
-    for l in [40usize, 256, 1024] {
-        let lattice = Lattice::square(l)?;
-        let mut sampler = AnySampler::new(Algorithm::Metropolis, IsingModel::new(lattice, K_CRITICAL, 0.0)?)?;
-        let mut rng = chain_rng(7, 0);
-        let mut spins = Spins::random(lattice, &mut rng);
-        let reps = (1 << 26) / lattice.num_sites();
-        for _ in 0..reps / 10 {
-            sampler.sweep(&mut spins, &mut rng);
+    for algorithm in [Algorithm::Metropolis, Algorithm::HeatBath] {
+        for l in [40usize, 256, 1024] {
+            let lattice = Lattice::square(l)?;
+            let mut sampler = AnySampler::new(algorithm, IsingModel::new(lattice, K_CRITICAL, 0.0)?)?;
+            let mut rng = chain_rng(7, 0);
+            let mut spins = Spins::random(lattice, &mut rng);
+            let reps = (1 << 27) / lattice.num_sites();
+            for _ in 0..reps / 10 {
+                sampler.sweep(&mut spins, &mut rng);
+            }
+            let start = CpuClock::start();
+            for _ in 0..reps {
+                sampler.sweep(&mut spins, &mut rng);
+            }
+            let per_sweep = start.seconds() / reps as f64;
+            println!(
+                "{} L = {l}: {:.1} us/sweep, {:.3} attempted flips/ns",
+                algorithm.name(),
+                per_sweep * 1e6,
+                lattice.num_sites() as f64 / (per_sweep * 1e9)
+            );
         }
-        let start = CpuClock::start();
-        for _ in 0..reps {
-            sampler.sweep(&mut spins, &mut rng);
-        }
-        let per_sweep = start.seconds() / reps as f64;
-        println!(
-            "metropolis L = {l}: {:.1} us/sweep, {:.3} attempted flips/ns",
-            per_sweep * 1e6,
-            lattice.num_sites() as f64 / (per_sweep * 1e9)
-        );
     }
     Ok(())
 }

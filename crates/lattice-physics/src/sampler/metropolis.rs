@@ -1,37 +1,44 @@
 //! Checkerboard Metropolis with precomputed integer acceptance thresholds.
 //!
-//! Flipping spin `s` whose neighbours sum to `n` changes the (dimensionless) energy by
-//! `ΔH = 2 s (K n + h)`; the flip is accepted with probability `min(1, e^{-ΔH})`. The ten
-//! possible probabilities (`s = ±1`, `n ∈ {-4, -2, 0, 2, 4}`) are turned into 32-bit thresholds
-//! once, at construction; a sweep does one integer comparison per site and no `exp`.
-//! Valid for any sign of `K` and any field `h`, on even and odd sizes (see [`crate::sampler`]).
-//!
-//! **One-dimensional exception.** On the ring a move with `ΔH = 0` is a free hop of a domain wall. With the
-//! deterministic colour order and acceptance 1 such hops make every wall travel ballistically
-//! (two sites per sweep, in a direction fixed by the parity of its position), so walls moving the
-//! same way never meet and the chain, while leaving `P` invariant, practically never equilibrates
-//! (measured: `e = -0.29` instead of the exact `-0.61` on a 12-site ring at `K = 0.7`). On the
-//! ring, moves with `ΔH = 0` are therefore accepted with probability ½. This is still a valid
-//! Metropolis-Hastings acceptance (`a(ΔH)/a(-ΔH) = e^{-ΔH}` holds for every pair of moves) and
-//! turns the ballistic hops into a random walk. The same holds on the 2×2 torus, which is a
-//! 4-site ring with doubled bonds (measured: `e = -1.60` instead of `-1.46` at `K = 0.35`).
-//! Larger square lattices keep the standard rule (acceptance 1 at `ΔH = 0`).
+//! Units and signs as in [`crate::model`] (`H = -K Σ s_i s_j - h Σ s_i`, `P ∝ e^{-H}`); the
+//! algorithm, its sweep and its validity are documented on [`Metropolis`].
 
 use rand::Rng;
 
 use super::checkerboard::{self, LocalRule};
-use super::{check_lattice, threshold, threshold_probability, Sampler};
+use super::multispin::MultiSpin;
+use super::{check_lattice, threshold, threshold_probability, Kernel, Sampler};
 use crate::error::Result;
 use crate::lattice::Lattice;
 use crate::model::{IsingModel, Spins};
 
 /// Checkerboard Metropolis sampler. One [`Sampler::sweep`] attempts one flip of every site.
+///
+/// Flipping spin `s` whose neighbours sum to `n` changes the (dimensionless) energy by
+/// `ΔH = 2 s (K n + h)`; the flip is accepted with probability `min(1, e^{-ΔH})`. The ten
+/// possible probabilities (`s = ±1`, `n ∈ {-4, -2, 0, 2, 4}`) are turned into 32-bit thresholds
+/// once, at construction; a sweep compares one uniform 32-bit random number per site with its
+/// threshold (one at a time, or 64 sites at a time bit-sliced; see [`Kernel`]) and calls no `exp`.
+/// Valid for any sign of `K` and any field `h`, on even and odd sizes (see [`crate::sampler`]).
+///
+/// **One-dimensional exception.** On the ring a move with `ΔH = 0` is a free hop of a domain
+/// wall. With the deterministic colour order and acceptance 1 such hops make every wall travel ballistically
+/// (two sites per sweep, in a direction fixed by the parity of its position), so walls moving the
+/// same way never meet and the chain, while leaving `P` invariant, practically never equilibrates
+/// (measured: `e = -0.29` instead of the exact `-0.61` on a 12-site ring at `K = 0.7`). On the
+/// ring, moves with `ΔH = 0` are therefore accepted with probability ½. This is still a valid
+/// Metropolis-Hastings acceptance (`a(ΔH)/a(-ΔH) = e^{-ΔH}` holds for every pair of moves) and
+/// turns the ballistic hops into a random walk. The same holds on the 2×2 torus, which is a
+/// 4-site ring with doubled bonds (measured: `e = -1.60` instead of `-1.46` at `K = 0.35`).
+/// Larger square lattices keep the standard rule (acceptance 1 at `ΔH = 0`).
 #[derive(Debug, Clone)]
 pub struct Metropolis {
     model: IsingModel,
     rule: MetropolisRule,
-    /// Random numbers for one row of one colour, reused.
+    /// Random numbers for one row of one colour, reused (scalar kernel).
     buf: Vec<u32>,
+    /// The multi-spin kernel, if chosen (see [`Kernel`]).
+    fast: Option<MultiSpin>,
 }
 
 /// Acceptance thresholds indexed by [`MetropolisRule::index`].
@@ -59,9 +66,16 @@ impl LocalRule for MetropolisRule {
 }
 
 impl Metropolis {
-    /// Build the sampler: computes the acceptance thresholds for `model`'s `K` and `h`.
-    /// Never fails for a valid model; the `Result` keeps every sampler constructor alike.
+    /// Build the sampler with [`Kernel::Auto`]: computes the acceptance thresholds for
+    /// `model`'s `K` and `h`. Never fails for a valid model; the `Result` keeps every sampler
+    /// constructor alike.
     pub fn new(model: IsingModel) -> Result<Self> {
+        Self::with_kernel(model, Kernel::Auto)
+    }
+
+    /// Build the sampler with an explicit choice of sweep implementation (same chain either way,
+    /// up to which random numbers are used for what).
+    pub fn with_kernel(model: IsingModel, kernel: Kernel) -> Result<Self> {
         let (k, h) = (model.coupling(), model.field());
         let mut thresholds = [0u64; 32];
         let one_dimensional = matches!(model.lattice(), Lattice::Ring { .. } | Lattice::Square { l: 2 });
@@ -79,7 +93,11 @@ impl Metropolis {
             }
         }
         let half = model.lattice().linear_size().div_ceil(2);
-        Ok(Metropolis { model, rule: MetropolisRule { thresholds }, buf: vec![0; half] })
+        let fast = kernel
+            .multispin(model.lattice(), 64)
+            .then(|| MultiSpin::new(model.lattice(), |s, n| thresholds[MetropolisRule::index(s, n)]))
+            .flatten();
+        Ok(Metropolis { model, rule: MetropolisRule { thresholds }, buf: vec![0; half], fast })
     }
 
     /// The probability with which this sampler flips a spin `spin` whose neighbours sum to
@@ -105,6 +123,15 @@ impl Sampler for Metropolis {
 
     fn sweep<R: Rng + ?Sized>(&mut self, spins: &mut Spins, rng: &mut R) {
         check_lattice(&self.model, spins);
-        checkerboard::sweep(self.model.lattice(), spins.as_mut_slice(), &self.rule, &mut self.buf, rng);
+        match &mut self.fast {
+            Some(fast) => fast.sweep(spins.as_mut_slice(), rng),
+            None => checkerboard::sweep(
+                self.model.lattice(),
+                spins.as_mut_slice(),
+                &self.rule,
+                &mut self.buf,
+                rng,
+            ),
+        }
     }
 }

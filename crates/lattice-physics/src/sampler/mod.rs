@@ -6,8 +6,9 @@
 //!
 //! What a "sweep" is, per algorithm, so that autocorrelation times are comparable:
 //! checkerboard Metropolis and heat bath attempt one update of every site; Swendsen-Wang
-//! builds and flips one full set of clusters; Wolff grows and flips single clusters until at
-//! least `N` spins have been flipped in total (one sweep-equivalent).
+//! builds and flips one full set of clusters; Wolff grows and flips a fixed number `n_c` of single
+//! clusters, calibrated so that about `N` spins are flipped (one sweep-equivalent). (Stopping
+//! "when at least `N` spins have been flipped" would be biased; see [`Wolff`].)
 //!
 //! | sampler | field `h` | coupling `K < 0` | odd sizes |
 //! |---|---|---|---|
@@ -30,6 +31,11 @@
 //! lattice the gauge transformation `s_i → (-1)^{x+y} s_i` maps the antiferromagnet onto the
 //! ferromagnet, which they do sample.
 //!
+//! **Speed.** On large even lattices Metropolis and heat bath are multi-spin coded: 64 spins of
+//! one colour per `u64`, with an exact bit-sliced comparison of one 32-bit random number per
+//! site against the same integer thresholds as the scalar path; small and odd lattices use the
+//! scalar path (see [`Kernel`]).
+//!
 //! **Acceptance probabilities** are precomputed at construction as 32-bit thresholds: a
 //! probability `p` becomes the integer `t = round(p · 2^32)` and an update is accepted when a
 //! uniform 32-bit random integer is below `t`, so every probability is realised exactly as
@@ -48,6 +54,7 @@ use crate::model::{IsingModel, Spins};
 mod checkerboard;
 mod heat_bath;
 mod metropolis;
+mod multispin;
 mod swendsen_wang;
 mod wolff;
 
@@ -65,6 +72,10 @@ pub trait Sampler {
     fn model(&self) -> &IsingModel;
 
     /// One sweep (see the module documentation) on `spins`, drawing randomness from `rng`.
+    ///
+    /// # Panics
+    ///
+    /// If `spins` is not on the lattice of [`Sampler::model`] (a caller bug).
     fn sweep<R: Rng + ?Sized>(&mut self, spins: &mut Spins, rng: &mut R);
 }
 
@@ -120,7 +131,39 @@ impl FromStr for Algorithm {
     }
 }
 
+/// Which implementation of the checkerboard sweep a local sampler ([`Metropolis`],
+/// [`HeatBath`]) uses. Both realise exactly the same transition probabilities (the same integer
+/// thresholds); they differ in speed and in how random numbers are consumed, so trajectories for
+/// a given seed differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Multi-spin coding where it is faster: even sizes with rows of at least 64 sites for
+    /// Metropolis, 128 for heat bath (measured crossovers); scalar otherwise.
+    Auto,
+    /// Always the scalar, one-`i8`-spin-at-a-time sweep.
+    Scalar,
+    /// Multi-spin coding on every even size; odd sizes (no bipartite colouring) still use the
+    /// scalar sweep.
+    MultiSpin,
+}
+
+impl Kernel {
+    /// Whether to use multi-spin coding on `lattice`, given the row length from which `Auto`
+    /// uses it.
+    fn multispin(self, lattice: Lattice, auto_min_len: usize) -> bool {
+        let len = lattice.linear_size();
+        match self {
+            Kernel::Auto => len % 2 == 0 && len >= auto_min_len,
+            Kernel::Scalar => false,
+            Kernel::MultiSpin => len % 2 == 0,
+        }
+    }
+}
+
 /// Any of the samplers, chosen at run time; implements [`Sampler`] by dispatch.
+// The Metropolis variant carries its threshold table inline (a few hundred bytes); samplers
+// exist one per chain, never in bulk, so boxing it would buy nothing but an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum AnySampler {
     /// Checkerboard Metropolis.
@@ -224,26 +267,37 @@ pub(crate) fn check_cluster_model(algorithm: &'static str, model: &IsingModel) -
     Ok(())
 }
 
-/// Thirty-two random bits at a time from 64-bit draws: each `u64` gives two `u32`s.
-pub(crate) struct HalfWords {
-    spare: Option<u32>,
+/// Uniform 32-bit random numbers drawn from the generator in blocks (two per 64-bit output,
+/// with the generator's state in registers while the block is filled), handed out one by one.
+/// Samplers [`clear`](Self::clear) it at the start of every sweep, discarding the unused rest of
+/// the last block, so a sweep's result depends only on the spins and the generator's state.
+#[derive(Debug, Clone)]
+pub(crate) struct Pool32 {
+    values: Vec<u32>,
+    next: usize,
 }
 
-impl HalfWords {
+impl Pool32 {
+    /// Block size.
+    const SIZE: usize = 128;
+
     pub(crate) fn new() -> Self {
-        HalfWords { spare: None }
+        Pool32 { values: vec![0; Self::SIZE], next: Self::SIZE }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.next = self.values.len();
     }
 
     #[inline(always)]
     pub(crate) fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u32 {
-        match self.spare.take() {
-            Some(r) => r,
-            None => {
-                let w = rng.next_u64();
-                self.spare = Some((w >> 32) as u32);
-                w as u32
-            }
+        if self.next == self.values.len() {
+            rng.fill(&mut self.values[..]);
+            self.next = 0;
         }
+        let r = self.values[self.next];
+        self.next += 1;
+        r
     }
 }
 

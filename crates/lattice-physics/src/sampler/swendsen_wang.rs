@@ -1,17 +1,11 @@
 //! Swendsen-Wang multi-cluster algorithm (zero field, `K ≥ 0`).
 //!
-//! Every bond between equal spins is activated with probability `p = 1 - e^{-2K}`; the
-//! clusters of activated bonds are found with union-find (path halving, union by size), and
-//! every cluster is flipped with probability ½. All buffers (parents, sizes, flip decisions)
-//! belong to the sampler and are reused, so a sweep never allocates.
-//!
-//! Randomness per sweep, in order: one `u32` per bond between equal spins (bonds visited site
-//! by site, `+x` then `+y`), then one bit per cluster, clusters taken in order of their
-//! lowest site index (64 bits per 64-bit draw).
+//! Units and signs as in [`crate::model`] (`H = -K Σ s_i s_j - h Σ s_i`, `P ∝ e^{-H}`); the
+//! algorithm, its sweep and its validity are documented on [`SwendsenWang`].
 
 use rand::Rng;
 
-use super::{check_cluster_model, check_lattice, neighbour_table, threshold, HalfWords, Sampler};
+use super::{check_cluster_model, check_lattice, neighbour_table, threshold, Pool32, Sampler};
 use crate::error::Result;
 use crate::model::{IsingModel, Spins};
 
@@ -23,6 +17,15 @@ const KEEP: u8 = 1;
 const FLIP: u8 = 2;
 
 /// Swendsen-Wang sampler. One [`Sampler::sweep`] builds and flips one full set of clusters.
+///
+/// Every bond between equal spins is activated with probability `p = 1 - e^{-2K}`; the
+/// clusters of activated bonds are found with union-find (path halving, union by size), and
+/// every cluster is flipped with probability ½. All buffers (parents, sizes, flip decisions)
+/// belong to the sampler and are reused, so a sweep never allocates.
+///
+/// Randomness per sweep, in order: one `u32` per bond between equal spins (bonds visited site
+/// by site, `+x` then `+y`), then one bit per cluster, clusters taken in order of their
+/// lowest site index (64 bits per 64-bit draw).
 #[derive(Debug, Clone)]
 pub struct SwendsenWang {
     model: IsingModel,
@@ -33,6 +36,8 @@ pub struct SwendsenWang {
     parent: Vec<u32>,
     size: Vec<u32>,
     decision: Vec<u8>,
+    /// Random numbers for bond activation.
+    pool: Pool32,
 }
 
 impl SwendsenWang {
@@ -53,6 +58,7 @@ impl SwendsenWang {
             parent: vec![0; n],
             size: vec![1; n],
             decision: vec![UNDECIDED; n],
+            pool: Pool32::new(),
         })
     }
 }
@@ -88,10 +94,10 @@ impl Sampler for SwendsenWang {
         self.size.fill(1);
         self.decision.fill(UNDECIDED);
 
-        let mut bits = HalfWords::new();
+        self.pool.clear();
         for i in 0..n {
             for &j in &self.forward[per_site * i..per_site * (i + 1)] {
-                if s[i] == s[j as usize] && u64::from(bits.next(rng)) < self.add {
+                if s[i] == s[j as usize] && u64::from(self.pool.next(rng)) < self.add {
                     let a = find(&mut self.parent, i as u32);
                     let b = find(&mut self.parent, j);
                     if a != b {
@@ -106,7 +112,7 @@ impl Sampler for SwendsenWang {
 
         let mut word = 0u64;
         let mut left = 0u32;
-        for i in 0..n {
+        for (i, spin) in s.iter_mut().enumerate() {
             let root = find(&mut self.parent, i as u32) as usize;
             if self.decision[root] == UNDECIDED {
                 if left == 0 {
@@ -118,7 +124,7 @@ impl Sampler for SwendsenWang {
                 left -= 1;
             }
             if self.decision[root] == FLIP {
-                s[i] = -s[i];
+                *spin = -*spin;
             }
         }
     }
