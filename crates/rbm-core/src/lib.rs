@@ -42,7 +42,7 @@ pub mod train;
 pub mod units;
 
 pub use ais::{base_rate_bias, AisConfig, AisEstimate, BetaSchedule};
-pub use dbn::{train_greedy, Dbn, Propagation};
+pub use dbn::{layer_config, next_layer_data, train_greedy, Dbn, Propagation};
 pub use error::{Error, Result};
 pub use exact::{Gradient, MAX_EXACT_UNITS};
 pub use float::Float;

@@ -428,7 +428,7 @@ impl<F: Float> Trainer<F> {
         order.shuffle(&mut self.rng);
         let momentum = self.config.momentum_at(self.epoch);
         for batch in order.chunks(self.config.batch_size) {
-            self.cd_step(data, batch, momentum);
+            self.update(data, batch, momentum);
         }
         self.order = order;
         if !self.model.is_finite() {
@@ -441,14 +441,41 @@ impl<F: Float> Trainer<F> {
     }
 
     /// One parameter update on the mini-batch made of rows `batch` of `data` with momentum
-    /// `momentum`. Allocates nothing (after the first call). Does not check for divergence.
-    ///
-    /// # Panics
-    /// If `batch` is longer than `config.batch_size` or holds an index outside `data`.
-    pub fn cd_step(&mut self, data: ArrayView2<F>, batch: &[usize], momentum: f64) {
+    /// `momentum` (the building block of [`Trainer::train_epoch`], for callers that schedule
+    /// batches themselves). Allocates nothing after the first call. Does not check for
+    /// divergence and does not advance the epoch counter.
+    pub fn cd_step(&mut self, data: ArrayView2<F>, batch: &[usize], momentum: f64) -> Result<()> {
+        self.check_data(data)?;
+        if batch.is_empty() || batch.len() > self.config.batch_size {
+            return Err(Error::InvalidParameter {
+                name: "batch length",
+                value: batch.len() as f64,
+                reason: "must be between 1 and batch_size",
+            });
+        }
+        if let Some(&i) = batch.iter().find(|&&i| i >= self.n_samples) {
+            return Err(Error::InvalidParameter {
+                name: "batch index",
+                value: i as f64,
+                reason: "is outside the data",
+            });
+        }
+        if !(0.0..1.0).contains(&momentum) {
+            return Err(Error::InvalidParameter {
+                name: "momentum",
+                value: momentum,
+                reason: "must be in [0, 1)",
+            });
+        }
+        self.update(data, batch, momentum);
+        Ok(())
+    }
+
+    /// [`Trainer::cd_step`] without the checks (shapes and indices are trusted).
+    fn update(&mut self, data: ArrayView2<F>, batch: &[usize], momentum: f64) {
         let (nv, nh) = self.model.weights.dim();
         let bs = self.config.batch_size;
-        assert!(batch.len() <= bs, "cd_step: batch larger than batch_size");
+        assert!(batch.len() <= bs, "update: batch larger than batch_size");
         let scratch = self.scratch.get_or_insert_with(|| Scratch::new(bs, nv, nh));
         let m = batch.len();
         let model = &mut self.model;

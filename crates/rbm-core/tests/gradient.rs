@@ -155,14 +155,14 @@ fn pcd_updates_average_to_the_exact_gradient() {
         let target: Vec<f64> =
             exact.weights.iter().chain(&exact.visible_bias).chain(&exact.hidden_bias).copied().collect();
         for _ in 0..200 {
-            t.cd_step(data.view(), &all, 0.0); // burn-in of the persistent chains
+            t.cd_step(data.view(), &all, 0.0).unwrap(); // burn-in of the persistent chains
         }
         let (blocks, block_len) = (25, 200);
         let mut block_means = vec![vec![0.0; target.len()]; blocks];
         for block in block_means.iter_mut() {
             for _ in 0..block_len {
                 let before = flat(t.model());
-                t.cd_step(data.view(), &all, 0.0);
+                t.cd_step(data.view(), &all, 0.0).unwrap();
                 for ((b, x), y) in block.iter_mut().zip(flat(t.model())).zip(before) {
                     *b += (x - y) / lr / block_len as f64;
                 }

@@ -158,3 +158,18 @@ fn results_do_not_depend_on_the_number_of_threads() {
     // exact ln Z over 2^16 states (16 chunks) is combined in a fixed order
     assert!(m1[2].log_likelihood.is_some());
 }
+
+#[test]
+fn cd_step_rejects_bad_batches() {
+    let d = data(40, 6, Units::Binary, 6);
+    let mut c = config(false, 1);
+    c.holdout = 0.0;
+    let mut t = Trainer::<f32>::new(c, d.view(), Units::Binary, 3, Units::Binary).unwrap();
+    assert!(t.cd_step(d.view(), &[], 0.5).is_err());
+    assert!(t.cd_step(d.view(), &(0..17).collect::<Vec<_>>(), 0.5).is_err()); // batch_size is 16
+    assert!(t.cd_step(d.view(), &[0, 40], 0.5).is_err());
+    assert!(t.cd_step(d.view(), &[0, 1], 1.5).is_err());
+    let before = bits(&t);
+    t.cd_step(d.view(), &[0, 1, 2], 0.5).unwrap();
+    assert_ne!(bits(&t), before);
+}
