@@ -35,7 +35,7 @@ pub fn pseudo_log_likelihood<F: Float>(rbm: &Rbm<F>, data: ArrayView2<F>) -> Res
     let model = rbm.to_f64();
     let v = data.mapv(|x| x.to_f64());
     let mut field = ndarray::Array2::zeros((v.nrows(), model.n_hidden()));
-    model.hidden_field_into(v.view(), field.view_mut());
+    model.hidden_field_into_unchecked(v.view(), field.view_mut());
     let (lo, hi) = (model.visible_units.lower::<f64>(), model.visible_units.upper::<f64>());
     let hu = model.hidden_units;
     let per_sample: Vec<f64> = (0..v.nrows())

@@ -91,6 +91,11 @@ fn check_finite<F: Float>(name: &'static str, values: impl Iterator<Item = F>) -
     Ok(())
 }
 
+fn check_shape(what: &'static str, expected: (usize, usize), found: (usize, usize)) -> Result<()> {
+    check_len(what, expected.0, found.0)?;
+    check_len(what, expected.1, found.1)
+}
+
 fn check_len(what: &'static str, expected: usize, found: usize) -> Result<()> {
     if expected == found {
         Ok(())
@@ -256,7 +261,7 @@ impl<F: Float> Rbm<F> {
         check_len("visible columns", self.n_visible(), v.ncols())?;
         let mut field = Array2::zeros((v.nrows(), self.n_hidden()));
         let mut out = Array1::zeros(v.nrows());
-        self.free_energies_into(v, field.view_mut(), out.view_mut());
+        self.free_energies_into_unchecked(v, field.view_mut(), out.view_mut());
         Ok(out)
     }
 
@@ -265,20 +270,19 @@ impl<F: Float> Rbm<F> {
         check_len("hidden columns", self.n_hidden(), h.ncols())?;
         let mut field = Array2::zeros((h.nrows(), self.n_visible()));
         let mut out = Array1::zeros(h.nrows());
-        self.hidden_free_energies_into(h, field.view_mut(), out.view_mut());
+        self.hidden_free_energies_into_unchecked(h, field.view_mut(), out.view_mut());
         Ok(out)
     }
 
-    /// Allocation-free [`Rbm::free_energies`]: `field` is scratch of shape `(batch, n_hidden)`,
-    /// `out` has length `batch`. Shapes are the caller's responsibility (checked by `assert!`).
-    pub fn free_energies_into(
+    /// [`Rbm::free_energies_into`] with shapes trusted.
+    pub(crate) fn free_energies_into_unchecked(
         &self,
         v: ArrayView2<F>,
         mut field: ArrayViewMut2<F>,
         mut out: ArrayViewMut1<F>,
     ) {
         assert_eq!(out.len(), v.nrows(), "free_energies_into: output length");
-        self.hidden_field_into(v, field.view_mut());
+        self.hidden_field_into_unchecked(v, field.view_mut());
         let units = self.hidden_units;
         for ((o, vr), xr) in out.iter_mut().zip(v.rows()).zip(field.rows()) {
             let s: F = xr.iter().map(|&x| units.log_partition(x)).sum();
@@ -286,16 +290,15 @@ impl<F: Float> Rbm<F> {
         }
     }
 
-    /// Allocation-free [`Rbm::hidden_free_energies`]: `field` is scratch of shape
-    /// `(batch, n_visible)`, `out` has length `batch`.
-    pub fn hidden_free_energies_into(
+    /// [`Rbm::hidden_free_energies_into`] with shapes trusted.
+    pub(crate) fn hidden_free_energies_into_unchecked(
         &self,
         h: ArrayView2<F>,
         mut field: ArrayViewMut2<F>,
         mut out: ArrayViewMut1<F>,
     ) {
         assert_eq!(out.len(), h.nrows(), "hidden_free_energies_into: output length");
-        self.visible_field_into(h, field.view_mut());
+        self.visible_field_into_unchecked(h, field.view_mut());
         let units = self.visible_units;
         for ((o, hr), xr) in out.iter_mut().zip(h.rows()).zip(field.rows()) {
             let s: F = xr.iter().map(|&x| units.log_partition(x)).sum();
@@ -305,18 +308,16 @@ impl<F: Float> Rbm<F> {
 
     // ----- conditionals ---------------------------------------------------------------------
 
-    /// Hidden fields `x = b + vW` for a batch `v` `(batch, n_visible)` into `out`
-    /// `(batch, n_hidden)`. Allocation-free.
-    pub fn hidden_field_into(&self, v: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
+    /// [`Rbm::hidden_field_into`] with shapes trusted.
+    pub(crate) fn hidden_field_into_unchecked(&self, v: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
         for mut row in out.rows_mut() {
             row.assign(&self.hidden_bias);
         }
         general_mat_mul(F::one(), &v, &self.weights, F::one(), &mut out);
     }
 
-    /// Visible fields `y = a + hWᵀ` for a batch `h` `(batch, n_hidden)` into `out`
-    /// `(batch, n_visible)`. Allocation-free.
-    pub fn visible_field_into(&self, h: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
+    /// [`Rbm::visible_field_into`] with shapes trusted.
+    pub(crate) fn visible_field_into_unchecked(&self, h: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
         for mut row in out.rows_mut() {
             row.assign(&self.visible_bias);
         }
@@ -327,7 +328,7 @@ impl<F: Float> Rbm<F> {
     pub fn hidden_means(&self, v: ArrayView2<F>) -> Result<Array2<F>> {
         check_len("visible columns", self.n_visible(), v.ncols())?;
         let mut out = Array2::zeros((v.nrows(), self.n_hidden()));
-        self.hidden_field_into(v, out.view_mut());
+        self.hidden_field_into_unchecked(v, out.view_mut());
         out.mapv_inplace(|x| self.hidden_units.mean(x));
         Ok(out)
     }
@@ -336,7 +337,7 @@ impl<F: Float> Rbm<F> {
     pub fn visible_means(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
         check_len("hidden columns", self.n_hidden(), h.ncols())?;
         let mut out = Array2::zeros((h.nrows(), self.n_visible()));
-        self.visible_field_into(h, out.view_mut());
+        self.visible_field_into_unchecked(h, out.view_mut());
         out.mapv_inplace(|x| self.visible_units.mean(x));
         Ok(out)
     }
@@ -345,7 +346,7 @@ impl<F: Float> Rbm<F> {
     pub fn hidden_probabilities(&self, v: ArrayView2<F>) -> Result<Array2<F>> {
         check_len("visible columns", self.n_visible(), v.ncols())?;
         let mut out = Array2::zeros((v.nrows(), self.n_hidden()));
-        self.hidden_field_into(v, out.view_mut());
+        self.hidden_field_into_unchecked(v, out.view_mut());
         out.mapv_inplace(|x| self.hidden_units.prob_upper(x));
         Ok(out)
     }
@@ -354,7 +355,7 @@ impl<F: Float> Rbm<F> {
     pub fn visible_probabilities(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
         check_len("hidden columns", self.n_hidden(), h.ncols())?;
         let mut out = Array2::zeros((h.nrows(), self.n_visible()));
-        self.visible_field_into(h, out.view_mut());
+        self.visible_field_into_unchecked(h, out.view_mut());
         out.mapv_inplace(|x| self.visible_units.prob_upper(x));
         Ok(out)
     }
@@ -365,7 +366,7 @@ impl<F: Float> Rbm<F> {
         let mut means = Array2::zeros((v.nrows(), self.n_hidden()));
         let mut samples = means.clone();
         let mut uniforms = vec![F::zero(); means.len()];
-        self.sample_hidden_into(v, means.view_mut(), samples.view_mut(), &mut uniforms, rng);
+        self.sample_hidden_into_unchecked(v, means.view_mut(), samples.view_mut(), &mut uniforms, rng);
         Ok(samples)
     }
 
@@ -375,14 +376,12 @@ impl<F: Float> Rbm<F> {
         let mut means = Array2::zeros((h.nrows(), self.n_visible()));
         let mut samples = means.clone();
         let mut uniforms = vec![F::zero(); means.len()];
-        self.sample_visible_into(h, means.view_mut(), samples.view_mut(), &mut uniforms, rng);
+        self.sample_visible_into_unchecked(h, means.view_mut(), samples.view_mut(), &mut uniforms, rng);
         Ok(samples)
     }
 
-    /// Allocation-free hidden step: writes `⟨h|v⟩` into `means` and a sample into `samples`
-    /// (both `(batch, n_hidden)`); `uniforms` is scratch of at least `batch · n_hidden`
-    /// elements. Random numbers are drawn in row-major order from `rng`.
-    pub fn sample_hidden_into<R: Rng + ?Sized>(
+    /// [`Rbm::sample_hidden_into`] with shapes trusted.
+    pub(crate) fn sample_hidden_into_unchecked<R: Rng + ?Sized>(
         &self,
         v: ArrayView2<F>,
         mut means: ArrayViewMut2<F>,
@@ -390,12 +389,12 @@ impl<F: Float> Rbm<F> {
         uniforms: &mut [F],
         rng: &mut R,
     ) {
-        self.hidden_field_into(v, means.view_mut());
+        self.hidden_field_into_unchecked(v, means.view_mut());
         activate(self.hidden_units, means, Some(samples), uniforms, rng);
     }
 
-    /// Allocation-free visible step (see [`Rbm::sample_hidden_into`]).
-    pub fn sample_visible_into<R: Rng + ?Sized>(
+    /// [`Rbm::sample_visible_into`] with shapes trusted.
+    pub(crate) fn sample_visible_into_unchecked<R: Rng + ?Sized>(
         &self,
         h: ArrayView2<F>,
         mut means: ArrayViewMut2<F>,
@@ -403,8 +402,106 @@ impl<F: Float> Rbm<F> {
         uniforms: &mut [F],
         rng: &mut R,
     ) {
-        self.visible_field_into(h, means.view_mut());
+        self.visible_field_into_unchecked(h, means.view_mut());
         activate(self.visible_units, means, Some(samples), uniforms, rng);
+    }
+
+    /// Allocation-free [`Rbm::free_energies`]: `field` is scratch of shape `(batch, n_hidden)`,
+    /// `out` has length `batch`.
+    pub fn free_energies_into(
+        &self,
+        v: ArrayView2<F>,
+        field: ArrayViewMut2<F>,
+        out: ArrayViewMut1<F>,
+    ) -> Result<()> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        check_shape("field buffer", (v.nrows(), self.n_hidden()), field.dim())?;
+        check_len("output length", v.nrows(), out.len())?;
+        self.free_energies_into_unchecked(v, field, out);
+        Ok(())
+    }
+
+    /// Allocation-free [`Rbm::hidden_free_energies`]: `field` is scratch of shape
+    /// `(batch, n_visible)`, `out` has length `batch`.
+    pub fn hidden_free_energies_into(
+        &self,
+        h: ArrayView2<F>,
+        field: ArrayViewMut2<F>,
+        out: ArrayViewMut1<F>,
+    ) -> Result<()> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        check_shape("field buffer", (h.nrows(), self.n_visible()), field.dim())?;
+        check_len("output length", h.nrows(), out.len())?;
+        self.hidden_free_energies_into_unchecked(h, field, out);
+        Ok(())
+    }
+
+    /// Hidden fields `x = b + vW` for a batch `v` `(batch, n_visible)` into `out`
+    /// `(batch, n_hidden)`. Allocation-free.
+    pub fn hidden_field_into(&self, v: ArrayView2<F>, out: ArrayViewMut2<F>) -> Result<()> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        check_shape("output buffer", (v.nrows(), self.n_hidden()), out.dim())?;
+        self.hidden_field_into_unchecked(v, out);
+        Ok(())
+    }
+
+    /// Visible fields `y = a + hWᵀ` for a batch `h` `(batch, n_hidden)` into `out`
+    /// `(batch, n_visible)`. Allocation-free.
+    pub fn visible_field_into(&self, h: ArrayView2<F>, out: ArrayViewMut2<F>) -> Result<()> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        check_shape("output buffer", (h.nrows(), self.n_visible()), out.dim())?;
+        self.visible_field_into_unchecked(h, out);
+        Ok(())
+    }
+
+    /// Allocation-free hidden step: writes `⟨h|v⟩` into `means` and a sample into `samples`
+    /// (both `(batch, n_hidden)`); `uniforms` is scratch of at least `batch · n_hidden`
+    /// elements. Random numbers are drawn in row-major order from `rng`, in bulk.
+    pub fn sample_hidden_into<R: Rng + ?Sized>(
+        &self,
+        v: ArrayView2<F>,
+        means: ArrayViewMut2<F>,
+        samples: ArrayViewMut2<F>,
+        uniforms: &mut [F],
+        rng: &mut R,
+    ) -> Result<()> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        let shape = (v.nrows(), self.n_hidden());
+        check_shape("means buffer", shape, means.dim())?;
+        check_shape("samples buffer", shape, samples.dim())?;
+        if uniforms.len() < shape.0 * shape.1 {
+            return Err(Error::ShapeMismatch {
+                what: "uniforms buffer",
+                expected: shape.0 * shape.1,
+                found: uniforms.len(),
+            });
+        }
+        self.sample_hidden_into_unchecked(v, means, samples, uniforms, rng);
+        Ok(())
+    }
+
+    /// Allocation-free visible step (see [`Rbm::sample_hidden_into`]).
+    pub fn sample_visible_into<R: Rng + ?Sized>(
+        &self,
+        h: ArrayView2<F>,
+        means: ArrayViewMut2<F>,
+        samples: ArrayViewMut2<F>,
+        uniforms: &mut [F],
+        rng: &mut R,
+    ) -> Result<()> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        let shape = (h.nrows(), self.n_visible());
+        check_shape("means buffer", shape, means.dim())?;
+        check_shape("samples buffer", shape, samples.dim())?;
+        if uniforms.len() < shape.0 * shape.1 {
+            return Err(Error::ShapeMismatch {
+                what: "uniforms buffer",
+                expected: shape.0 * shape.1,
+                found: uniforms.len(),
+            });
+        }
+        self.sample_visible_into_unchecked(h, means, samples, uniforms, rng);
+        Ok(())
     }
 
     /// `steps` sweeps of block Gibbs sampling `v → h → v` on every row of `v` (in place).
@@ -417,8 +514,8 @@ impl<F: Float> Rbm<F> {
         let mut vm = Array2::zeros((b, self.n_visible()));
         let mut uniforms = vec![F::zero(); b * self.n_visible().max(self.n_hidden())];
         for _ in 0..steps {
-            self.sample_hidden_into(v.view(), hm.view_mut(), hs.view_mut(), &mut uniforms, rng);
-            self.sample_visible_into(hs.view(), vm.view_mut(), v.view_mut(), &mut uniforms, rng);
+            self.sample_hidden_into_unchecked(v.view(), hm.view_mut(), hs.view_mut(), &mut uniforms, rng);
+            self.sample_visible_into_unchecked(hs.view(), vm.view_mut(), v.view_mut(), &mut uniforms, rng);
         }
         Ok(hs)
     }

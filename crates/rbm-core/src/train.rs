@@ -488,7 +488,7 @@ impl<F: Float> Trainer<F> {
             row.assign(&data.row(idx));
         }
         let v0 = scratch.v0.slice(s![..m, ..]);
-        model.sample_hidden_into(
+        model.sample_hidden_into_unchecked(
             v0,
             scratch.h0_mean.slice_mut(s![..m, ..]),
             scratch.h0_sample.slice_mut(s![..m, ..]),
@@ -507,7 +507,7 @@ impl<F: Float> Trainer<F> {
         let mut hk_sample = scratch.hk_sample.slice_mut(s![..n_neg, ..]);
         let mut vk_mean = scratch.vk_mean.slice_mut(s![..n_neg, ..]);
         if persistent {
-            model.sample_hidden_into(
+            model.sample_hidden_into_unchecked(
                 vk.view(),
                 hk_mean.view_mut(),
                 hk_sample.view_mut(),
@@ -521,9 +521,15 @@ impl<F: Float> Trainer<F> {
             } else {
                 hk_sample.view()
             };
-            model.sample_visible_into(h_src, vk_mean.view_mut(), vk.view_mut(), &mut scratch.uniforms, rng);
+            model.sample_visible_into_unchecked(
+                h_src,
+                vk_mean.view_mut(),
+                vk.view_mut(),
+                &mut scratch.uniforms,
+                rng,
+            );
             if step + 1 < k {
-                model.sample_hidden_into(
+                model.sample_hidden_into_unchecked(
                     vk.view(),
                     hk_mean.view_mut(),
                     hk_sample.view_mut(),
@@ -531,7 +537,7 @@ impl<F: Float> Trainer<F> {
                     rng,
                 );
             } else {
-                model.hidden_field_into(vk.view(), hk_mean.view_mut());
+                model.hidden_field_into_unchecked(vk.view(), hk_mean.view_mut());
                 activate(model.hidden_units, hk_mean.view_mut(), None, &mut scratch.uniforms, rng);
             }
         }
