@@ -266,6 +266,6 @@ fn block_gibbs_sampling_reaches_the_exact_distribution() {
     let mut m = Array2::<f64>::zeros((4, 2));
     let mut s = Array2::<f64>::zeros((4, 2));
     let mut u = vec![0.0; 7];
-    let mut rng = rand::rngs::mock::StepRng::new(0, 1);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
     assert!(rbm.sample_hidden_into(v.view(), m.view_mut(), s.view_mut(), &mut u, &mut rng).is_err());
 }
