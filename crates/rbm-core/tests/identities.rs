@@ -269,3 +269,40 @@ fn block_gibbs_sampling_reaches_the_exact_distribution() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
     assert!(rbm.sample_hidden_into(v.view(), m.view_mut(), s.view_mut(), &mut u, &mut rng).is_err());
 }
+
+#[test]
+fn pseudo_log_likelihood_uses_every_exact_conditional() {
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+    use rbm_core::monitor::{pseudo_log_likelihood, reconstruction_error};
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+    for (vu, hu) in [(Units::Spin, Units::Spin), (Units::Binary, Units::Binary), (Units::Binary, Units::Spin)]
+    {
+        let (nv, nh) = (5, 11); // 11 hidden: exercises the 8-lane f32 kernel and its tail
+        let w = Array2::from_shape_fn((nv, nh), |_| rng.random_range(-1.0..1.0));
+        let a = Array1::from_shape_fn(nv, |_| rng.random_range(-1.0..1.0));
+        let b = Array1::from_shape_fn(nh, |_| rng.random_range(-1.0..1.0));
+        let rbm = Rbm::new(w, a, b, vu, hu).unwrap();
+        let data = Array2::from_shape_fn((13, nv), |_| vu.from_bit::<f64>(rng.random::<bool>()));
+        // ln p(v_i | v_-i) = ln p(v) - ln(p(v) + p(v with unit i flipped)), from free energies.
+        let mut expected = 0.0;
+        for v in data.rows() {
+            let f = rbm.free_energy(v).unwrap();
+            for i in 0..nv {
+                let mut flipped = v.to_owned();
+                flipped[i] = if v[i] == 1.0 { vu.lower() } else { 1.0 };
+                let ff = rbm.free_energy(flipped.view()).unwrap();
+                expected += -f - ((-f).exp() + (-ff).exp()).ln();
+            }
+        }
+        expected /= data.len() as f64;
+        let pll = pseudo_log_likelihood(&rbm, data.view()).unwrap();
+        assert!((pll - expected).abs() < 1e-12, "{pll} vs {expected}");
+        let pll32 = pseudo_log_likelihood(&rbm.to_f32(), data.mapv(|x| x as f32).view()).unwrap();
+        assert!((pll32 - expected).abs() < 1e-5, "{pll32} vs {expected}");
+        // Reconstruction error: mean of (v - ⟨v|⟨h|v⟩⟩)².
+        let r = rbm.visible_means(rbm.hidden_means(data.view()).unwrap().view()).unwrap();
+        let direct = (&data - &r).mapv(|x| x * x).mean().unwrap();
+        assert!((reconstruction_error(&rbm, data.view()).unwrap() - direct).abs() < 1e-14);
+    }
+}
