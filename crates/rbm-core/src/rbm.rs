@@ -313,7 +313,10 @@ impl<F: Float> Rbm<F> {
         for mut row in out.rows_mut() {
             row.assign(&self.hidden_bias);
         }
-        general_mat_mul(F::one(), &v, &self.weights, F::one(), &mut out);
+        // Computed as xᵀ = Wᵀ vᵀ: the weight matrix is the left operand, whose rows the
+        // matrix product splits across threads (a batch of 100 rows would not split well).
+        let mut out_t = out.reversed_axes();
+        general_mat_mul(F::one(), &self.weights.t(), &v.t(), F::one(), &mut out_t);
     }
 
     /// [`Rbm::visible_field_into`] with shapes trusted.
@@ -321,7 +324,9 @@ impl<F: Float> Rbm<F> {
         for mut row in out.rows_mut() {
             row.assign(&self.visible_bias);
         }
-        general_mat_mul(F::one(), &h, &self.weights.t(), F::one(), &mut out);
+        // yᵀ = W hᵀ (see `hidden_field_into_unchecked`).
+        let mut out_t = out.reversed_axes();
+        general_mat_mul(F::one(), &self.weights, &h.t(), F::one(), &mut out_t);
     }
 
     /// `⟨h | v⟩` for every row of `v`: `σ(x)` (binary) or `tanh x` (spin).
