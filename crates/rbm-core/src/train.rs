@@ -96,6 +96,13 @@ impl TrainConfig {
     /// learning rate 0.1, momentum 0.5 then 0.9 from epoch 5, batches of 100, initial weights
     /// `N(0, 0.01²)`, visible biases from the data, no penalties, no hold-out, 100 monitored
     /// rows, exact likelihood up to 20 units.
+    ///
+    /// These defaults were made for binary units. With spin units the same distribution has
+    /// weights 4× smaller and gradients up to 4× larger (see [`Rbm::with_units`]), so a
+    /// learning rate near 0.01 is the comparable choice: on 2,000 samples of 40×40 Ising
+    /// configurations at K = 0.408 (1600 → 400 spins, L1 2e-4), 0.1 with the switch to
+    /// momentum 0.9 made the pseudo-log-likelihood fall from -0.45 to -1.2 per unit, while 0.01
+    /// improved it steadily (-0.54 → -0.34 in 10 epochs).
     pub fn hinton(epochs: usize, seed: u64) -> Self {
         TrainConfig {
             cd_k: 1,
