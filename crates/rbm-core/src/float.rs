@@ -65,8 +65,8 @@ pub trait Float:
     fn is_finite(self) -> bool;
     /// `+1`, `-1` (or `±0` for zeros), as the sign of the value.
     fn signum(self) -> Self;
-    /// Replaces every `x` by `1 / (1 + e^{-x})`.
-    fn sigmoid_slice(xs: &mut [Self]);
+    /// Replaces every `x` by `1 / (1 + e^{-scale · x})`.
+    fn sigmoid_slice(xs: &mut [Self], scale: Self);
     /// Fills `out` with uniform numbers in `[0, 1)`, consuming the generator in a fixed pattern
     /// (for `f32`, one `u64` per two numbers; for `f64`, one per number).
     fn fill_uniform<R: Rng + ?Sized>(rng: &mut R, out: &mut [Self]);
@@ -119,9 +119,9 @@ impl Float for f64 {
             f64::signum(self)
         }
     }
-    fn sigmoid_slice(xs: &mut [Self]) {
+    fn sigmoid_slice(xs: &mut [Self], scale: Self) {
         for x in xs {
-            *x = sigmoid(*x);
+            *x = sigmoid(scale * *x);
         }
     }
     fn sum_log_partition_change(
@@ -177,9 +177,9 @@ impl Float for f32 {
             f32::signum(self)
         }
     }
-    fn sigmoid_slice(xs: &mut [Self]) {
+    fn sigmoid_slice(xs: &mut [Self], scale: Self) {
         for x in xs.iter_mut() {
-            *x = 1.0 / (1.0 + exp_f32_fast(-*x));
+            *x = 1.0 / (1.0 + exp_f32_fast(-scale * *x));
         }
     }
     fn sum_log_partition_change(
@@ -316,12 +316,12 @@ mod tests {
     fn f32_sigmoid_matches_f64() {
         let mut xs: Vec<f32> = (-2000..=2000).map(|i| i as f32 * 0.05).collect();
         let exact: Vec<f64> = xs.iter().map(|&x| sigmoid(f64::from(x))).collect();
-        f32::sigmoid_slice(&mut xs);
+        f32::sigmoid_slice(&mut xs, 1.0);
         for (g, e) in xs.iter().zip(&exact) {
             assert!((f64::from(*g) - e).abs() < 3e-7, "{g} vs {e}");
         }
         let mut big = [1e30f32, -1e30, 0.0];
-        f32::sigmoid_slice(&mut big);
+        f32::sigmoid_slice(&mut big, 1.0);
         assert_eq!(big[0], 1.0);
         assert!(big[1] >= 0.0 && big[1] < 1e-37);
         assert_eq!(big[2], 0.5);

@@ -649,49 +649,46 @@ pub(crate) fn activate<F: Float, R: Rng + ?Sized>(
     uniforms: &mut [F],
     rng: &mut R,
 ) {
-    let scale = units.field_scale::<F>();
     let (lo, hi) = (units.lower::<F>(), units.upper::<F>());
-    let two = F::one() + F::one();
+    let one = F::one();
+    let two = one + one;
+    let spin = units == Units::Spin;
     let n = buf.len();
-    let to_mean = |p: F| match units {
-        Units::Binary => p,
-        Units::Spin => two * p - F::one(),
-    };
+    // p(upper) = σ(x) (binary) or σ(2x) (spin), in place.
     match buf.as_slice_mut() {
-        Some(s) => {
-            if units == Units::Spin {
-                for x in s.iter_mut() {
-                    *x *= scale;
+        Some(s) => F::sigmoid_slice(s, units.field_scale()),
+        None => buf.mapv_inplace(|x| units.prob_upper(x)),
+    }
+    // Sample (branch-free select against bulk uniforms) and turn p into the mean 2p - 1 for
+    // spins, in one pass.
+    let step = |o: &mut F, p: &mut F, u: F| {
+        *o = if u < *p { hi } else { lo };
+        if spin {
+            *p = two * *p - one;
+        }
+    };
+    match samples {
+        Some(mut samples) => {
+            assert_eq!(samples.dim(), buf.dim(), "activate: sample buffer shape");
+            let u = &mut uniforms[..n];
+            F::fill_uniform(rng, u);
+            match (samples.as_slice_mut(), buf.as_slice_mut()) {
+                (Some(out), Some(p)) => {
+                    for ((o, p), &u) in out.iter_mut().zip(p.iter_mut()).zip(u.iter()) {
+                        step(o, p, u);
+                    }
+                }
+                _ => {
+                    for ((o, p), &u) in samples.iter_mut().zip(buf.iter_mut()).zip(u.iter()) {
+                        step(o, p, u);
+                    }
                 }
             }
-            F::sigmoid_slice(s);
         }
         None => {
-            for x in buf.iter_mut() {
-                *x = units.prob_upper(*x);
+            if spin {
+                buf.mapv_inplace(|p| two * p - one);
             }
-        }
-    }
-    if let Some(mut samples) = samples {
-        assert_eq!(samples.dim(), buf.dim(), "activate: sample buffer shape");
-        let u = &mut uniforms[..n];
-        F::fill_uniform(rng, u);
-        match (samples.as_slice_mut(), buf.as_slice()) {
-            (Some(out), Some(p)) => {
-                for ((o, &p), &u) in out.iter_mut().zip(p).zip(u.iter()) {
-                    *o = if u < p { hi } else { lo };
-                }
-            }
-            _ => {
-                for ((o, &p), &u) in samples.iter_mut().zip(buf.iter()).zip(u.iter()) {
-                    *o = if u < p { hi } else { lo };
-                }
-            }
-        }
-    }
-    if units == Units::Spin {
-        for x in buf.iter_mut() {
-            *x = to_mean(*x);
         }
     }
 }
