@@ -173,3 +173,46 @@ fn cd_step_rejects_bad_batches() {
     t.cd_step(d.view(), &[0, 1, 2], 0.5).unwrap();
     assert_ne!(bits(&t), before);
 }
+
+/// The matrix products' own threads (matrixmultiply reads `MATMUL_NUM_THREADS` once per
+/// process) must not change results either: the test reruns itself in two child processes
+/// with 1 and 2 GEMM threads and compares the trained weights bit for bit.
+#[test]
+fn gemm_thread_count_does_not_change_results() {
+    const CHILD: &str = "RBM_CORE_GEMM_THREADS_CHILD";
+    if std::env::var(CHILD).is_ok() {
+        // Large enough for the products to be split across threads.
+        let d = data(256, 256, Units::Spin, 8);
+        let c = TrainConfig { batch_size: 64, holdout: 0.0, exact_max_units: 0, ..config(true, 12) };
+        let mut t = Trainer::new(c, d.view(), Units::Spin, 128, Units::Spin).unwrap();
+        for _ in 0..2 {
+            t.epoch(d.view()).unwrap();
+        }
+        let h = bits(&t)
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        println!("WEIGHTS-HASH {h:016x}");
+        return;
+    }
+    let run = |threads: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "gemm_thread_count_does_not_change_results",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(CHILD, "1")
+            .env("MATMUL_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let at = stdout.find("WEIGHTS-HASH ").expect("child printed a hash");
+        stdout[at..].split_whitespace().nth(1).expect("hash value").to_string()
+    };
+    let one = run("1");
+    let two = run("2");
+    assert_eq!(one, two);
+}
