@@ -380,7 +380,90 @@ impl<F: Float> Trainer<F> {
                 found: data.ncols(),
             });
         }
+        self.check_shapes()
+    }
+
+    /// O(1) consistency of the state (it may come from a deserialised checkpoint).
+    fn check_shapes(&self) -> Result<()> {
+        let (nv, nh) = self.model.weights.dim();
+        let pairs = [
+            ("checkpoint visible bias", nv, self.model.visible_bias.len()),
+            ("checkpoint hidden bias", nh, self.model.hidden_bias.len()),
+            ("checkpoint weight momentum rows", nv, self.velocity_weights.nrows()),
+            ("checkpoint weight momentum columns", nh, self.velocity_weights.ncols()),
+            ("checkpoint visible momentum", nv, self.velocity_visible.len()),
+            ("checkpoint hidden momentum", nh, self.velocity_hidden.len()),
+            ("checkpoint order length", self.train_indices.len(), self.order.len()),
+        ];
+        for (what, expected, found) in pairs {
+            if expected != found {
+                return Err(Error::ShapeMismatch { what, expected, found });
+            }
+        }
+        if let Some(c) = &self.chains {
+            if c.dim() != (self.config.batch_size, nv) {
+                return Err(Error::ShapeMismatch {
+                    what: "checkpoint persistent chains",
+                    expected: self.config.batch_size,
+                    found: c.nrows(),
+                });
+            }
+        }
+        if self.config.persistent != self.chains.is_some() {
+            return Err(Error::InvalidParameter {
+                name: "persistent",
+                value: f64::from(u8::from(self.config.persistent)),
+                reason: "does not match the checkpoint's persistent chains",
+            });
+        }
         Ok(())
+    }
+
+    /// Full validation of a state restored from a checkpoint: shapes, configuration ranges,
+    /// finite parameters and indices inside the data. Call it once after deserialising;
+    /// [`Trainer::epoch`] and [`Trainer::cd_step`] check shapes (cheaply) on every call.
+    pub fn validate(&self) -> Result<()> {
+        self.config.validate()?;
+        self.model.validate()?;
+        self.check_shapes()?;
+        let outside = self
+            .train_indices
+            .iter()
+            .chain(&self.holdout_indices)
+            .chain(&self.order)
+            .find(|&&i| i >= self.n_samples);
+        if let Some(&i) = outside {
+            return Err(Error::InvalidParameter {
+                name: "checkpoint index",
+                value: i as f64,
+                reason: "is outside the data",
+            });
+        }
+        if self.train_indices.len() < self.config.batch_size {
+            return Err(Error::BatchLargerThanData {
+                batch_size: self.config.batch_size,
+                samples: self.train_indices.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// O(samples): every stored row index is inside the data.
+    fn check_indices(&self) -> Result<()> {
+        let outside = self
+            .train_indices
+            .iter()
+            .chain(&self.holdout_indices)
+            .chain(&self.order)
+            .find(|&&i| i >= self.n_samples);
+        match outside {
+            Some(&i) => Err(Error::InvalidParameter {
+                name: "checkpoint index",
+                value: i as f64,
+                reason: "is outside the data",
+            }),
+            None => Ok(()),
+        }
     }
 
     fn snapshot(&self) -> Snapshot<F> {
@@ -430,6 +513,7 @@ impl<F: Float> Trainer<F> {
     /// last one may be smaller). Restores the previous state on divergence.
     pub fn train_epoch(&mut self, data: ArrayView2<F>) -> Result<()> {
         self.check_data(data)?;
+        self.check_indices()?;
         let before = self.snapshot();
         let mut order = std::mem::take(&mut self.order);
         order.shuffle(&mut self.rng);

@@ -55,6 +55,7 @@ fn resume_from_serialised_state_is_bit_identical() {
         let json = serde_json::to_string(&first).unwrap();
         drop(first);
         let mut resumed: Trainer<f32> = serde_json::from_str(&json).unwrap();
+        resumed.validate().unwrap();
         assert_eq!(resumed.epochs_done(), 2);
         for _ in 0..2 {
             metrics.push(resumed.epoch(d.view()).unwrap());
@@ -215,4 +216,27 @@ fn gemm_thread_count_does_not_change_results() {
     let one = run("1");
     let two = run("2");
     assert_eq!(one, two);
+}
+
+#[test]
+fn inconsistent_checkpoints_are_rejected() {
+    let d = data(64, 10, Units::Spin, 2);
+    let t = Trainer::new(config(true, 3), d.view(), Units::Spin, 6, Units::Spin).unwrap();
+    let good = serde_json::to_value(&t).unwrap();
+    // Momentum of the wrong shape.
+    let mut v = good.clone();
+    v["velocity_hidden"] = serde_json::to_value(ndarray::Array1::<f32>::zeros(5)).unwrap();
+    let mut bad: Trainer<f32> = serde_json::from_value(v).unwrap();
+    assert!(matches!(bad.validate(), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(bad.epoch(d.view()), Err(Error::ShapeMismatch { .. })));
+    // Persistent flag without chains.
+    let mut v = good.clone();
+    v["chains"] = serde_json::Value::Null;
+    let bad: Trainer<f32> = serde_json::from_value(v).unwrap();
+    assert!(matches!(bad.validate(), Err(Error::InvalidParameter { name: "persistent", .. })));
+    // An index outside the data.
+    let mut v = good;
+    v["order"][0] = serde_json::json!(1000);
+    let bad: Trainer<f32> = serde_json::from_value(v).unwrap();
+    assert!(matches!(bad.validate(), Err(Error::InvalidParameter { name: "checkpoint index", .. })));
 }
