@@ -29,11 +29,26 @@ pub enum Propagation {
     Samples,
 }
 
-/// A stack of RBMs whose layer sizes and units chain.
+/// A stack of RBMs whose layer sizes and units chain (checked on construction and on
+/// deserialisation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "F: Float")]
+#[serde(bound = "F: Float", try_from = "DbnLayers<F>")]
 pub struct Dbn<F> {
     layers: Vec<Rbm<F>>,
+}
+
+/// The unchecked serialised form of a [`Dbn`].
+#[derive(Deserialize)]
+#[serde(bound = "F: Float")]
+struct DbnLayers<F> {
+    layers: Vec<Rbm<F>>,
+}
+
+impl<F: Float> TryFrom<DbnLayers<F>> for Dbn<F> {
+    type Error = Error;
+    fn try_from(l: DbnLayers<F>) -> Result<Self> {
+        Dbn::new(l.layers)
+    }
 }
 
 impl<F: Float> Dbn<F> {

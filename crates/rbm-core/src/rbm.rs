@@ -40,7 +40,7 @@ use crate::{Error, Float, Result, Units};
 ///
 /// The fields are public for reading and for building by hand; [`Rbm::new`] validates them and
 /// every method assumes the shapes are consistent (`weights` is `(n_visible, n_hidden)`). Use
-/// [`Rbm::validate`] after modifying fields directly.
+/// [`Rbm::validate`] after modifying fields directly or deserialising.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound = "F: Float")]
 pub struct Rbm<F> {

@@ -132,6 +132,13 @@ fn dbn_layers_must_chain() {
     let c = Rbm::<f32>::zeros(8, 4, Units::Binary, Units::Spin).unwrap();
     assert!(matches!(Dbn::new(vec![a.clone(), c]), Err(Error::LayerUnitsDoNotChain { layer: 1, .. })));
     assert_eq!(Dbn::<f32>::new(vec![]), Err(Error::NoLayers));
+    // Deserialisation checks the chaining too.
+    let two = Dbn::new(vec![a.clone(), Rbm::<f32>::zeros(8, 4, Units::Spin, Units::Spin).unwrap()]).unwrap();
+    let mut v = serde_json::to_value(&two).unwrap();
+    assert_eq!(serde_json::from_value::<Dbn<f32>>(v.clone()).unwrap(), two);
+    v["layers"][1] =
+        serde_json::to_value(Rbm::<f32>::zeros(9, 4, Units::Spin, Units::Spin).unwrap()).unwrap();
+    assert!(serde_json::from_value::<Dbn<f32>>(v).is_err());
     let d = Dbn::new(vec![a]).unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     assert!(d.up(Array2::<f32>::zeros((2, 16)).view(), 1, Propagation::Means, &mut rng).is_err()); // 0 is not a spin
