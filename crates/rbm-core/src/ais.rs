@@ -181,7 +181,7 @@ impl<F: Float> Rbm<F> {
         for k in 1..=config.steps {
             let (b0, b1) = (betas[k - 1], betas[k]);
             // Weight update at the current state: ln f_{β_k}(v) - ln f_{β_{k-1}}(v).
-            self.hidden_field_into(v.view(), x.view_mut());
+            self.hidden_field_into_unchecked(v.view(), x.view_mut());
             for ((lw, vr), xr) in log_w.iter_mut().zip(v.rows()).zip(x.rows()) {
                 let lin: f64 = vr.iter().zip(&bias_diff).map(|(&vi, &d)| vi.to_f64() * d).sum();
                 let phi: f64 = xr
@@ -206,14 +206,14 @@ impl<F: Float> Rbm<F> {
                 .and(&base_f)
                 .for_each(|s, &a, &a0| *s = one_minus * a0 + bf * a);
             ndarray::Zip::from(&mut scaled_model.weights).and(&self.weights).for_each(|s, &w| *s = w * bf);
-            scaled_model.sample_hidden_into(
+            scaled_model.sample_hidden_into_unchecked(
                 v.view(),
                 hfield.view_mut(),
                 h.view_mut(),
                 &mut uniforms,
                 &mut rng,
             );
-            scaled_model.sample_visible_into(
+            scaled_model.sample_visible_into_unchecked(
                 h.view(),
                 vfield.view_mut(),
                 v.view_mut(),

@@ -29,11 +29,26 @@ pub enum Propagation {
     Samples,
 }
 
-/// A stack of RBMs whose layer sizes and units chain.
+/// A stack of RBMs whose layer sizes and units chain (checked on construction and on
+/// deserialisation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "F: Float")]
+#[serde(bound = "F: Float", try_from = "DbnLayers<F>")]
 pub struct Dbn<F> {
     layers: Vec<Rbm<F>>,
+}
+
+/// The unchecked serialised form of a [`Dbn`].
+#[derive(Deserialize)]
+#[serde(bound = "F: Float")]
+struct DbnLayers<F> {
+    layers: Vec<Rbm<F>>,
+}
+
+impl<F: Float> TryFrom<DbnLayers<F>> for Dbn<F> {
+    type Error = Error;
+    fn try_from(l: DbnLayers<F>) -> Result<Self> {
+        Dbn::new(l.layers)
+    }
 }
 
 impl<F: Float> Dbn<F> {
@@ -219,32 +234,49 @@ pub fn train_greedy<F: Float>(
     config: &TrainConfig,
     on_epoch: &mut dyn FnMut(usize, &EpochMetrics),
 ) -> Result<Dbn<F>> {
-    use rand::SeedableRng;
     if sizes.is_empty() {
         return Err(Error::NoLayers);
     }
     let mut layers: Vec<Rbm<F>> = Vec::with_capacity(sizes.len());
     let mut input: Option<Array2<F>> = None;
     for (l, &n_hidden) in sizes.iter().enumerate() {
-        let seed = config.seed.wrapping_add(l as u64);
-        let layer_config = TrainConfig { seed, ..config.clone() };
+        let this_config = layer_config(config, l);
         let (x, units) = match &input {
             None => (data, visible_units),
             Some(x) => (x.view(), hidden_units),
         };
-        let mut trainer = Trainer::new(layer_config, x, units, n_hidden, hidden_units)?;
+        let mut trainer = Trainer::new(this_config.clone(), x, units, n_hidden, hidden_units)?;
         while !trainer.is_finished() {
             let m = trainer.epoch(x)?;
             on_epoch(l, &m);
         }
         let rbm = trainer.into_model();
         if l + 1 < sizes.len() {
-            // The trainer's stream advanced by one jump: a separate sub-stream.
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-            rng.jump();
-            input = Some(rbm.sample_hidden(x, &mut rng)?);
+            input = Some(next_layer_data(&rbm, x, &this_config)?);
         }
         layers.push(rbm);
     }
     Dbn::new(layers)
+}
+
+/// The configuration [`train_greedy`] uses for layer `layer`: `config` with seed
+/// `config.seed + layer`.
+pub fn layer_config(config: &TrainConfig, layer: usize) -> TrainConfig {
+    TrainConfig { seed: config.seed.wrapping_add(layer as u64), ..config.clone() }
+}
+
+/// The training data [`train_greedy`] gives the layer above `rbm`: one sample of
+/// `p(h | v)` for every row of `data`, drawn from the sub-stream one jump ahead of the
+/// generator seeded with `layer_config.seed` (the config `rbm` was trained with). Callers that
+/// train layer by layer themselves (for checkpointing) reproduce `train_greedy` exactly with
+/// [`layer_config`] and this function.
+pub fn next_layer_data<F: Float>(
+    rbm: &Rbm<F>,
+    data: ArrayView2<F>,
+    layer_config: &TrainConfig,
+) -> Result<Array2<F>> {
+    use rand::SeedableRng;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(layer_config.seed);
+    rng.jump();
+    rbm.sample_hidden(data, &mut rng)
 }

@@ -124,5 +124,5 @@ pub enum Error {
     NoLayers,
 }
 
-/// `Result` with this crate's [`Error`].
+/// `Result` with this crate's [`Error`](enum@Error).
 pub type Result<T> = std::result::Result<T, Error>;

@@ -84,7 +84,7 @@ impl<F: Float> Rbm<F> {
                 let states: Array2<f64> = states_block(c * chunk, chunk, n, model.visible_units);
                 let mut field = Array2::zeros((chunk, model.n_hidden()));
                 let mut f = Array1::zeros(chunk);
-                model.free_energies_into(states.view(), field.view_mut(), f.view_mut());
+                model.free_energies_into_unchecked(states.view(), field.view_mut(), f.view_mut());
                 let mut acc = LogSumExp::new();
                 for &x in &f {
                     acc.add(-x);

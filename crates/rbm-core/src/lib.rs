@@ -7,8 +7,18 @@
 //! Core types:
 //! - [`Rbm`]: an RBM over `f32` (fast training) or `f64` (exact computation), with the ML sign
 //!   convention `E(v,h) = -vᵀWh - aᵀv - bᵀh` and conversions to the paper's plus-sign
-//!   convention ([`Rbm::to_paper`]) and between unit types ([`Rbm::with_units`]);
-//! - [`Units`]: spin (`±1`) or binary (`0/1`) units, chosen per layer.
+//!   convention ([`Rbm::to_paper`]) and between unit types ([`Rbm::with_units`]); exact
+//!   `ln Z` and likelihoods by enumeration ([`exact`]), AIS for larger models ([`ais`]);
+//! - [`Units`]: spin (`±1`) or binary (`0/1`) units, chosen per layer;
+//! - [`Trainer`] with [`TrainConfig`]: CD-k / PCD training over explicit, serialisable state,
+//!   one [`Trainer::epoch`] at a time, with [`EpochMetrics`] ([`monitor`]);
+//! - [`Dbn`]: a stack of RBMs, trained greedily by [`train_greedy`], with up and down passes
+//!   and generation ([`dbn`]).
+//!
+//! Reproducibility: everything random takes a seed or an `rng`; reproducible runs use
+//! `Xoshiro256PlusPlus`, random numbers are drawn sequentially from one generator, and
+//! parallel reductions are combined in a fixed order, so a seed gives the same result whatever
+//! the number of threads.
 //!
 //! ```
 //! use ndarray::{array, Array1};
@@ -32,7 +42,7 @@ pub mod train;
 pub mod units;
 
 pub use ais::{base_rate_bias, AisConfig, AisEstimate, BetaSchedule};
-pub use dbn::{train_greedy, Dbn, Propagation};
+pub use dbn::{layer_config, next_layer_data, train_greedy, Dbn, Propagation};
 pub use error::{Error, Result};
 pub use exact::{Gradient, MAX_EXACT_UNITS};
 pub use float::Float;

@@ -40,7 +40,7 @@ use crate::{Error, Float, Result, Units};
 ///
 /// The fields are public for reading and for building by hand; [`Rbm::new`] validates them and
 /// every method assumes the shapes are consistent (`weights` is `(n_visible, n_hidden)`). Use
-/// [`Rbm::validate`] after modifying fields directly.
+/// [`Rbm::validate`] after modifying fields directly or deserialising.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound = "F: Float")]
 pub struct Rbm<F> {
@@ -89,6 +89,11 @@ fn check_finite<F: Float>(name: &'static str, values: impl Iterator<Item = F>) -
         }
     }
     Ok(())
+}
+
+fn check_shape(what: &'static str, expected: (usize, usize), found: (usize, usize)) -> Result<()> {
+    check_len(what, expected.0, found.0)?;
+    check_len(what, expected.1, found.1)
 }
 
 fn check_len(what: &'static str, expected: usize, found: usize) -> Result<()> {
@@ -256,7 +261,7 @@ impl<F: Float> Rbm<F> {
         check_len("visible columns", self.n_visible(), v.ncols())?;
         let mut field = Array2::zeros((v.nrows(), self.n_hidden()));
         let mut out = Array1::zeros(v.nrows());
-        self.free_energies_into(v, field.view_mut(), out.view_mut());
+        self.free_energies_into_unchecked(v, field.view_mut(), out.view_mut());
         Ok(out)
     }
 
@@ -265,20 +270,19 @@ impl<F: Float> Rbm<F> {
         check_len("hidden columns", self.n_hidden(), h.ncols())?;
         let mut field = Array2::zeros((h.nrows(), self.n_visible()));
         let mut out = Array1::zeros(h.nrows());
-        self.hidden_free_energies_into(h, field.view_mut(), out.view_mut());
+        self.hidden_free_energies_into_unchecked(h, field.view_mut(), out.view_mut());
         Ok(out)
     }
 
-    /// Allocation-free [`Rbm::free_energies`]: `field` is scratch of shape `(batch, n_hidden)`,
-    /// `out` has length `batch`. Shapes are the caller's responsibility (checked by `assert!`).
-    pub fn free_energies_into(
+    /// [`Rbm::free_energies_into`] with shapes trusted.
+    pub(crate) fn free_energies_into_unchecked(
         &self,
         v: ArrayView2<F>,
         mut field: ArrayViewMut2<F>,
         mut out: ArrayViewMut1<F>,
     ) {
         assert_eq!(out.len(), v.nrows(), "free_energies_into: output length");
-        self.hidden_field_into(v, field.view_mut());
+        self.hidden_field_into_unchecked(v, field.view_mut());
         let units = self.hidden_units;
         for ((o, vr), xr) in out.iter_mut().zip(v.rows()).zip(field.rows()) {
             let s: F = xr.iter().map(|&x| units.log_partition(x)).sum();
@@ -286,16 +290,15 @@ impl<F: Float> Rbm<F> {
         }
     }
 
-    /// Allocation-free [`Rbm::hidden_free_energies`]: `field` is scratch of shape
-    /// `(batch, n_visible)`, `out` has length `batch`.
-    pub fn hidden_free_energies_into(
+    /// [`Rbm::hidden_free_energies_into`] with shapes trusted.
+    pub(crate) fn hidden_free_energies_into_unchecked(
         &self,
         h: ArrayView2<F>,
         mut field: ArrayViewMut2<F>,
         mut out: ArrayViewMut1<F>,
     ) {
         assert_eq!(out.len(), h.nrows(), "hidden_free_energies_into: output length");
-        self.visible_field_into(h, field.view_mut());
+        self.visible_field_into_unchecked(h, field.view_mut());
         let units = self.visible_units;
         for ((o, hr), xr) in out.iter_mut().zip(h.rows()).zip(field.rows()) {
             let s: F = xr.iter().map(|&x| units.log_partition(x)).sum();
@@ -305,29 +308,32 @@ impl<F: Float> Rbm<F> {
 
     // ----- conditionals ---------------------------------------------------------------------
 
-    /// Hidden fields `x = b + vW` for a batch `v` `(batch, n_visible)` into `out`
-    /// `(batch, n_hidden)`. Allocation-free.
-    pub fn hidden_field_into(&self, v: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
+    /// [`Rbm::hidden_field_into`] with shapes trusted.
+    pub(crate) fn hidden_field_into_unchecked(&self, v: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
         for mut row in out.rows_mut() {
             row.assign(&self.hidden_bias);
         }
-        general_mat_mul(F::one(), &v, &self.weights, F::one(), &mut out);
+        // Computed as xᵀ = Wᵀ vᵀ: the weight matrix is the left operand, whose rows the
+        // matrix product splits across threads (a batch of 100 rows would not split well).
+        let mut out_t = out.reversed_axes();
+        general_mat_mul(F::one(), &self.weights.t(), &v.t(), F::one(), &mut out_t);
     }
 
-    /// Visible fields `y = a + hWᵀ` for a batch `h` `(batch, n_hidden)` into `out`
-    /// `(batch, n_visible)`. Allocation-free.
-    pub fn visible_field_into(&self, h: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
+    /// [`Rbm::visible_field_into`] with shapes trusted.
+    pub(crate) fn visible_field_into_unchecked(&self, h: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
         for mut row in out.rows_mut() {
             row.assign(&self.visible_bias);
         }
-        general_mat_mul(F::one(), &h, &self.weights.t(), F::one(), &mut out);
+        // yᵀ = W hᵀ (see `hidden_field_into_unchecked`).
+        let mut out_t = out.reversed_axes();
+        general_mat_mul(F::one(), &self.weights, &h.t(), F::one(), &mut out_t);
     }
 
     /// `⟨h | v⟩` for every row of `v`: `σ(x)` (binary) or `tanh x` (spin).
     pub fn hidden_means(&self, v: ArrayView2<F>) -> Result<Array2<F>> {
         check_len("visible columns", self.n_visible(), v.ncols())?;
         let mut out = Array2::zeros((v.nrows(), self.n_hidden()));
-        self.hidden_field_into(v, out.view_mut());
+        self.hidden_field_into_unchecked(v, out.view_mut());
         out.mapv_inplace(|x| self.hidden_units.mean(x));
         Ok(out)
     }
@@ -336,7 +342,7 @@ impl<F: Float> Rbm<F> {
     pub fn visible_means(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
         check_len("hidden columns", self.n_hidden(), h.ncols())?;
         let mut out = Array2::zeros((h.nrows(), self.n_visible()));
-        self.visible_field_into(h, out.view_mut());
+        self.visible_field_into_unchecked(h, out.view_mut());
         out.mapv_inplace(|x| self.visible_units.mean(x));
         Ok(out)
     }
@@ -345,7 +351,7 @@ impl<F: Float> Rbm<F> {
     pub fn hidden_probabilities(&self, v: ArrayView2<F>) -> Result<Array2<F>> {
         check_len("visible columns", self.n_visible(), v.ncols())?;
         let mut out = Array2::zeros((v.nrows(), self.n_hidden()));
-        self.hidden_field_into(v, out.view_mut());
+        self.hidden_field_into_unchecked(v, out.view_mut());
         out.mapv_inplace(|x| self.hidden_units.prob_upper(x));
         Ok(out)
     }
@@ -354,7 +360,7 @@ impl<F: Float> Rbm<F> {
     pub fn visible_probabilities(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
         check_len("hidden columns", self.n_hidden(), h.ncols())?;
         let mut out = Array2::zeros((h.nrows(), self.n_visible()));
-        self.visible_field_into(h, out.view_mut());
+        self.visible_field_into_unchecked(h, out.view_mut());
         out.mapv_inplace(|x| self.visible_units.prob_upper(x));
         Ok(out)
     }
@@ -365,7 +371,7 @@ impl<F: Float> Rbm<F> {
         let mut means = Array2::zeros((v.nrows(), self.n_hidden()));
         let mut samples = means.clone();
         let mut uniforms = vec![F::zero(); means.len()];
-        self.sample_hidden_into(v, means.view_mut(), samples.view_mut(), &mut uniforms, rng);
+        self.sample_hidden_into_unchecked(v, means.view_mut(), samples.view_mut(), &mut uniforms, rng);
         Ok(samples)
     }
 
@@ -375,14 +381,12 @@ impl<F: Float> Rbm<F> {
         let mut means = Array2::zeros((h.nrows(), self.n_visible()));
         let mut samples = means.clone();
         let mut uniforms = vec![F::zero(); means.len()];
-        self.sample_visible_into(h, means.view_mut(), samples.view_mut(), &mut uniforms, rng);
+        self.sample_visible_into_unchecked(h, means.view_mut(), samples.view_mut(), &mut uniforms, rng);
         Ok(samples)
     }
 
-    /// Allocation-free hidden step: writes `⟨h|v⟩` into `means` and a sample into `samples`
-    /// (both `(batch, n_hidden)`); `uniforms` is scratch of at least `batch · n_hidden`
-    /// elements. Random numbers are drawn in row-major order from `rng`.
-    pub fn sample_hidden_into<R: Rng + ?Sized>(
+    /// [`Rbm::sample_hidden_into`] with shapes trusted.
+    pub(crate) fn sample_hidden_into_unchecked<R: Rng + ?Sized>(
         &self,
         v: ArrayView2<F>,
         mut means: ArrayViewMut2<F>,
@@ -390,12 +394,12 @@ impl<F: Float> Rbm<F> {
         uniforms: &mut [F],
         rng: &mut R,
     ) {
-        self.hidden_field_into(v, means.view_mut());
+        self.hidden_field_into_unchecked(v, means.view_mut());
         activate(self.hidden_units, means, Some(samples), uniforms, rng);
     }
 
-    /// Allocation-free visible step (see [`Rbm::sample_hidden_into`]).
-    pub fn sample_visible_into<R: Rng + ?Sized>(
+    /// [`Rbm::sample_visible_into`] with shapes trusted.
+    pub(crate) fn sample_visible_into_unchecked<R: Rng + ?Sized>(
         &self,
         h: ArrayView2<F>,
         mut means: ArrayViewMut2<F>,
@@ -403,8 +407,106 @@ impl<F: Float> Rbm<F> {
         uniforms: &mut [F],
         rng: &mut R,
     ) {
-        self.visible_field_into(h, means.view_mut());
+        self.visible_field_into_unchecked(h, means.view_mut());
         activate(self.visible_units, means, Some(samples), uniforms, rng);
+    }
+
+    /// Allocation-free [`Rbm::free_energies`]: `field` is scratch of shape `(batch, n_hidden)`,
+    /// `out` has length `batch`.
+    pub fn free_energies_into(
+        &self,
+        v: ArrayView2<F>,
+        field: ArrayViewMut2<F>,
+        out: ArrayViewMut1<F>,
+    ) -> Result<()> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        check_shape("field buffer", (v.nrows(), self.n_hidden()), field.dim())?;
+        check_len("output length", v.nrows(), out.len())?;
+        self.free_energies_into_unchecked(v, field, out);
+        Ok(())
+    }
+
+    /// Allocation-free [`Rbm::hidden_free_energies`]: `field` is scratch of shape
+    /// `(batch, n_visible)`, `out` has length `batch`.
+    pub fn hidden_free_energies_into(
+        &self,
+        h: ArrayView2<F>,
+        field: ArrayViewMut2<F>,
+        out: ArrayViewMut1<F>,
+    ) -> Result<()> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        check_shape("field buffer", (h.nrows(), self.n_visible()), field.dim())?;
+        check_len("output length", h.nrows(), out.len())?;
+        self.hidden_free_energies_into_unchecked(h, field, out);
+        Ok(())
+    }
+
+    /// Hidden fields `x = b + vW` for a batch `v` `(batch, n_visible)` into `out`
+    /// `(batch, n_hidden)`. Allocation-free.
+    pub fn hidden_field_into(&self, v: ArrayView2<F>, out: ArrayViewMut2<F>) -> Result<()> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        check_shape("output buffer", (v.nrows(), self.n_hidden()), out.dim())?;
+        self.hidden_field_into_unchecked(v, out);
+        Ok(())
+    }
+
+    /// Visible fields `y = a + hWᵀ` for a batch `h` `(batch, n_hidden)` into `out`
+    /// `(batch, n_visible)`. Allocation-free.
+    pub fn visible_field_into(&self, h: ArrayView2<F>, out: ArrayViewMut2<F>) -> Result<()> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        check_shape("output buffer", (h.nrows(), self.n_visible()), out.dim())?;
+        self.visible_field_into_unchecked(h, out);
+        Ok(())
+    }
+
+    /// Allocation-free hidden step: writes `⟨h|v⟩` into `means` and a sample into `samples`
+    /// (both `(batch, n_hidden)`); `uniforms` is scratch of at least `batch · n_hidden`
+    /// elements. Random numbers are drawn in row-major order from `rng`, in bulk.
+    pub fn sample_hidden_into<R: Rng + ?Sized>(
+        &self,
+        v: ArrayView2<F>,
+        means: ArrayViewMut2<F>,
+        samples: ArrayViewMut2<F>,
+        uniforms: &mut [F],
+        rng: &mut R,
+    ) -> Result<()> {
+        check_len("visible columns", self.n_visible(), v.ncols())?;
+        let shape = (v.nrows(), self.n_hidden());
+        check_shape("means buffer", shape, means.dim())?;
+        check_shape("samples buffer", shape, samples.dim())?;
+        if uniforms.len() < shape.0 * shape.1 {
+            return Err(Error::ShapeMismatch {
+                what: "uniforms buffer",
+                expected: shape.0 * shape.1,
+                found: uniforms.len(),
+            });
+        }
+        self.sample_hidden_into_unchecked(v, means, samples, uniforms, rng);
+        Ok(())
+    }
+
+    /// Allocation-free visible step (see [`Rbm::sample_hidden_into`]).
+    pub fn sample_visible_into<R: Rng + ?Sized>(
+        &self,
+        h: ArrayView2<F>,
+        means: ArrayViewMut2<F>,
+        samples: ArrayViewMut2<F>,
+        uniforms: &mut [F],
+        rng: &mut R,
+    ) -> Result<()> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        let shape = (h.nrows(), self.n_visible());
+        check_shape("means buffer", shape, means.dim())?;
+        check_shape("samples buffer", shape, samples.dim())?;
+        if uniforms.len() < shape.0 * shape.1 {
+            return Err(Error::ShapeMismatch {
+                what: "uniforms buffer",
+                expected: shape.0 * shape.1,
+                found: uniforms.len(),
+            });
+        }
+        self.sample_visible_into_unchecked(h, means, samples, uniforms, rng);
+        Ok(())
     }
 
     /// `steps` sweeps of block Gibbs sampling `v → h → v` on every row of `v` (in place).
@@ -417,8 +519,8 @@ impl<F: Float> Rbm<F> {
         let mut vm = Array2::zeros((b, self.n_visible()));
         let mut uniforms = vec![F::zero(); b * self.n_visible().max(self.n_hidden())];
         for _ in 0..steps {
-            self.sample_hidden_into(v.view(), hm.view_mut(), hs.view_mut(), &mut uniforms, rng);
-            self.sample_visible_into(hs.view(), vm.view_mut(), v.view_mut(), &mut uniforms, rng);
+            self.sample_hidden_into_unchecked(v.view(), hm.view_mut(), hs.view_mut(), &mut uniforms, rng);
+            self.sample_visible_into_unchecked(hs.view(), vm.view_mut(), v.view_mut(), &mut uniforms, rng);
         }
         Ok(hs)
     }
@@ -547,49 +649,46 @@ pub(crate) fn activate<F: Float, R: Rng + ?Sized>(
     uniforms: &mut [F],
     rng: &mut R,
 ) {
-    let scale = units.field_scale::<F>();
     let (lo, hi) = (units.lower::<F>(), units.upper::<F>());
-    let two = F::one() + F::one();
+    let one = F::one();
+    let two = one + one;
+    let spin = units == Units::Spin;
     let n = buf.len();
-    let to_mean = |p: F| match units {
-        Units::Binary => p,
-        Units::Spin => two * p - F::one(),
-    };
+    // p(upper) = σ(x) (binary) or σ(2x) (spin), in place.
     match buf.as_slice_mut() {
-        Some(s) => {
-            if units == Units::Spin {
-                for x in s.iter_mut() {
-                    *x *= scale;
+        Some(s) => F::sigmoid_slice(s, units.field_scale()),
+        None => buf.mapv_inplace(|x| units.prob_upper(x)),
+    }
+    // Sample (branch-free select against bulk uniforms) and turn p into the mean 2p - 1 for
+    // spins, in one pass.
+    let step = |o: &mut F, p: &mut F, u: F| {
+        *o = if u < *p { hi } else { lo };
+        if spin {
+            *p = two * *p - one;
+        }
+    };
+    match samples {
+        Some(mut samples) => {
+            assert_eq!(samples.dim(), buf.dim(), "activate: sample buffer shape");
+            let u = &mut uniforms[..n];
+            F::fill_uniform(rng, u);
+            match (samples.as_slice_mut(), buf.as_slice_mut()) {
+                (Some(out), Some(p)) => {
+                    for ((o, p), &u) in out.iter_mut().zip(p.iter_mut()).zip(u.iter()) {
+                        step(o, p, u);
+                    }
+                }
+                _ => {
+                    for ((o, p), &u) in samples.iter_mut().zip(buf.iter_mut()).zip(u.iter()) {
+                        step(o, p, u);
+                    }
                 }
             }
-            F::sigmoid_slice(s);
         }
         None => {
-            for x in buf.iter_mut() {
-                *x = units.prob_upper(*x);
+            if spin {
+                buf.mapv_inplace(|p| two * p - one);
             }
-        }
-    }
-    if let Some(mut samples) = samples {
-        assert_eq!(samples.dim(), buf.dim(), "activate: sample buffer shape");
-        let u = &mut uniforms[..n];
-        F::fill_uniform(rng, u);
-        match (samples.as_slice_mut(), buf.as_slice()) {
-            (Some(out), Some(p)) => {
-                for ((o, &p), &u) in out.iter_mut().zip(p).zip(u.iter()) {
-                    *o = if u < p { hi } else { lo };
-                }
-            }
-            _ => {
-                for ((o, &p), &u) in samples.iter_mut().zip(buf.iter()).zip(u.iter()) {
-                    *o = if u < p { hi } else { lo };
-                }
-            }
-        }
-    }
-    if units == Units::Spin {
-        for x in buf.iter_mut() {
-            *x = to_mean(*x);
         }
     }
 }

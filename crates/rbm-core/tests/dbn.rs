@@ -132,8 +132,38 @@ fn dbn_layers_must_chain() {
     let c = Rbm::<f32>::zeros(8, 4, Units::Binary, Units::Spin).unwrap();
     assert!(matches!(Dbn::new(vec![a.clone(), c]), Err(Error::LayerUnitsDoNotChain { layer: 1, .. })));
     assert_eq!(Dbn::<f32>::new(vec![]), Err(Error::NoLayers));
+    // Deserialisation checks the chaining too.
+    let two = Dbn::new(vec![a.clone(), Rbm::<f32>::zeros(8, 4, Units::Spin, Units::Spin).unwrap()]).unwrap();
+    let mut v = serde_json::to_value(&two).unwrap();
+    assert_eq!(serde_json::from_value::<Dbn<f32>>(v.clone()).unwrap(), two);
+    v["layers"][1] =
+        serde_json::to_value(Rbm::<f32>::zeros(9, 4, Units::Spin, Units::Spin).unwrap()).unwrap();
+    assert!(serde_json::from_value::<Dbn<f32>>(v).is_err());
     let d = Dbn::new(vec![a]).unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     assert!(d.up(Array2::<f32>::zeros((2, 16)).view(), 1, Propagation::Means, &mut rng).is_err()); // 0 is not a spin
     assert!(d.receptive_fields(2).is_err());
+}
+
+#[test]
+fn layer_by_layer_training_reproduces_train_greedy() {
+    use rbm_core::{layer_config, next_layer_data, Trainer};
+    let (data, _) = ising_4x4(300, 5);
+    let config = TrainConfig { epochs: 2, batch_size: 30, ..TrainConfig::hinton(2, 4) };
+    let dbn =
+        train_greedy(data.view(), Units::Spin, &[8, 4], Units::Binary, &config, &mut |_, _| {}).unwrap();
+    // By hand, as a command line that checkpoints between layers would do.
+    let c0 = layer_config(&config, 0);
+    let mut t0 = Trainer::new(c0.clone(), data.view(), Units::Spin, 8, Units::Binary).unwrap();
+    while !t0.is_finished() {
+        t0.epoch(data.view()).unwrap();
+    }
+    let r0 = t0.into_model();
+    let x1 = next_layer_data(&r0, data.view(), &c0).unwrap();
+    let mut t1 = Trainer::new(layer_config(&config, 1), x1.view(), Units::Binary, 4, Units::Binary).unwrap();
+    while !t1.is_finished() {
+        t1.epoch(x1.view()).unwrap();
+    }
+    assert_eq!(dbn, Dbn::new(vec![r0, t1.into_model()]).unwrap());
+    assert_eq!(dbn.units(), vec![Units::Spin, Units::Binary, Units::Binary]);
 }

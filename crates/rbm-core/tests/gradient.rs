@@ -114,3 +114,67 @@ fn gradient_matches_enumeration_and_finite_differences() {
         }
     }
 }
+
+/// The trainer's PCD update, with momentum and penalties off and a learning rate so small that
+/// the model does not move, is `ε ×` an unbiased estimate of the exact gradient: the mean of
+/// many updates must agree with `exact_log_likelihood_gradient` within 4 standard errors
+/// (standard errors from means of blocks of 200 steps, which absorb the chains'
+/// autocorrelation). This checks the update formulas of `cd_step` for every unit type.
+#[test]
+fn pcd_updates_average_to_the_exact_gradient() {
+    use rbm_core::{TrainConfig, Trainer};
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(99);
+    for (vu, hu) in [(Units::Spin, Units::Spin), (Units::Binary, Units::Binary), (Units::Spin, Units::Binary)]
+    {
+        let rbm = random_model(4, 3, vu, hu, &mut rng);
+        let data = random_data(40, 4, vu, &mut rng);
+        let exact = rbm.exact_log_likelihood_gradient(data.view()).unwrap();
+        let lr = 1e-7;
+        let config = TrainConfig {
+            cd_k: 2,
+            persistent: true,
+            epochs: 1,
+            batch_size: 40,
+            learning_rate: lr,
+            momentum: 0.0,
+            momentum_switch: None,
+            l1: 0.0,
+            l2: 0.0,
+            init_std: 0.0,
+            visible_bias_from_data: false,
+            holdout: 0.0,
+            monitor_samples: 10,
+            exact_max_units: 0,
+            seed: 3,
+        };
+        let mut t = Trainer::from_model(config, rbm.clone(), data.view()).unwrap();
+        let all: Vec<usize> = (0..40).collect();
+        let flat = |m: &Rbm<f64>| -> Vec<f64> {
+            m.weights.iter().chain(&m.visible_bias).chain(&m.hidden_bias).copied().collect()
+        };
+        let target: Vec<f64> =
+            exact.weights.iter().chain(&exact.visible_bias).chain(&exact.hidden_bias).copied().collect();
+        for _ in 0..200 {
+            t.cd_step(data.view(), &all, 0.0).unwrap(); // burn-in of the persistent chains
+        }
+        let (blocks, block_len) = (25, 200);
+        let mut block_means = vec![vec![0.0; target.len()]; blocks];
+        for block in block_means.iter_mut() {
+            for _ in 0..block_len {
+                let before = flat(t.model());
+                t.cd_step(data.view(), &all, 0.0).unwrap();
+                for ((b, x), y) in block.iter_mut().zip(flat(t.model())).zip(before) {
+                    *b += (x - y) / lr / block_len as f64;
+                }
+            }
+        }
+        for (p, &g) in target.iter().enumerate() {
+            let means: Vec<f64> = block_means.iter().map(|b| b[p]).collect();
+            let mean = means.iter().sum::<f64>() / blocks as f64;
+            let var = means.iter().map(|m| (m - mean) * (m - mean)).sum::<f64>() / (blocks - 1) as f64;
+            let se = (var / blocks as f64).sqrt();
+            assert!(se < 0.01, "{vu}/{hu} parameter {p}: standard error {se}");
+            assert!((mean - g).abs() < 4.0 * se, "{vu}/{hu} parameter {p}: PCD {mean} ± {se}, exact {g}");
+        }
+    }
+}

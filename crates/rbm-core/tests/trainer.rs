@@ -55,6 +55,7 @@ fn resume_from_serialised_state_is_bit_identical() {
         let json = serde_json::to_string(&first).unwrap();
         drop(first);
         let mut resumed: Trainer<f32> = serde_json::from_str(&json).unwrap();
+        resumed.validate().unwrap();
         assert_eq!(resumed.epochs_done(), 2);
         for _ in 0..2 {
             metrics.push(resumed.epoch(d.view()).unwrap());
@@ -157,4 +158,85 @@ fn results_do_not_depend_on_the_number_of_threads() {
     assert_eq!(m1, m2);
     // exact ln Z over 2^16 states (16 chunks) is combined in a fixed order
     assert!(m1[2].log_likelihood.is_some());
+}
+
+#[test]
+fn cd_step_rejects_bad_batches() {
+    let d = data(40, 6, Units::Binary, 6);
+    let mut c = config(false, 1);
+    c.holdout = 0.0;
+    let mut t = Trainer::<f32>::new(c, d.view(), Units::Binary, 3, Units::Binary).unwrap();
+    assert!(t.cd_step(d.view(), &[], 0.5).is_err());
+    assert!(t.cd_step(d.view(), &(0..17).collect::<Vec<_>>(), 0.5).is_err()); // batch_size is 16
+    assert!(t.cd_step(d.view(), &[0, 40], 0.5).is_err());
+    assert!(t.cd_step(d.view(), &[0, 1], 1.5).is_err());
+    let before = bits(&t);
+    t.cd_step(d.view(), &[0, 1, 2], 0.5).unwrap();
+    assert_ne!(bits(&t), before);
+}
+
+/// The matrix products' own threads (matrixmultiply reads `MATMUL_NUM_THREADS` once per
+/// process) must not change results either: the test reruns itself in two child processes
+/// with 1 and 2 GEMM threads and compares the trained weights bit for bit.
+#[test]
+fn gemm_thread_count_does_not_change_results() {
+    const CHILD: &str = "RBM_CORE_GEMM_THREADS_CHILD";
+    if std::env::var(CHILD).is_ok() {
+        // Large enough for the products to be split across threads.
+        let d = data(256, 256, Units::Spin, 8);
+        let c = TrainConfig { batch_size: 64, holdout: 0.0, exact_max_units: 0, ..config(true, 12) };
+        let mut t = Trainer::new(c, d.view(), Units::Spin, 128, Units::Spin).unwrap();
+        for _ in 0..2 {
+            t.epoch(d.view()).unwrap();
+        }
+        let h = bits(&t)
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        println!("WEIGHTS-HASH {h:016x}");
+        return;
+    }
+    let run = |threads: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "gemm_thread_count_does_not_change_results",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(CHILD, "1")
+            .env("MATMUL_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let at = stdout.find("WEIGHTS-HASH ").expect("child printed a hash");
+        stdout[at..].split_whitespace().nth(1).expect("hash value").to_string()
+    };
+    let one = run("1");
+    let two = run("2");
+    assert_eq!(one, two);
+}
+
+#[test]
+fn inconsistent_checkpoints_are_rejected() {
+    let d = data(64, 10, Units::Spin, 2);
+    let t = Trainer::new(config(true, 3), d.view(), Units::Spin, 6, Units::Spin).unwrap();
+    let good = serde_json::to_value(&t).unwrap();
+    // Momentum of the wrong shape.
+    let mut v = good.clone();
+    v["velocity_hidden"] = serde_json::to_value(ndarray::Array1::<f32>::zeros(5)).unwrap();
+    let mut bad: Trainer<f32> = serde_json::from_value(v).unwrap();
+    assert!(matches!(bad.validate(), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(bad.epoch(d.view()), Err(Error::ShapeMismatch { .. })));
+    // Persistent flag without chains.
+    let mut v = good.clone();
+    v["chains"] = serde_json::Value::Null;
+    let bad: Trainer<f32> = serde_json::from_value(v).unwrap();
+    assert!(matches!(bad.validate(), Err(Error::InvalidParameter { name: "persistent", .. })));
+    // An index outside the data.
+    let mut v = good;
+    v["order"][0] = serde_json::json!(1000);
+    let bad: Trainer<f32> = serde_json::from_value(v).unwrap();
+    assert!(matches!(bad.validate(), Err(Error::InvalidParameter { name: "checkpoint index", .. })));
 }
