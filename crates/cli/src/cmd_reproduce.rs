@@ -353,7 +353,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
             l2: 0.0,
             init_std: 0.01,
             holdout: 0.1,
-            monitor_samples: 500,
+            monitor_samples: 200,
             ais_chains: preset.ais_chains,
             ais_steps: preset.ais_steps,
             seed,

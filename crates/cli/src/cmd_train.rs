@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use ndarray::{Array2, ArrayView2};
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_core::ais::{AisConfig, BetaSchedule};
+use rbm_core::dbn::{layer_config, next_layer_data};
 use rbm_core::{EpochMetrics, MomentumSwitch, Rbm, TrainConfig, Trainer, Units};
 use serde_json::{json, Map, Value};
 
@@ -167,12 +166,10 @@ fn train_config(args: &TrainArgs, units: Units) -> TrainConfig {
     }
 }
 
-/// The next layer's training data: one sampled up pass through `rbm`, from the layer's seed
-/// stream advanced by one jump (the recipe of `rbm_core::dbn::train_greedy`).
-fn next_input(rbm: &Rbm<f32>, x: ArrayView2<f32>, seed: u64) -> Result<Array2<f32>> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    rng.jump();
-    Ok(rbm.sample_hidden(x, &mut rng)?)
+/// The next layer's training data: one sampled up pass through `rbm` (the recipe of
+/// `rbm_core::dbn::train_greedy`, so the CLI's layer-by-layer training gives the same model).
+fn next_input(rbm: &Rbm<f32>, x: ArrayView2<f32>, config: &TrainConfig, layer: usize) -> Result<Array2<f32>> {
+    Ok(next_layer_data(rbm, x, &layer_config(config, layer))?)
 }
 
 /// Log-likelihood per sample of `data` under `rbm`: exact when a layer has ≤ 24 units, else AIS.
@@ -298,7 +295,9 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
         layers = c.layers;
         history = serde_json::from_value(c.history).context("checkpoint history")?;
         if let Some(t) = c.trainer {
-            resumed_trainer = Some(serde_json::from_value(t).context("checkpoint trainer state")?);
+            let t: Trainer<f32> = serde_json::from_value(t).context("checkpoint trainer state")?;
+            t.validate().context("checkpoint trainer state")?;
+            resumed_trainer = Some(t);
         }
         progress.message(&format!(
             "resuming from {} ({} finished layer(s){})",
@@ -316,16 +315,16 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
     // Recompute the input of the current layer from the data and the finished layers.
     let mut input: Array2<f32> = data.clone();
     for (l, rbm) in layers.iter().enumerate() {
-        input = next_input(rbm, input.view(), config.seed.wrapping_add(l as u64))?;
+        input = next_input(rbm, input.view(), &config, l)?;
     }
     let started = Instant::now();
     for l in layers.len()..args.layers.len() {
-        let layer_config = TrainConfig { seed: config.seed.wrapping_add(l as u64), ..config.clone() };
+        let this_config = layer_config(&config, l);
         let mut trainer = match resumed_trainer.take() {
             Some(t) => t,
             None => {
                 history.push(Vec::new());
-                Trainer::new(layer_config, input.view(), units, args.layers[l], units)?
+                Trainer::new(this_config, input.view(), units, args.layers[l], units)?
             }
         };
         if history.len() <= l {
@@ -370,7 +369,7 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
         }
         let rbm = trainer.into_model();
         if l + 1 < args.layers.len() {
-            input = next_input(&rbm, input.view(), config.seed.wrapping_add(l as u64))?;
+            input = next_input(&rbm, input.view(), &config, l)?;
         }
         layers.push(rbm);
         let c = Checkpoint {
@@ -403,7 +402,7 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
             "log_likelihood_method": ll.get("method").cloned().unwrap_or(Value::Null),
         }));
         if l + 1 < layers.len() {
-            x = next_input(rbm, x.view(), config.seed.wrapping_add(l as u64))?;
+            x = next_input(rbm, x.view(), &config, l)?;
         }
         progress.set(l as u64 + 1);
     }
