@@ -153,6 +153,21 @@ pub struct ReproduceArgs {
     /// Master seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Override the preset's number of Monte Carlo configurations.
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Override the preset's hidden layer sizes (e.g. 400,100,25).
+    #[arg(long, value_delimiter = ',')]
+    layers: Option<Vec<usize>>,
+    /// Override the preset's epochs per layer.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Override the preset's learning rate.
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    /// Override the preset's L1 penalty.
+    #[arg(long)]
+    l1: Option<f64>,
     /// Redo every step even if a finished one could be reused.
     #[arg(long)]
     force: bool,
@@ -287,7 +302,25 @@ fn measure(lattice: Lattice, coupling: f64, spins: &[i8]) -> Result<Measured> {
 
 pub fn run(args: ReproduceArgs) -> Result<()> {
     let started = Instant::now();
-    let preset = Preset::get(args.preset);
+    let mut preset = Preset::get(args.preset);
+    if let Some(x) = args.samples {
+        preset.samples = x;
+    }
+    if let Some(x) = &args.layers {
+        preset.layers = x.clone();
+    }
+    if let Some(x) = args.epochs {
+        preset.epochs = x;
+    }
+    if let Some(x) = args.learning_rate {
+        preset.learning_rate = x;
+    }
+    if let Some(x) = args.l1 {
+        preset.l1 = x;
+    }
+    if preset.layers.is_empty() || preset.layers.contains(&0) {
+        anyhow::bail!("--layers must list at least one positive layer size");
+    }
     let dir = args.out.clone();
     std::fs::create_dir_all(dir.join("steps")).with_context(|| format!("cannot create {}", dir.display()))?;
     let progress = Progress::new(args.quiet);

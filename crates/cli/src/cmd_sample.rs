@@ -98,6 +98,12 @@ pub fn run(args: SampleArgs) -> Result<()> {
             bytes >> 30
         );
     }
+    if let (Algorithm::Wolff, Sweeps::Fixed(t)) = (algorithm, parse_sweeps("thermalize", &args.thermalize)?) {
+        let min = lattice_physics::sampler::Wolff::CALIBRATION_SWEEPS;
+        if t < min {
+            bail!("--thermalize must be at least {min} sweeps with wolff: its sweep length is calibrated during the first {min} sweeps");
+        }
+    }
     let config = DatasetConfig {
         samples: args.samples,
         chains: args.chains,

@@ -214,8 +214,12 @@ fn write_checkpoint(path: &Path, c: &Checkpoint) -> Result<()> {
     out.commit()
 }
 
-/// Minimum wall time between two checkpoints written inside a layer.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
+/// Minimum wall time between two checkpoints written inside a layer (the environment variable
+/// `KADANOFF_CHECKPOINT_SECONDS` overrides it; 0 checkpoints after every epoch).
+fn checkpoint_interval() -> Duration {
+    let secs = std::env::var("KADANOFF_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(5.0);
+    Duration::from_secs_f64(secs.clamp(0.0, 1e6))
+}
 
 /// The outcome of a training run, for reports.
 pub struct TrainOutcome {
@@ -355,8 +359,16 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
                 }
             };
             progress.set(m.epoch as u64);
+            progress.message(&format!(
+                "layer {} epoch {}: reconstruction error {:.5}, pseudo-log-likelihood {:.5}/unit{}",
+                l + 1,
+                m.epoch,
+                m.reconstruction_error,
+                m.pseudo_log_likelihood,
+                m.free_energy_gap.map(|g| format!(", free-energy gap {g:.4}")).unwrap_or_default()
+            ));
             history[l].push(m);
-            if last_ckpt.elapsed() >= CHECKPOINT_INTERVAL && !trainer.is_finished() {
+            if last_ckpt.elapsed() >= checkpoint_interval() && !trainer.is_finished() {
                 let c = Checkpoint {
                     layers: layers.clone(),
                     run: run_id.clone(),

@@ -83,7 +83,26 @@ fn serialize(tensors: Vec<(String, Tensor)>, metadata: HashMap<String, String>) 
                 .map_err(|e| anyhow!("cannot build tensor {name}: {e}"))
         })
         .collect::<Result<_>>()?;
-    safetensors::serialize(views, Some(metadata)).map_err(|e| anyhow!("cannot encode safetensors: {e}"))
+    let bytes =
+        safetensors::serialize(views, Some(metadata)).map_err(|e| anyhow!("cannot encode safetensors: {e}"))?;
+    canonical_header(bytes)
+}
+
+/// Rewrite the JSON header with its keys sorted (the safetensors crate keeps metadata in a
+/// `HashMap`, whose order changes from process to process), so that the same model always has
+/// the same bytes. The header stays padded with spaces to a multiple of 8 bytes.
+fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: Value = serde_json::from_slice(&bytes[8..8 + n])?; // serde_json's Map is ordered by key
+    let mut text = serde_json::to_vec(&header)?;
+    while text.len() % 8 != 0 {
+        text.push(b' ');
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 fn base_metadata(kind: &str, layers: &[Rbm<f32>], extra: &Map<String, Value>) -> HashMap<String, String> {
