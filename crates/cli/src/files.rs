@@ -173,7 +173,7 @@ fn finish(path: &Path, shape: Vec<usize>, values: Vec<i8>, allowed: &[i8]) -> Re
             path.display()
         );
     }
-    if shape.iter().any(|&d| d == 0) {
+    if shape.contains(&0) {
         bail!("{}: the data set is empty (shape {shape:?})", path.display());
     }
     if let Some((i, &x)) = values.iter().enumerate().find(|(_, x)| !allowed.contains(x)) {
