@@ -148,6 +148,31 @@ pub fn field_radii(fields: ArrayView2<'_, f64>, side: usize) -> Result<Vec<f64>>
     Ok(radii)
 }
 
+/// Participation ratio of every field: `(Σ_s f_s²)² / Σ_s f_s⁴`, the effective number of sites a
+/// field occupies (1 for a single site, `k` for a field spread evenly over `k` sites, whatever the
+/// signs). Unlike [`field_radii`] it is insensitive to a weak diffuse background, so its square root
+/// is a robust linear size of a localised blob. An all-zero column gives 0.
+///
+/// # Errors
+/// [`Error::NonFinite`] for NaN or infinite entries.
+pub fn participation_ratios(fields: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
+    if let Some(index) = fields.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NonFinite { what: "receptive field", index });
+    }
+    Ok(fields
+        .axis_iter(Axis(1))
+        .map(|col| {
+            let s2: f64 = col.iter().map(|x| x * x).sum();
+            let s4: f64 = col.iter().map(|x| x.powi(4)).sum();
+            if s4 > 0.0 {
+                s2 * s2 / s4
+            } else {
+                0.0
+            }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +247,25 @@ mod tests {
         assert_eq!(img, array![[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]);
         assert!(unit_field(f.view(), 2, 3).is_err());
         assert!(unit_field(f.view(), 0, 2).is_err());
+    }
+
+    #[test]
+    fn participation_ratio_counts_occupied_sites() {
+        let mut f = Array2::<f64>::zeros((16, 4));
+        f[[5, 0]] = -3.0; // one site
+        for i in [0, 1, 4, 5] {
+            f[[i, 1]] = 0.5; // four sites, equal weight
+        }
+        f[[2, 2]] = 1.0; // four sites, mixed signs
+        f[[3, 2]] = -1.0;
+        f[[8, 2]] = 1.0;
+        f[[9, 2]] = -1.0;
+        let pr = participation_ratios(f.view()).unwrap();
+        assert_eq!(pr, vec![1.0, 4.0, 4.0, 0.0]);
+        let uniform = Array2::<f64>::from_elem((16, 1), 0.1);
+        assert!((participation_ratios(uniform.view()).unwrap()[0] - 16.0).abs() < 1e-12);
+        let mut bad = Array2::<f64>::zeros((4, 1));
+        bad[[0, 0]] = f64::NAN;
+        assert!(participation_ratios(bad.view()).is_err());
     }
 }

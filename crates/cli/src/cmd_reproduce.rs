@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use kadanoff_analysis::fields::{field_radii, receptive_fields};
+use kadanoff_analysis::fields::{field_radii, participation_ratios, receptive_fields};
 use kadanoff_analysis::image::{
     field_grid_png, reconstruction_grid_png, spin_grid_png, GridLayout, Normalization,
 };
@@ -107,9 +107,9 @@ impl Preset {
                 algorithm: "wolff".into(),
                 chains: 4,
                 layers: vec![400, 100, 25],
-                epochs: 8,
+                epochs: 20,
                 learning_rate: 0.01,
-                l1: 2e-4,
+                l1: 8e-3,
                 batch_size: 100,
                 analysis_samples: 1000,
                 generated_samples: 1000,
@@ -126,9 +126,9 @@ impl Preset {
                 algorithm: "wolff".into(),
                 chains: 4,
                 layers: vec![400, 100, 25],
-                epochs: 60,
+                epochs: 40,
                 learning_rate: 0.01,
-                l1: 2e-4,
+                l1: 8e-3,
                 batch_size: 100,
                 analysis_samples: 4000,
                 generated_samples: 4000,
@@ -457,7 +457,8 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         "data": {"observables": sample["observables"], "exact": sample["exact"], "autocorrelation": sample["autocorrelation"],
                  "thin": sample["thin"]["sweeps"]},
         "layers": train["layers"],
-        "receptive_field_radius": analysis["field_radius_mean"],
+        "receptive_field_radius": {"mean": analysis["field_radius_mean"], "median": analysis["field_radius_median"]},
+        "receptive_field_area_median": analysis["field_area_median"],
         "statistics": analysis["statistics"],
         "rg1d": {"max_hamiltonian_error": rg["decimation_stack"]["checks"].as_array().map(|c| c.iter().filter_map(|x| x["hidden_max_error"].as_f64()).fold(0.0, f64::max))},
         "steps": steps.timings.iter().map(|(n, s, reused)| json!({"name": n, "seconds": s, "reused": reused})).collect::<Vec<_>>(),
@@ -475,9 +476,9 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
             e["stderr"].as_f64().unwrap_or(f64::NAN),
             sample["exact"]["energy_per_site"].as_f64().unwrap_or(f64::NAN)
         );
-        if let Some(r) = analysis["field_radius_mean"].as_array() {
-            let r: Vec<String> = r.iter().filter_map(Value::as_f64).map(|x| format!("{x:.2}")).collect();
-            outln!("  mean receptive-field radius per layer (lattice spacings): {}", r.join(", "));
+        if let Some(r) = analysis["field_area_median"].as_array() {
+            let r: Vec<String> = r.iter().filter_map(Value::as_f64).map(|x| format!("{x:.1}")).collect();
+            outln!("  median receptive-field area per layer (sites, participation ratio): {}", r.join(", "));
         }
         for (n, s, reused) in &steps.timings {
             outln!("  step {n:<9} {s:>8.1} s{}", if *reused { " (reused)" } else { "" });
@@ -507,11 +508,19 @@ fn analyse(
     let weights: Vec<ArrayView2<f32>> = dbn.layers().iter().map(|r| r.weights.view()).collect();
     let fields = receptive_fields(&weights)?;
     let mut radius_mean = Vec::new();
+    let mut radius_median = Vec::new();
+    let mut area_median = Vec::new();
     let mut captions = Vec::new();
     for (i, f) in fields.iter().enumerate() {
         let shown = f.ncols().min(preset.fields_shown);
         let radii = field_radii(f.view(), l)?;
         radius_mean.push(radii.iter().sum::<f64>() / radii.len() as f64);
+        let mut sorted = radii.clone();
+        sorted.sort_by(f64::total_cmp);
+        radius_median.push(sorted[sorted.len() / 2]);
+        let mut pr = participation_ratios(f.view())?;
+        pr.sort_by(f64::total_cmp);
+        area_median.push(pr[pr.len() / 2]);
         let grid = field_grid_png(
             f.slice(ndarray::s![.., ..shown]),
             &GridLayout { side: l, scale: 2, columns: Some(10.min(shown)) },
@@ -672,6 +681,8 @@ fn analyse(
 
     Ok(json!({
         "field_radius_mean": radius_mean,
+        "field_radius_median": radius_median,
+        "field_area_median": area_median,
         "field_captions": captions,
         "statistics": stats,
         "table_html": table.to_html()?,
@@ -788,16 +799,24 @@ fn build_report(
 
     let mut s = Section::new("Receptive fields");
     let radii = analysis["field_radius_mean"].as_array().cloned().unwrap_or_default();
+    let medians = analysis["field_radius_median"].as_array().cloned().unwrap_or_default();
+    let areas = analysis["field_area_median"].as_array().cloned().unwrap_or_default();
     s.paragraph("The effective receptive field of unit j of layer ℓ is column j of W₁W₂…W_ℓ (weights oriented visible × hidden, so the product is 1600 × n_ℓ), drawn on the lattice. Red is positive, blue negative; each tile uses its own scale.");
     for (i, cap) in analysis["field_captions"].as_array().into_iter().flatten().enumerate() {
         let r = radii.get(i).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        let med = medians.get(i).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        let area = areas.get(i).and_then(Value::as_f64).unwrap_or(f64::NAN);
         s.figure(Figure::png(
             format!("fields-layer{}", i + 1),
             format!(
-                "Layer {}: first {} units. Mean field radius {:.2} lattice spacings. {}",
+                "Layer {}: first {} units. Median effective area {:.1} sites (participation ratio (Σf²)²/Σf⁴ of the field; 1 for one site, {} for a uniform field). RMS radius of f² about its centre: median {:.2}, mean {:.2} lattice spacings (about {:.1} for a field spread over the whole torus; a weak diffuse background inflates it). {}",
                 i + 1,
                 preset.fields_shown.min(preset.layers[i]),
+                area,
+                preset.size * preset.size,
+                med,
                 r,
+                (preset.size as f64) / 6f64.sqrt(),
                 cap.as_str().unwrap_or("")
             ),
             read(&format!("fields_layer{}.png", i + 1))?,

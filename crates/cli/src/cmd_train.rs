@@ -217,7 +217,8 @@ fn write_checkpoint(path: &Path, c: &Checkpoint) -> Result<()> {
 /// Minimum wall time between two checkpoints written inside a layer (the environment variable
 /// `KADANOFF_CHECKPOINT_SECONDS` overrides it; 0 checkpoints after every epoch).
 fn checkpoint_interval() -> Duration {
-    let secs = std::env::var("KADANOFF_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(5.0);
+    let secs =
+        std::env::var("KADANOFF_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(5.0);
     Duration::from_secs_f64(secs.clamp(0.0, 1e6))
 }
 

@@ -83,8 +83,8 @@ fn serialize(tensors: Vec<(String, Tensor)>, metadata: HashMap<String, String>) 
                 .map_err(|e| anyhow!("cannot build tensor {name}: {e}"))
         })
         .collect::<Result<_>>()?;
-    let bytes =
-        safetensors::serialize(views, Some(metadata)).map_err(|e| anyhow!("cannot encode safetensors: {e}"))?;
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| anyhow!("cannot encode safetensors: {e}"))?;
     canonical_header(bytes)
 }
 

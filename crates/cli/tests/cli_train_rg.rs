@@ -11,7 +11,24 @@ use common::{assert_clean_failure, json, kadanoff};
 fn ring_data(d: &Path) {
     let out = kadanoff(
         d,
-        &["sample", "--model", "ising1d", "--size", "10", "--coupling", "0.5", "--samples", "3000", "--algorithm", "metropolis", "--seed", "4", "--out", "ring.npy", "--quiet"],
+        &[
+            "sample",
+            "--model",
+            "ising1d",
+            "--size",
+            "10",
+            "--coupling",
+            "0.5",
+            "--samples",
+            "3000",
+            "--algorithm",
+            "metropolis",
+            "--seed",
+            "4",
+            "--out",
+            "ring.npy",
+            "--quiet",
+        ],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -23,7 +40,25 @@ fn train_generate_and_exact_mapping_on_a_ring() {
     ring_data(d);
     let v = json(&kadanoff(
         d,
-        &["train", "--data", "ring.npy", "--layers", "6", "--epochs", "30", "--batch-size", "50", "--learning-rate", "0.05", "--seed", "2", "--out", "m.safetensors", "--json", "--quiet"],
+        &[
+            "train",
+            "--data",
+            "ring.npy",
+            "--layers",
+            "6",
+            "--epochs",
+            "30",
+            "--batch-size",
+            "50",
+            "--learning-rate",
+            "0.05",
+            "--seed",
+            "2",
+            "--out",
+            "m.safetensors",
+            "--json",
+            "--quiet",
+        ],
     ));
     let layer = &v["layers"][0];
     assert_eq!(layer["log_likelihood_method"], "exact", "6 hidden units: exact likelihood");
@@ -43,14 +78,43 @@ fn train_generate_and_exact_mapping_on_a_ring() {
     assert_eq!(header["__metadata__"]["kind"], "kadanoff.dbn");
 
     // Generated configurations have the data's format and are read back by `stats`.
-    let g = json(&kadanoff(d, &["generate", "--model", "m.safetensors", "--samples", "500", "--gibbs-steps", "200", "--out", "gen.npy", "--json"]));
+    let g = json(&kadanoff(
+        d,
+        &[
+            "generate",
+            "--model",
+            "m.safetensors",
+            "--samples",
+            "500",
+            "--gibbs-steps",
+            "200",
+            "--out",
+            "gen.npy",
+            "--json",
+        ],
+    ));
     assert_eq!(g["shape"], serde_json::json!([500, 10]));
     let s = json(&kadanoff(d, &["stats", "gen.npy", "--coupling", "0.5", "--json"]));
     let e = s["observables"]["energy_per_site"]["mean"].as_f64().unwrap();
     assert!(e < -0.2, "the RBM learned the ferromagnetic correlations: e = {e} (exact -tanh 0.5 = -0.46)");
 
     // The exact mapping of the trained RBM onto the ring Hamiltonian.
-    let m = json(&kadanoff(d, &["rg", "exact-mapping", "--model", "m.safetensors", "--hamiltonian", "ising1d", "--size", "10", "--coupling", "0.5", "--json"]));
+    let m = json(&kadanoff(
+        d,
+        &[
+            "rg",
+            "exact-mapping",
+            "--model",
+            "m.safetensors",
+            "--hamiltonian",
+            "ising1d",
+            "--size",
+            "10",
+            "--coupling",
+            "0.5",
+            "--json",
+        ],
+    ));
     let kl = m["kl_divergence"].as_f64().unwrap();
     assert!((0.0..0.2).contains(&kl), "KL = {kl}");
     assert!(m["trace_violation_max"].as_f64().unwrap() >= 0.0);
@@ -58,7 +122,21 @@ fn train_generate_and_exact_mapping_on_a_ring() {
     assert!(m["fit_residual"].as_f64().unwrap().is_finite());
     // Too many spins for enumeration are refused at once.
     assert_clean_failure(
-        &kadanoff(d, &["rg", "exact-mapping", "--model", "m.safetensors", "--hamiltonian", "ising2d", "--size", "6", "--coupling", "0.4"]),
+        &kadanoff(
+            d,
+            &[
+                "rg",
+                "exact-mapping",
+                "--model",
+                "m.safetensors",
+                "--hamiltonian",
+                "ising2d",
+                "--size",
+                "6",
+                "--coupling",
+                "0.4",
+            ],
+        ),
         "24",
     );
 }
@@ -68,7 +146,20 @@ fn training_resumes_bit_for_bit_after_an_interruption() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ring_data(d);
-    let args = ["train", "--data", "ring.npy", "--layers", "8,4", "--epochs", "40", "--batch-size", "20", "--seed", "5", "--quiet"];
+    let args = [
+        "train",
+        "--data",
+        "ring.npy",
+        "--layers",
+        "8,4",
+        "--epochs",
+        "40",
+        "--batch-size",
+        "20",
+        "--seed",
+        "5",
+        "--quiet",
+    ];
     let reference = kadanoff(d, &[&args[..], &["--out", "a.safetensors"]].concat());
     assert!(reference.status.success());
 
@@ -91,7 +182,10 @@ fn training_resumes_bit_for_bit_after_an_interruption() {
     assert!(!d.join("b.safetensors").exists(), "the run was interrupted before it finished");
     let resumed = kadanoff(d, &[&args[..], &["--out", "b.safetensors", "--resume"]].concat());
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
-    assert_eq!(std::fs::read(d.join("a.safetensors")).unwrap(), std::fs::read(d.join("b.safetensors")).unwrap());
+    assert_eq!(
+        std::fs::read(d.join("a.safetensors")).unwrap(),
+        std::fs::read(d.join("b.safetensors")).unwrap()
+    );
     assert!(!ckpt.exists(), "the checkpoint is removed once the model is written");
 
     // A resume with different layer sizes is refused.
@@ -112,7 +206,23 @@ fn training_resumes_bit_for_bit_after_an_interruption() {
     assert!(ckpt.exists());
     let bad = kadanoff(
         d,
-        &["train", "--data", "ring.npy", "--layers", "8,3", "--epochs", "40", "--batch-size", "20", "--seed", "5", "--quiet", "--out", "c.safetensors", "--resume"],
+        &[
+            "train",
+            "--data",
+            "ring.npy",
+            "--layers",
+            "8,3",
+            "--epochs",
+            "40",
+            "--batch-size",
+            "20",
+            "--seed",
+            "5",
+            "--quiet",
+            "--out",
+            "c.safetensors",
+            "--resume",
+        ],
     );
     assert_clean_failure(&bad, "different run");
 }
@@ -122,17 +232,38 @@ fn train_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ring_data(d);
-    assert_clean_failure(&kadanoff(d, &["train", "--data", "ring.npy", "--batch-size", "5000", "--out", "m.safetensors"]), "batch");
-    assert_clean_failure(&kadanoff(d, &["train", "--data", "ring.npy", "--layers", "0", "--out", "m.safetensors"]), "layer");
-    assert_clean_failure(&kadanoff(d, &["train", "--data", "ring.npy", "--learning-rate=-1", "--out", "m.safetensors"]), "learning_rate");
-    assert_clean_failure(&kadanoff(d, &["train", "--data", "nothing.npy", "--out", "m.safetensors"]), "does not exist");
+    assert_clean_failure(
+        &kadanoff(d, &["train", "--data", "ring.npy", "--batch-size", "5000", "--out", "m.safetensors"]),
+        "batch",
+    );
+    assert_clean_failure(
+        &kadanoff(d, &["train", "--data", "ring.npy", "--layers", "0", "--out", "m.safetensors"]),
+        "layer",
+    );
+    assert_clean_failure(
+        &kadanoff(d, &["train", "--data", "ring.npy", "--learning-rate=-1", "--out", "m.safetensors"]),
+        "learning_rate",
+    );
+    assert_clean_failure(
+        &kadanoff(d, &["train", "--data", "nothing.npy", "--out", "m.safetensors"]),
+        "does not exist",
+    );
     assert_clean_failure(&kadanoff(d, &["train", "--data", "ring.npy", "--out", "m.bin"]), "safetensors");
     // 0/1 data with spin units.
     std::fs::write(d.join("bits.npy"), npy_i8(&[2, 3], &[0, 1, 1, 1, 0, 0])).unwrap();
-    assert_clean_failure(&kadanoff(d, &["train", "--data", "bits.npy", "--layers", "2", "--batch-size", "1", "--out", "m.safetensors"]), "0/1");
+    assert_clean_failure(
+        &kadanoff(
+            d,
+            &["train", "--data", "bits.npy", "--layers", "2", "--batch-size", "1", "--out", "m.safetensors"],
+        ),
+        "0/1",
+    );
     // A model file that is not one.
     std::fs::write(d.join("bad.safetensors"), b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1}").unwrap();
-    assert_clean_failure(&kadanoff(d, &["generate", "--model", "bad.safetensors", "--out", "g.npy"]), "safetensors");
+    assert_clean_failure(
+        &kadanoff(d, &["generate", "--model", "bad.safetensors", "--out", "g.npy"]),
+        "safetensors",
+    );
     assert!(!d.join("m.safetensors").exists() && !d.join("g.npy").exists());
 }
 
@@ -164,19 +295,46 @@ fn rg_commands_print_exact_results() {
     let xi = f["correlation_lengths"].as_array().unwrap();
     assert!((xi[0].as_f64().unwrap() + 1.0 / 1f64.tanh().ln()).abs() < 1e-12);
 
-    let r = json(&kadanoff(d, &["rg", "decimation-rbm", "--size", "16", "--coupling", "1", "--layers", "2", "--json"]));
+    let r = json(&kadanoff(
+        d,
+        &["rg", "decimation-rbm", "--size", "16", "--coupling", "1", "--layers", "2", "--json"],
+    ));
     assert!(r["max_hamiltonian_error"].as_f64().unwrap() < 1e-10);
     assert!(r["trace_violation_max"].as_f64().unwrap() < 1e-10);
     assert!((r["couplings"][1].as_f64().unwrap() - 0.6625013737).abs() < 1e-9);
     assert_clean_failure(&kadanoff(d, &["rg", "decimation-rbm", "--size", "30", "--coupling", "1"]), "24");
 
     // Block spins of a sampled 2D data set, and MCRG on it.
-    let s = kadanoff(d, &["sample", "--size", "16", "--coupling", "0.4406868", "--samples", "400", "--out", "d.npy", "--quiet"]);
+    let s = kadanoff(
+        d,
+        &[
+            "sample",
+            "--size",
+            "16",
+            "--coupling",
+            "0.4406868",
+            "--samples",
+            "400",
+            "--out",
+            "d.npy",
+            "--quiet",
+        ],
+    );
     assert!(s.status.success());
-    let b = json(&kadanoff(d, &["rg", "block", "--data", "d.npy", "--rule", "majority", "--factor", "2", "--levels", "2", "--out", "b.npy", "--json"]));
+    let b = json(&kadanoff(
+        d,
+        &[
+            "rg", "block", "--data", "d.npy", "--rule", "majority", "--factor", "2", "--levels", "2",
+            "--out", "b.npy", "--json",
+        ],
+    ));
     assert_eq!(b["shape"], serde_json::json!([400, 4, 4]));
-    assert_clean_failure(&kadanoff(d, &["rg", "block", "--data", "d.npy", "--factor", "3", "--out", "c.npy"]), "3");
-    let m = json(&kadanoff(d, &["rg", "mcrg", "--data", "d.npy", "--factor", "2", "--levels", "2", "--json"]));
+    assert_clean_failure(
+        &kadanoff(d, &["rg", "block", "--data", "d.npy", "--factor", "3", "--out", "c.npy"]),
+        "3",
+    );
+    let m =
+        json(&kadanoff(d, &["rg", "mcrg", "--data", "d.npy", "--factor", "2", "--levels", "2", "--json"]));
     let lt = m["levels"][0]["thermal_eigenvalue"]["mean"].as_f64().unwrap();
     assert!(lt > 1.0 && lt < 3.0, "lambda_t at level 1 = {lt}");
     assert!((m["exact"]["magnetic_eigenvalue"].as_f64().unwrap() - 3.668016).abs() < 1e-5);
