@@ -28,7 +28,7 @@ use kadanoff_analysis::report::{Figure, Report, Section};
 use kadanoff_analysis::table::{
     observable_columns, observables_row, ComparisonTable, DataSource, Value as Cell,
 };
-use lattice_physics::dataset::{self, DatasetConfig, Sweeps};
+use lattice_physics::dataset::{DatasetConfig, Sweeps};
 use lattice_physics::observables::{self, Correlations, Observables};
 use lattice_physics::sampler::Algorithm;
 use lattice_physics::{exact, IsingModel, Lattice};
@@ -43,9 +43,11 @@ use rg_transforms::exact_rbms::DecimationStack;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::cmd_sample::{generate_with_progress, metadata, observables_json, SampleRequest};
 use crate::cmd_train::{self, TrainArgs};
 use crate::files::{self, PendingOutput};
 use crate::progress::Progress;
+use crate::ModelKind;
 
 /// Which size of the study to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -251,21 +253,6 @@ fn write_npy_f32(path: &Path, a: &Array2<f64>) -> Result<()> {
     out.commit()
 }
 
-fn est_json(e: &lattice_physics::stats::Estimate) -> Value {
-    json!({"mean": e.mean, "stderr": e.stderr})
-}
-
-fn observables_json(o: &Observables) -> Value {
-    json!({
-        "energy_per_site": est_json(&o.energy_per_site),
-        "abs_magnetization": est_json(&o.abs_magnetization),
-        "magnetization_sq": est_json(&o.magnetization_sq),
-        "specific_heat_per_site": est_json(&o.specific_heat_per_site),
-        "susceptibility_per_site": est_json(&o.susceptibility_per_site),
-        "binder_cumulant": est_json(&o.binder_cumulant),
-    })
-}
-
 fn to_spins(x: ArrayView2<f32>, units: Units) -> Vec<i8> {
     x.iter()
         .map(|&v| match units {
@@ -334,28 +321,29 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     let sample_key = json!({"step": "sample", "v": 1, "size": preset.size, "coupling": preset.coupling,
         "samples": preset.samples, "algorithm": preset.algorithm, "chains": preset.chains, "seed": seed});
     let sample = steps.run("sample", &sample_key, &["data.npy", "data.json"], || {
-        let config = DatasetConfig { samples: preset.samples, chains: preset.chains, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed };
-        let report = |p: dataset::Progress| {
-            let phase = match p.phase {
-                dataset::Phase::Pilot => "1/4 sample: pilot",
-                dataset::Phase::Production => "1/4 sample",
-            };
-            progress.phase(phase, p.sweeps_total, "sweeps");
-            progress.set(p.sweeps_done);
+        let config = DatasetConfig {
+            samples: preset.samples,
+            chains: preset.chains,
+            thermalize: Sweeps::Auto,
+            thin: Sweeps::Auto,
+            seed,
         };
-        let data = dataset::generate(model, algorithm, &config, &report)?;
-        progress.finish();
-        let t = exact::kaufman(preset.size, preset.coupling)?;
-        let meta = json!({
-            "kind": "kadanoff.spins", "tool_version": env!("CARGO_PKG_VERSION"), "model": "ising2d",
-            "size": preset.size, "shape": [preset.samples, preset.size, preset.size], "coupling": preset.coupling,
-            "field": 0.0, "algorithm": algorithm.name(), "seed": seed, "samples": preset.samples, "chains": preset.chains,
-            "thermalize": {"requested": "auto", "sweeps": data.thermalize}, "thin": {"requested": "auto", "sweeps": data.thin},
-            "autocorrelation": {"unit": "sweeps", "energy": data.tau_energy.tau, "energy_stderr": data.tau_energy.stderr,
-                "abs_magnetization": data.tau_abs_magnetization.tau, "abs_magnetization_stderr": data.tau_abs_magnetization.stderr},
-            "observables": observables_json(&data.observables),
-            "exact": {"method": "kaufman", "energy_per_site": t.energy_per_site, "specific_heat_per_site": t.specific_heat_per_site},
-        });
+        let started = Instant::now();
+        let data = generate_with_progress(model, algorithm, &config, &progress, "1/4 sample")?;
+        let data_path = dir.join("data.npy");
+        let request = SampleRequest {
+            model: ModelKind::Ising2d,
+            size: preset.size,
+            coupling: preset.coupling,
+            field: 0.0,
+            seed,
+            samples: preset.samples,
+            chains: preset.chains,
+            thermalize: "auto",
+            thin: "auto",
+            output: &data_path,
+        };
+        let meta = metadata(&request, lattice, algorithm, &data, started.elapsed().as_secs_f64());
         let npy = PendingOutput::claim(&dir.join("data.npy"), true)?;
         let side = PendingOutput::claim(&dir.join("data.json"), true)?;
         files::write_spins(&npy, &[preset.samples, preset.size, preset.size], data.spins)?;

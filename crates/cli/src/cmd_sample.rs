@@ -1,6 +1,6 @@
 //! `kadanoff sample`: equilibrium Ising configurations as an int8 `.npy` plus a JSON sidecar.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Result};
@@ -125,19 +125,22 @@ pub fn run(args: SampleArgs) -> Result<()> {
 
     let progress = Progress::new(args.quiet);
     let started = Instant::now();
-    let report = |p: dataset::Progress| {
-        let phase = match p.phase {
-            dataset::Phase::Pilot => "pilot (tau_int)",
-            dataset::Phase::Production => "sampling",
-        };
-        progress.phase(phase, p.sweeps_total, "sweeps");
-        progress.set(p.sweeps_done);
-    };
-    let data = dataset::generate(model, algorithm, &config, &report)?;
-    progress.finish();
+    let data = generate_with_progress(model, algorithm, &config, &progress, "sampling")?;
     let elapsed = started.elapsed().as_secs_f64();
 
-    let meta = metadata(&args, lattice, algorithm, &data, elapsed);
+    let request = SampleRequest {
+        model: args.model,
+        size: args.size,
+        coupling: args.coupling,
+        field: args.field,
+        seed: args.seed,
+        samples: args.samples,
+        chains: args.chains,
+        thermalize: &args.thermalize,
+        thin: &args.thin,
+        output: &args.out,
+    };
+    let meta = metadata(&request, lattice, algorithm, &data, elapsed);
     files::write_spins(&npy_out, &shape(lattice, args.samples), data.spins)?;
     files::write_json(&json_out, &meta)?;
     npy_out.commit()?;
@@ -180,30 +183,88 @@ fn exact_reference(model: ModelKind, lattice: Lattice, coupling: f64, field: f64
     }
 }
 
-fn metadata(
-    args: &SampleArgs,
+/// What was asked of a sampling run, as recorded in its metadata.
+pub struct SampleRequest<'a> {
+    /// Model family.
+    pub model: ModelKind,
+    /// Linear size.
+    pub size: usize,
+    /// Coupling K.
+    pub coupling: f64,
+    /// Field h.
+    pub field: f64,
+    /// Master seed.
+    pub seed: u64,
+    /// Configurations.
+    pub samples: usize,
+    /// Chains.
+    pub chains: usize,
+    /// `--thermalize` as given.
+    pub thermalize: &'a str,
+    /// `--thin` as given.
+    pub thin: &'a str,
+    /// Output file.
+    pub output: &'a Path,
+}
+
+/// Generate a data set, reporting its phases (`label` names the step) to `progress`.
+pub fn generate_with_progress(
+    model: IsingModel,
+    algorithm: Algorithm,
+    config: &DatasetConfig,
+    progress: &Progress,
+    label: &str,
+) -> Result<dataset::Dataset> {
+    let pilot = format!("{label}: pilot (tau_int)");
+    let report = |p: dataset::Progress| {
+        let phase = match p.phase {
+            dataset::Phase::Pilot => pilot.as_str(),
+            dataset::Phase::Production => label,
+        };
+        progress.phase(phase, p.sweeps_total, "sweeps");
+        progress.set(p.sweeps_done);
+    };
+    let data = dataset::generate(model, algorithm, config, &report)?;
+    progress.finish();
+    Ok(data)
+}
+
+/// The observables of a data set as `{name: {mean, stderr}}` with the keys of the JSON contract.
+pub fn observables_json(o: &lattice_physics::observables::Observables) -> Value {
+    let est = |e: &lattice_physics::stats::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
+    json!({
+        "energy_per_site": est(&o.energy_per_site),
+        "abs_magnetization": est(&o.abs_magnetization),
+        "magnetization_sq": est(&o.magnetization_sq),
+        "specific_heat_per_site": est(&o.specific_heat_per_site),
+        "susceptibility_per_site": est(&o.susceptibility_per_site),
+        "binder_cumulant": est(&o.binder_cumulant),
+    })
+}
+
+/// The JSON sidecar of a sampled data set: everything needed to reproduce and judge it.
+pub fn metadata(
+    req: &SampleRequest<'_>,
     lattice: Lattice,
     algorithm: Algorithm,
     data: &dataset::Dataset,
     elapsed: f64,
 ) -> Value {
-    let est = |e: &lattice_physics::stats::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
-    let o = &data.observables;
     json!({
         "kind": "kadanoff.spins",
         "format": "int8 .npy of ±1 values, shape (samples, L, L) for ising2d or (samples, L) for ising1d, row-major sites",
         "tool_version": env!("CARGO_PKG_VERSION"),
-        "model": args.model.name(),
-        "size": args.size,
-        "shape": shape(lattice, args.samples),
-        "coupling": args.coupling,
-        "field": args.field,
+        "model": req.model.name(),
+        "size": req.size,
+        "shape": shape(lattice, req.samples),
+        "coupling": req.coupling,
+        "field": req.field,
         "algorithm": algorithm.name(),
-        "seed": args.seed,
-        "samples": args.samples,
-        "chains": args.chains,
-        "thermalize": {"requested": args.thermalize, "sweeps": data.thermalize},
-        "thin": {"requested": args.thin, "sweeps": data.thin},
+        "seed": req.seed,
+        "samples": req.samples,
+        "chains": req.chains,
+        "thermalize": {"requested": req.thermalize, "sweeps": data.thermalize},
+        "thin": {"requested": req.thin, "sweeps": data.thin},
         "autocorrelation": {
             "unit": "sweeps",
             "energy": data.tau_energy.tau,
@@ -211,18 +272,11 @@ fn metadata(
             "abs_magnetization": data.tau_abs_magnetization.tau,
             "abs_magnetization_stderr": data.tau_abs_magnetization.stderr,
         },
-        "observables": {
-            "energy_per_site": est(&o.energy_per_site),
-            "abs_magnetization": est(&o.abs_magnetization),
-            "magnetization_sq": est(&o.magnetization_sq),
-            "specific_heat_per_site": est(&o.specific_heat_per_site),
-            "susceptibility_per_site": est(&o.susceptibility_per_site),
-            "binder_cumulant": est(&o.binder_cumulant),
-        },
+        "observables": observables_json(&data.observables),
         "susceptibility_convention": "chi = N (<m^2> - <|m|>^2)",
-        "exact": exact_reference(args.model, lattice, args.coupling, args.field),
+        "exact": exact_reference(req.model, lattice, req.coupling, req.field),
         "elapsed_seconds": elapsed,
-        "output": args.out.display().to_string(),
+        "output": req.output.display().to_string(),
     })
 }
 
