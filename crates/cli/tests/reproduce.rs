@@ -32,6 +32,15 @@ fn quick_reproduction_matches_exact_values_and_is_reusable() {
     // The exact 1D RBM realisation of decimation is exact.
     assert!(v["rg1d"]["max_hamiltonian_error"].as_f64().unwrap() < 1e-10);
 
+    // The rg step's exact mapping: the bond RBM is an exact RG step, the trained RBM is not.
+    let steps_rg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("study/steps/rg1d.json")).unwrap()).unwrap();
+    let m = &steps_rg["result"]["trained_mapping"];
+    assert!(m["bond_rbm"]["kl_divergence"].as_f64().unwrap().abs() < 1e-10);
+    assert!(m["bond_rbm"]["trace_violation_max"].as_f64().unwrap() < 1e-10);
+    let kl = m["trained"]["kl_divergence"].as_f64().unwrap();
+    assert!(kl >= -1e-12 && kl.is_finite(), "KL = {kl}");
+
     // The report is self-contained and embeds every figure it names.
     let html = std::fs::read_to_string(d.join("study/report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
