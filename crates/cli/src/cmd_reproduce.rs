@@ -11,7 +11,8 @@
 //! 3. `analysis`: receptive fields per layer (`fields_layer<ℓ>.png`/`.npy`), reconstructions,
 //!    generated samples, majority-rule block spins, the statistics table, G(r) and training
 //!    curves;
-//! 4. `rg1d`: the exact 1D decimation flow and its exact RBM realisation, checked by enumeration;
+//! 4. `rg1d`: the exact 1D decimation flow and its exact RBM realisation, checked by enumeration,
+//!    and the exact mapping of a small trained RBM (12 → 6 spins) against the ring it learned;
 //! 5. `report.html`, self-contained (figures embedded), rebuilt every run.
 
 use std::path::{Path, PathBuf};
