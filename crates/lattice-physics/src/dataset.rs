@@ -368,6 +368,15 @@ pub fn generate(
     config: &DatasetConfig,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Dataset> {
+    if let (Algorithm::Wolff, Sweeps::Fixed(t)) = (algorithm, config.thermalize) {
+        if t < crate::sampler::Wolff::CALIBRATION_SWEEPS {
+            // Wolff's first sweeps calibrate its sweep length with a biased stopping rule.
+            return Err(Error::InvalidParameter {
+                name: "thermalize",
+                reason: "Wolff needs at least Wolff::CALIBRATION_SWEEPS (32) thermalisation sweeps",
+            });
+        }
+    }
     generate_with(|| AnySampler::new(algorithm, model), config, progress)
 }
 

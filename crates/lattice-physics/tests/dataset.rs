@@ -361,3 +361,22 @@ fn paper_setting_reproduces_kaufman_slow() {
     assert_within("c", ds.observables.specific_heat_per_site, 0.9946704747, 0.03);
     assert!(ds.thin as f64 >= 2.0 * ds.tau_energy.tau.max(ds.tau_abs_magnetization.tau));
 }
+
+#[test]
+fn wolff_refuses_thermalisation_shorter_than_its_calibration() {
+    use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
+    use lattice_physics::sampler::Algorithm;
+    use lattice_physics::{IsingModel, Lattice};
+    let model = IsingModel::new(Lattice::square(4).unwrap(), 0.3, 0.0).unwrap();
+    let config = DatasetConfig {
+        samples: 200,
+        chains: 1,
+        thermalize: Sweeps::Fixed(10),
+        thin: Sweeps::Fixed(2),
+        seed: 1,
+    };
+    let err = generate(model, Algorithm::Wolff, &config, &|_| {}).err().expect("refused");
+    assert!(err.to_string().contains("thermalize"), "{err}");
+    let ok = DatasetConfig { thermalize: Sweeps::Fixed(32), ..config };
+    assert!(generate(model, Algorithm::Wolff, &ok, &|_| {}).is_ok());
+}
