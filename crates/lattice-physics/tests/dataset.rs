@@ -375,7 +375,10 @@ fn wolff_refuses_thermalisation_shorter_than_its_calibration() {
         thin: Sweeps::Fixed(2),
         seed: 1,
     };
-    let err = generate(model, Algorithm::Wolff, &config, &|_| {}).err().expect("refused");
+    let err = match generate(model, Algorithm::Wolff, &config, &|_| {}) {
+        Ok(_) => panic!("a 10-sweep Wolff thermalisation must be refused"),
+        Err(e) => e,
+    };
     assert!(err.to_string().contains("thermalize"), "{err}");
     let ok = DatasetConfig { thermalize: Sweeps::Fixed(32), ..config };
     assert!(generate(model, Algorithm::Wolff, &ok, &|_| {}).is_ok());
