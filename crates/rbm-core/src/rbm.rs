@@ -329,40 +329,42 @@ impl<F: Float> Rbm<F> {
         general_mat_mul(F::one(), &self.weights, &h.t(), F::one(), &mut out_t);
     }
 
-    /// `⟨h | v⟩` for every row of `v`: `σ(x)` (binary) or `tanh x` (spin).
-    pub fn hidden_means(&self, v: ArrayView2<F>) -> Result<Array2<F>> {
+    /// `f` applied to the field of every hidden unit, for every row of `v`.
+    fn map_hidden_field(&self, v: ArrayView2<F>, f: impl Fn(F) -> F) -> Result<Array2<F>> {
         check_len("visible columns", self.n_visible(), v.ncols())?;
         let mut out = Array2::zeros((v.nrows(), self.n_hidden()));
         self.hidden_field_into_unchecked(v, out.view_mut());
-        out.mapv_inplace(|x| self.hidden_units.mean(x));
+        out.mapv_inplace(f);
         Ok(out)
+    }
+
+    /// `f` applied to the field of every visible unit, for every row of `h`.
+    fn map_visible_field(&self, h: ArrayView2<F>, f: impl Fn(F) -> F) -> Result<Array2<F>> {
+        check_len("hidden columns", self.n_hidden(), h.ncols())?;
+        let mut out = Array2::zeros((h.nrows(), self.n_visible()));
+        self.visible_field_into_unchecked(h, out.view_mut());
+        out.mapv_inplace(f);
+        Ok(out)
+    }
+
+    /// `⟨h | v⟩` for every row of `v`: `σ(x)` (binary) or `tanh x` (spin).
+    pub fn hidden_means(&self, v: ArrayView2<F>) -> Result<Array2<F>> {
+        self.map_hidden_field(v, |x| self.hidden_units.mean(x))
     }
 
     /// `⟨v | h⟩` for every row of `h`.
     pub fn visible_means(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
-        check_len("hidden columns", self.n_hidden(), h.ncols())?;
-        let mut out = Array2::zeros((h.nrows(), self.n_visible()));
-        self.visible_field_into_unchecked(h, out.view_mut());
-        out.mapv_inplace(|x| self.visible_units.mean(x));
-        Ok(out)
+        self.map_visible_field(h, |x| self.visible_units.mean(x))
     }
 
     /// `p(h_j = upper | v)` for every row of `v`.
     pub fn hidden_probabilities(&self, v: ArrayView2<F>) -> Result<Array2<F>> {
-        check_len("visible columns", self.n_visible(), v.ncols())?;
-        let mut out = Array2::zeros((v.nrows(), self.n_hidden()));
-        self.hidden_field_into_unchecked(v, out.view_mut());
-        out.mapv_inplace(|x| self.hidden_units.prob_upper(x));
-        Ok(out)
+        self.map_hidden_field(v, |x| self.hidden_units.prob_upper(x))
     }
 
     /// `p(v_i = upper | h)` for every row of `h`.
     pub fn visible_probabilities(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
-        check_len("hidden columns", self.n_hidden(), h.ncols())?;
-        let mut out = Array2::zeros((h.nrows(), self.n_visible()));
-        self.visible_field_into_unchecked(h, out.view_mut());
-        out.mapv_inplace(|x| self.visible_units.prob_upper(x));
-        Ok(out)
+        self.map_visible_field(h, |x| self.visible_units.prob_upper(x))
     }
 
     /// Samples `h ~ p(h | v)` for every row of `v`.
