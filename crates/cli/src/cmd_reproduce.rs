@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::cmd_sample::{generate_with_progress, metadata, observables_json, SampleRequest};
-use crate::cmd_train::{self, TrainArgs};
+use crate::cmd_train::{self, spin_to_unit, unit_to_spin, TrainArgs};
 use crate::files::{self, PendingOutput};
 use crate::progress::Progress;
 use crate::ModelKind;
@@ -255,24 +255,7 @@ fn write_npy_f32(path: &Path, a: &Array2<f64>) -> Result<()> {
 }
 
 fn to_spins(x: ArrayView2<f32>, units: Units) -> Vec<i8> {
-    x.iter()
-        .map(|&v| match units {
-            Units::Spin => {
-                if v > 0.0 {
-                    1
-                } else {
-                    -1
-                }
-            }
-            Units::Binary => {
-                if v > 0.5 {
-                    1
-                } else {
-                    -1
-                }
-            }
-        })
-        .collect()
+    x.iter().map(|&v| unit_to_spin(v, units)).collect()
 }
 
 struct Measured {
@@ -575,15 +558,9 @@ fn analyse(
 
     // Reconstructions of the first configurations at every depth (mean-field up and down).
     let n_an = preset.analysis_samples.min(n_total);
-    let to_units = |x: i8| -> f32 {
-        match units {
-            Units::Spin => x as f32,
-            Units::Binary => ((1 + x) / 2) as f32,
-        }
-    };
     let v = Array2::from_shape_vec(
         (n_an, l * l),
-        data.values[..n_an * l * l].iter().map(|&x| to_units(x)).collect(),
+        data.values[..n_an * l * l].iter().map(|&x| spin_to_unit(x, units)).collect(),
     )?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5eed_0003);
     let shown = 8.min(n_an);

@@ -110,6 +110,27 @@ pub fn parse_units(s: &str) -> Result<Units> {
     }
 }
 
+/// A spin `±1` as a unit value: itself for spin units, `(1 + s)/2` for binary units.
+pub fn spin_to_unit(s: i8, units: Units) -> f32 {
+    match units {
+        Units::Spin => s as f32,
+        Units::Binary => ((1 + s) / 2) as f32,
+    }
+}
+
+/// A unit value (or a sample of one) as a spin: `+1` for the upper value, `-1` for the lower.
+pub fn unit_to_spin(x: f32, units: Units) -> i8 {
+    let upper = match units {
+        Units::Spin => x > 0.0,
+        Units::Binary => x > 0.5,
+    };
+    if upper {
+        1
+    } else {
+        -1
+    }
+}
+
 /// Read a data set as an `(samples, units)` f32 matrix in the given unit convention: ±1 data
 /// is mapped to 0/1 for binary units (`(1 + s)/2`); 0/1 data is refused for spin units.
 pub fn load_training_data(path: &Path, units: Units) -> Result<(Array2<f32>, Vec<usize>)> {
@@ -123,13 +144,9 @@ pub fn load_training_data(path: &Path, units: Units) -> Result<(Array2<f32>, Vec
         bail!("{}: holds 0/1 values but --units spin needs ±1 values", path.display());
     }
     let (n, d) = (data.samples(), data.shape[1..].iter().product::<usize>());
-    let map = |x: i8| -> f32 {
-        match (units, has_zero) {
-            (Units::Binary, false) => ((1 + x) / 2) as f32,
-            _ => x as f32,
-        }
-    };
-    let values: Vec<f32> = data.values.iter().map(|&x| map(x)).collect();
+    // 0/1 data is already in binary units; ±1 data is converted.
+    let values: Vec<f32> =
+        data.values.iter().map(|&x| if has_zero { x as f32 } else { spin_to_unit(x, units) }).collect();
     Ok((Array2::from_shape_vec((n, d), values)?, data.shape[1..].to_vec()))
 }
 
@@ -317,20 +334,21 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
         progress.message(&format!("no checkpoint at {}; starting from scratch", ckpt_path.display()));
     }
 
-    // Recompute the input of the current layer from the data and the finished layers.
-    let mut input: Array2<f32> = data.clone();
+    // inputs[l] is the training data of layer l: the data, then one sampled up pass per
+    // finished layer (recomputed deterministically on resume).
+    let n_samples = data.nrows();
+    let mut inputs: Vec<Array2<f32>> = vec![data];
     for (l, rbm) in layers.iter().enumerate() {
-        input = next_input(rbm, input.view(), &config, l)?;
+        let next = next_input(rbm, inputs[l].view(), &config, l)?;
+        inputs.push(next);
     }
     let started = Instant::now();
     for l in layers.len()..args.layers.len() {
         let this_config = layer_config(&config, l);
+        let input = &inputs[l];
         let mut trainer = match resumed_trainer.take() {
             Some(t) => t,
-            None => {
-                history.push(Vec::new());
-                Trainer::new(this_config, input.view(), units, args.layers[l], units)?
-            }
+            None => Trainer::new(this_config, input.view(), units, args.layers[l], units)?,
         };
         if history.len() <= l {
             history.push(Vec::new());
@@ -382,7 +400,8 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
         }
         let rbm = trainer.into_model();
         if l + 1 < args.layers.len() {
-            input = next_input(&rbm, input.view(), &config, l)?;
+            let next = next_input(&rbm, input.view(), &config, l)?;
+            inputs.push(next);
         }
         layers.push(rbm);
         let c = Checkpoint {
@@ -398,8 +417,7 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
     // Final metrics per layer, with likelihoods (exact or AIS) on each layer's training input.
     progress.phase("log-likelihood", layers.len() as u64, "layers");
     let mut per_layer = Vec::new();
-    let mut x = data.clone();
-    for (l, rbm) in layers.iter().enumerate() {
+    for (l, (rbm, x)) in layers.iter().zip(&inputs).enumerate() {
         let last = history.get(l).and_then(|h| h.last());
         let ll = log_likelihood(rbm, x.view(), (args.ais_chains, args.ais_steps), config.seed ^ 0xa15)?;
         per_layer.push(json!({
@@ -414,9 +432,6 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
             "log_likelihood_stderr": ll.get("stderr").cloned().unwrap_or(Value::Null),
             "log_likelihood_method": ll.get("method").cloned().unwrap_or(Value::Null),
         }));
-        if l + 1 < layers.len() {
-            x = next_input(rbm, x.view(), &config, l)?;
-        }
         progress.set(l as u64 + 1);
     }
     progress.finish();
@@ -427,7 +442,7 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
         "data".into(),
         json!({
             "path": args.data.display().to_string(),
-            "samples": data.nrows(),
+            "samples": n_samples,
             "sample_shape": sample_shape,
             "hash_fnv1a64": format!("{data_hash:016x}"),
             "provenance": read_sidecar(&args.data),

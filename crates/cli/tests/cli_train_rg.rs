@@ -164,20 +164,7 @@ fn training_resumes_bit_for_bit_after_an_interruption() {
     assert!(reference.status.success());
 
     // Start the same run, kill it once a checkpoint exists, then resume.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kadanoff"))
-        .args(args)
-        .args(["--out", "b.safetensors"])
-        .current_dir(d)
-        .env("KADANOFF_CHECKPOINT_SECONDS", "0")
-        .spawn()
-        .unwrap();
-    let ckpt = d.join("b.safetensors.ckpt");
-    let t0 = std::time::Instant::now();
-    while !ckpt.exists() && t0.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    let ckpt = interrupt_after_first_checkpoint(d, &args, "b.safetensors");
     assert!(ckpt.exists(), "a checkpoint was written before the interruption");
     assert!(!d.join("b.safetensors").exists(), "the run was interrupted before it finished");
     let resumed = kadanoff(d, &[&args[..], &["--out", "b.safetensors", "--resume"]].concat());
@@ -189,20 +176,7 @@ fn training_resumes_bit_for_bit_after_an_interruption() {
     assert!(!ckpt.exists(), "the checkpoint is removed once the model is written");
 
     // A resume with different layer sizes is refused.
-    let child = Command::new(env!("CARGO_BIN_EXE_kadanoff"))
-        .args(args)
-        .args(["--out", "c.safetensors"])
-        .current_dir(d)
-        .env("KADANOFF_CHECKPOINT_SECONDS", "0")
-        .spawn();
-    let mut child = child.unwrap();
-    let ckpt = d.join("c.safetensors.ckpt");
-    let t0 = std::time::Instant::now();
-    while !ckpt.exists() && t0.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    let ckpt = interrupt_after_first_checkpoint(d, &args, "c.safetensors");
     assert!(ckpt.exists());
     let bad = kadanoff(
         d,
@@ -225,6 +199,26 @@ fn training_resumes_bit_for_bit_after_an_interruption() {
         ],
     );
     assert_clean_failure(&bad, "different run");
+}
+
+/// Start `kadanoff <args> --out <out>` with a checkpoint after every epoch, kill it as soon as
+/// the first checkpoint exists, and return the checkpoint's path.
+fn interrupt_after_first_checkpoint(d: &Path, args: &[&str], out: &str) -> std::path::PathBuf {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kadanoff"))
+        .args(args)
+        .args(["--out", out])
+        .current_dir(d)
+        .env("KADANOFF_CHECKPOINT_SECONDS", "0")
+        .spawn()
+        .unwrap();
+    let ckpt = d.join(format!("{out}.ckpt"));
+    let t0 = std::time::Instant::now();
+    while !ckpt.exists() && t0.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    ckpt
 }
 
 #[test]
