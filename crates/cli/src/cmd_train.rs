@@ -297,8 +297,14 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
         "units": units.name(),
         "config": config,
     });
-    let out = PendingOutput::claim(&args.out, args.force || args.resume)?;
     let ckpt_path = checkpoint_path(&args.out);
+    if args.resume && !args.force && args.out.exists() && !ckpt_path.exists() {
+        bail!(
+            "{} is already trained and has no checkpoint to resume from; use --force to train it again",
+            args.out.display()
+        );
+    }
+    let out = PendingOutput::claim(&args.out, args.force || args.resume)?;
 
     // State: finished layers, their histories, and possibly a trainer in progress.
     let mut layers: Vec<Rbm<f32>> = Vec::new();

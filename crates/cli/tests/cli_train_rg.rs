@@ -174,6 +174,13 @@ fn training_resumes_bit_for_bit_after_an_interruption() {
         std::fs::read(d.join("b.safetensors")).unwrap()
     );
     assert!(!ckpt.exists(), "the checkpoint is removed once the model is written");
+    // Resuming a finished model does not silently train it again.
+    let again = kadanoff(d, &[&args[..], &["--out", "b.safetensors", "--resume"]].concat());
+    assert_clean_failure(&again, "already trained");
+    assert_eq!(
+        std::fs::read(d.join("a.safetensors")).unwrap(),
+        std::fs::read(d.join("b.safetensors")).unwrap()
+    );
 
     // A resume with different layer sizes is refused.
     let ckpt = interrupt_after_first_checkpoint(d, &args, "c.safetensors");
