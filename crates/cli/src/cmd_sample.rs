@@ -89,15 +89,11 @@ pub fn run(args: SampleArgs) -> Result<()> {
     if args.chains > args.samples {
         bail!("--chains ({}) must not exceed --samples ({})", args.chains, args.samples);
     }
-    let bytes = (args.samples as u128) * (lattice.num_sites() as u128);
-    if bytes > 8 << 30 {
-        bail!(
-            "{} samples of {} spins would need {} GiB; ask for fewer",
-            args.samples,
-            lattice.num_sites(),
-            bytes >> 30
-        );
-    }
+    crate::budget::check_array(
+        &format!("{} samples of {} spins", args.samples, lattice.num_sites()),
+        &[args.samples, lattice.num_sites()],
+        1,
+    )?;
     if let (Algorithm::Wolff, Sweeps::Fixed(t)) = (algorithm, parse_sweeps("thermalize", &args.thermalize)?) {
         let min = lattice_physics::sampler::Wolff::CALIBRATION_SWEEPS;
         if t < min {

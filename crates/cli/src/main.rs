@@ -11,6 +11,7 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
+mod budget;
 mod cmd_exact;
 mod cmd_generate;
 mod cmd_reproduce;
