@@ -42,6 +42,7 @@
 
 pub mod block;
 pub mod chain;
+pub mod couplings;
 pub mod error;
 pub mod exact_rbms;
 pub mod kernel;
