@@ -48,5 +48,6 @@ pub mod exact_rbms;
 pub mod kernel;
 pub mod mapping;
 pub mod mcrg;
+pub mod thermometer;
 
 pub use error::{Error, Result};
