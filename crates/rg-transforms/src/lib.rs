@@ -48,6 +48,7 @@ pub mod exact_rbms;
 pub mod kernel;
 pub mod mapping;
 pub mod mcrg;
+pub mod rsmi;
 pub mod thermometer;
 
 pub use error::{Error, Result};
