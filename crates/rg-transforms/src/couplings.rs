@@ -36,8 +36,10 @@
 //! much longer than the autocorrelation time. The exact fit ([`PseudoLikelihood::fit_weighted`])
 //! has no sampling error and reports errors of zero.
 //!
-//! Data that a coupling separates perfectly (for instance only fully aligned configurations)
-//! have no finite maximum: the iterations then hit the cap and the fit says `converged: false`.
+//! Data that a coupling separates perfectly have no finite maximum: the iterations then hit the
+//! cap and the fit says `converged: false`; data whose local fields span fewer directions than
+//! there are operators (for instance only fully aligned configurations, or an operator set that
+//! is linearly dependent on a tiny torus) give [`Error::SingularMatrix`]. Neither panics.
 
 use std::collections::HashMap;
 
@@ -468,13 +470,21 @@ impl PseudoLikelihood {
             }
             grad /= total;
             neg_hess /= total;
-            let step = neg_hess
-                .cholesky()
-                .ok_or(Error::SingularMatrix { what: "pseudo-likelihood Hessian", level: 0 })?
-                .solve(&grad);
-            if step.iter().any(|v| !v.is_finite()) {
-                return Err(Error::SingularMatrix { what: "pseudo-likelihood Hessian", level: 0 });
-            }
+            let step =
+                neg_hess.cholesky().map(|c| c.solve(&grad)).filter(|s| s.iter().all(|v| v.is_finite()));
+            let Some(step) = step else {
+                // Singular at K = 0: the local fields span too few directions. Singular after
+                // moving away: the curvature vanished on the way to an infinite maximum.
+                if iteration == 1 && start.iter().all(|&v| v == 0.0) {
+                    return Err(Error::SingularMatrix { what: "pseudo-likelihood Hessian", level: 0 });
+                }
+                return Ok(NewtonResult {
+                    values: k,
+                    iterations: iteration,
+                    converged: false,
+                    objective: value,
+                });
+            };
             // Backtracking: the full Newton step, halved until the objective does not decrease
             // (beyond the rounding of its sum, so that steps near the maximum are not refused).
             let slack = 1e-14 * value.abs().max(1.0);
@@ -617,6 +627,19 @@ mod tests {
         assert!(fitter.fit_weighted(&[1; 32], &[1.0]).is_err());
         assert!(fitter.fit_weighted(&[1; 32], &[1.0, -1.0]).is_err());
         assert!(fitter.fit_weighted(&[1; 32], &[0.0, 0.0]).is_err());
+    }
+
+    #[test]
+    fn degenerate_data_are_reported_not_panicked_on() {
+        let lattice = Lattice::square(4).unwrap();
+        let all = PseudoLikelihood::new(lattice, &config(&CouplingOperator::ALL)).unwrap();
+        // Only fully aligned configurations: every local-field vector is the same.
+        let up: Vec<i8> = [1i8, -1].iter().flat_map(|&v| std::iter::repeat_n(v, 16 * 4)).collect();
+        assert!(matches!(all.fit(&up), Err(Error::SingularMatrix { .. })));
+        // One operator and aligned data: the likelihood grows without bound as K → ∞.
+        let nn = PseudoLikelihood::new(lattice, &config(&[CouplingOperator::NearestNeighbour])).unwrap();
+        let fit = nn.fit(&up).unwrap();
+        assert!(!fit.converged && fit.values[0] > 1.0, "{fit:?}");
     }
 
     #[test]
