@@ -548,6 +548,55 @@ pub fn learn_filter(cond: &Conditionals, config: &RsmiConfig) -> Result<RsmiFit>
     Ok(RsmiFit { filter: lambda, errors, information: info, steps, converged })
 }
 
+/// Coarse-grain a flat data set (`samples × L²`, `±1`) with a filter `lambda` on `b × b` blocks
+/// (`b² = lambda.len()`, `b` dividing `L`, values finite): coarse site `(X, Y)` of the
+/// `(L/b) × (L/b)` torus is `+1` with probability `σ(2 λ·v)`, `v` the block `(bX + dx, bY + dy)` in
+/// row-major order (the bit order of [`RsmiGeometry::block_sites`]). Sample `i` draws one uniform
+/// number per coarse site, in site order, from [`crate::block::block_rng`]`(seed, level, i)`, so
+/// the output depends on the seed only. Returns the coarse data set.
+pub fn coarse_grain_with_filter(
+    lattice: Lattice,
+    lambda: &[f64],
+    data: &[i8],
+    seed: u64,
+    level: u64,
+) -> Result<Vec<i8>> {
+    use rand::Rng;
+    let b = (1..=lambda.len()).find(|b| b * b >= lambda.len()).unwrap_or(0);
+    if b < 2 || b * b != lambda.len() {
+        return Err(Error::InvalidParameter {
+            name: "filter",
+            reason: "needs b² values for a block factor b ≥ 2",
+        });
+    }
+    for &x in lambda {
+        finite("filter", x)?;
+    }
+    let coarse = crate::block::coarse_lattice(lattice, b)?;
+    if lattice.dimension() != 2 {
+        return Err(Error::InvalidParameter { name: "lattice", reason: "RSMI needs a square torus" });
+    }
+    let (l, n, lc) = (lattice.linear_size(), lattice.num_sites(), coarse.linear_size());
+    let samples = sample_count(data, n)?;
+    check_spins(data)?;
+    let mut out = vec![0i8; samples * lc * lc];
+    out.par_chunks_mut(lc * lc).zip(data.par_chunks(n)).enumerate().for_each(|(i, (c, s))| {
+        let mut rng = crate::block::block_rng(seed, level, i as u64);
+        for (j, h) in c.iter_mut().enumerate() {
+            let (xc, yc) = (j % lc, j / lc);
+            let mut a = 0.0;
+            for dy in 0..b {
+                for dx in 0..b {
+                    a += lambda[dy * b + dx] * s[(b * yc + dy) * l + b * xc + dx] as f64;
+                }
+            }
+            let p = 1.0 / (1.0 + (-2.0 * a).exp());
+            *h = if rng.random::<f64>() < p { 1 } else { -1 };
+        }
+    });
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,6 +633,42 @@ mod tests {
         assert!(learn_filter(&cond, &RsmiConfig { initial: vec![0.0; 4], ..config.clone() }).is_err());
         assert!(learn_filter(&cond, &RsmiConfig { initial: vec![1.0; 3], ..config.clone() }).is_err());
         assert!(learn_filter(&cond, &RsmiConfig { jackknife_blocks: 3, ..config }).is_err());
+    }
+
+    #[test]
+    fn strong_filters_are_majority_and_decimation() {
+        use crate::block::{BlockRule, Blocking};
+        let lattice = Lattice::square(6).unwrap();
+        let mut state = 5u64;
+        let data: Vec<i8> = (0..50 * 36)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                if state >> 63 == 1 {
+                    1
+                } else {
+                    -1
+                }
+            })
+            .collect();
+        // 3×3 blocks have no ties: a strong uniform filter is majority rule.
+        let majority =
+            Blocking::new(lattice, BlockRule::Majority, 3).unwrap().apply_dataset(&data, 1, 0).unwrap();
+        assert_eq!(coarse_grain_with_filter(lattice, &[50.0; 9], &data, 2, 0).unwrap(), majority);
+        // All the weight on the top-left spin: decimation.
+        let mut top_left = [0.0; 4];
+        top_left[0] = 50.0;
+        let decimation =
+            Blocking::new(lattice, BlockRule::Decimation, 2).unwrap().apply_dataset(&data, 1, 0).unwrap();
+        assert_eq!(coarse_grain_with_filter(lattice, &top_left, &data, 2, 0).unwrap(), decimation);
+        // A weak filter: the frequency of h = +1 given the block sum follows σ(2λ·v).
+        let all_up = vec![1i8; 36 * 4000];
+        let weak = coarse_grain_with_filter(lattice, &[0.1; 4], &all_up, 3, 0).unwrap();
+        let freq = weak.iter().filter(|&&h| h == 1).count() as f64 / weak.len() as f64;
+        let p = 1.0 / (1.0 + (-0.8f64).exp());
+        let sigma = (p * (1.0 - p) / weak.len() as f64).sqrt();
+        assert!((freq - p).abs() < 4.0 * sigma, "{freq} vs {p}");
+        assert!(coarse_grain_with_filter(lattice, &[1.0; 5], &data, 0, 0).is_err());
+        assert!(coarse_grain_with_filter(Lattice::square(5).unwrap(), &[1.0; 4], &data[..25], 0, 0).is_err());
     }
 
     #[test]
