@@ -97,6 +97,64 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A campaign file that cannot be run as written.
+    #[error("campaign: {field}: {reason}")]
+    InvalidCampaign {
+        /// The offending field.
+        field: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A task record written by another campaign (its hash differs).
+    #[error("{location} belongs to another campaign ({campaign}, hash {hash}; this campaign's hash is {expected})")]
+    ForeignTask {
+        /// Where the record was found.
+        location: String,
+        /// The campaign name it records.
+        campaign: String,
+        /// The campaign hash it records.
+        hash: String,
+        /// This campaign's hash.
+        expected: String,
+    },
+    /// A record whose task is not in this campaign's task table (or differs from its row).
+    #[error("{location} records task {task}, which does not match this campaign's task table")]
+    UnknownTask {
+        /// Where the record was found.
+        location: String,
+        /// The task index it records.
+        task: usize,
+    },
+    /// Two records for the same task.
+    #[error("task {task} is duplicated: {first} and {second}")]
+    DuplicateTask {
+        /// The task index.
+        task: usize,
+        /// Where the first record was found.
+        first: String,
+        /// Where the second was found.
+        second: String,
+    },
+    /// Tasks without a (finished) record.
+    #[error("{count} of {total} tasks are missing (first missing: task {first}); run them with `campaign run-task`")]
+    MissingTasks {
+        /// How many are missing.
+        count: usize,
+        /// Number of tasks in the campaign.
+        total: usize,
+        /// The first missing task index.
+        first: usize,
+    },
+    /// An output listed in a record that is missing, truncated or corrupted.
+    #[error("{location}: output {file} is {problem}")]
+    BadOutput {
+        /// Where the record was found.
+        location: String,
+        /// The output's file name.
+        file: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The plotting or PNG backend failed.
     #[error("drawing failed: {message}")]
     Backend {

@@ -38,6 +38,7 @@
 //! ```
 
 pub mod base64;
+pub mod campaign;
 pub mod error;
 pub mod fields;
 pub mod image;

@@ -12,6 +12,7 @@ macro_rules! outln {
 }
 
 mod budget;
+mod cmd_campaign;
 mod cmd_exact;
 mod cmd_generate;
 mod cmd_reproduce;
@@ -52,6 +53,9 @@ enum Command {
     /// Renormalization group: exact 1D flow, block spins, RBM realisations, the exact mapping, MCRG.
     #[command(subcommand)]
     Rg(cmd_rg::RgCommand),
+    /// Campaigns: a grid of runs from a TOML file, as a Slurm job array or locally, merged.
+    #[command(subcommand)]
+    Campaign(cmd_campaign::CampaignCommand),
 }
 
 /// The model family.
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Train(a) => cmd_train::run(a),
         Command::Generate(a) => cmd_generate::run(a),
         Command::Rg(c) => cmd_rg::run(c),
+        Command::Campaign(c) => cmd_campaign::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
