@@ -511,3 +511,179 @@ where
         observables,
     })
 }
+
+/// The chains `chains` of a run with fixed thermalisation and thinning: exactly their part of what
+/// [`generate`] produces for the same model, algorithm and configuration (chain `i` still draws
+/// from [`chain_rng`]`(seed, i)`), so pieces computed on different machines can be put back
+/// together by [`assemble`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainBlock {
+    /// The chain indices of this piece.
+    pub chains: std::ops::Range<usize>,
+    /// Their samples, chain-major, `Σ samples × sites` spins.
+    pub spins: Vec<i8>,
+    /// Samples of each chain of the piece.
+    pub samples_per_chain: Vec<usize>,
+    /// Per-sweep `B/N` of the production run of each chain (at most `MAX_TAU_SERIES / chains`
+    /// sweeps per chain, as in [`generate`]), chain after chain.
+    pub series_energy: Vec<f64>,
+    /// Per-sweep `|m|`, same layout.
+    pub series_abs_magnetization: Vec<f64>,
+}
+
+fn fixed_settings(config: &DatasetConfig) -> Result<(usize, usize)> {
+    match (config.thermalize, config.thin) {
+        (Sweeps::Fixed(t), Sweeps::Fixed(k)) => Ok((t, k)),
+        _ => Err(Error::InvalidParameter {
+            name: "thermalize/thin",
+            reason: "a piece of a run needs fixed thermalisation and thinning (automatic ones depend on all chains)",
+        }),
+    }
+}
+
+/// Run the chains `chains` (a non-empty subrange of `0..config.chains`) of the run [`generate`]
+/// would do with these arguments. Thermalisation and thinning must be fixed: automatic ones are
+/// chosen from the pilot runs of every chain, which a piece does not see.
+///
+/// ```
+/// use lattice_physics::dataset::{assemble, generate, generate_chains, DatasetConfig, Sweeps};
+/// use lattice_physics::sampler::Algorithm;
+/// use lattice_physics::{IsingModel, Lattice};
+/// let model = IsingModel::new(Lattice::square(4)?, 0.3, 0.0)?;
+/// let config = DatasetConfig { samples: 300, chains: 3, thermalize: Sweeps::Fixed(50), thin: Sweeps::Fixed(2), seed: 5 };
+/// let a = generate_chains(model, Algorithm::Metropolis, &config, 0..1, &|_| {})?;
+/// let b = generate_chains(model, Algorithm::Metropolis, &config, 1..3, &|_| {})?;
+/// let whole = assemble(model, Algorithm::Metropolis, &config, vec![a, b])?;
+/// assert_eq!(whole, generate(model, Algorithm::Metropolis, &config, &|_| {})?);
+/// # Ok::<(), lattice_physics::Error>(())
+/// ```
+pub fn generate_chains(
+    model: IsingModel,
+    algorithm: Algorithm,
+    config: &DatasetConfig,
+    chains: std::ops::Range<usize>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<ChainBlock> {
+    config.validate()?;
+    let (t0, thin) = fixed_settings(config)?;
+    if algorithm == Algorithm::Wolff && t0 < crate::sampler::Wolff::CALIBRATION_SWEEPS {
+        return Err(Error::InvalidParameter {
+            name: "thermalize",
+            reason: "Wolff needs at least Wolff::CALIBRATION_SWEEPS (32) thermalisation sweeps",
+        });
+    }
+    if chains.is_empty() || chains.end > config.chains {
+        return Err(Error::InvalidParameter {
+            name: "chains",
+            reason: "must be a non-empty subrange of 0..chains",
+        });
+    }
+    let lattice = model.lattice();
+    let sites = lattice.num_sites();
+    let samples: usize = chains.clone().map(|i| config.samples_of_chain(i)).sum();
+    if samples.checked_mul(sites).is_none_or(|n| n > isize::MAX as usize) {
+        return Err(Error::InvalidParameter {
+            name: "samples",
+            reason: "samples × sites does not fit in memory",
+        });
+    }
+    // The same per-chain state as `generate_with` builds, with the cap of the whole run.
+    let cap = (MAX_TAU_SERIES / config.chains).max(1);
+    let mut state = Vec::with_capacity(chains.len());
+    for i in chains.clone() {
+        let mut rng = chain_rng(config.seed, i as u64);
+        let spins = Spins::random(lattice, &mut rng);
+        state.push(Chain {
+            sampler: AnySampler::new(algorithm, model)?,
+            spins,
+            rng,
+            samples: config.samples_of_chain(i),
+            pilot_sweeps: 0,
+            pilot_tau: None,
+            series_b: Vec::new(),
+            series_m: Vec::new(),
+            cap,
+        });
+    }
+    let total: u64 = state.iter().map(|ch| (t0 + ch.samples * thin) as u64).sum();
+    let reporter = Reporter::new(Phase::Production, total, progress);
+    let outputs: Vec<Vec<i8>> =
+        state.par_iter_mut().map(|ch| ch.produce(t0, thin, false, &reporter)).collect();
+    Ok(ChainBlock {
+        chains,
+        spins: outputs.concat(),
+        samples_per_chain: state.iter().map(|ch| ch.samples).collect(),
+        series_energy: state.iter().flat_map(|ch| ch.series_b.iter().copied()).collect(),
+        series_abs_magnetization: state.iter().flat_map(|ch| ch.series_m.iter().copied()).collect(),
+    })
+}
+
+/// Put the pieces of a run ([`generate_chains`]) back together: the result equals what
+/// [`generate`] returns for the same arguments. `blocks` must cover `0..config.chains` in order,
+/// each with the sample counts and lengths the configuration implies.
+pub fn assemble(
+    model: IsingModel,
+    algorithm: Algorithm,
+    config: &DatasetConfig,
+    blocks: Vec<ChainBlock>,
+) -> Result<Dataset> {
+    config.validate()?;
+    let (thermalize, thin) = fixed_settings(config)?;
+    let lattice = model.lattice();
+    let sites = lattice.num_sites();
+    let cap = (MAX_TAU_SERIES / config.chains).max(1);
+    let mut next = 0;
+    let mut spins = Vec::with_capacity(config.samples * sites);
+    let (mut series_b, mut series_m) = (Vec::new(), Vec::new());
+    let mut samples_per_chain = Vec::with_capacity(config.chains);
+    for b in blocks {
+        let expected: Vec<usize> = b.chains.clone().map(|i| config.samples_of_chain(i)).collect();
+        let series_len: usize = expected.iter().map(|&s| (s * thin).min(cap)).sum();
+        if b.chains.start != next
+            || b.chains.is_empty()
+            || b.chains.end > config.chains
+            || b.samples_per_chain != expected
+            || b.spins.len() != expected.iter().sum::<usize>() * sites
+            || b.series_energy.len() != series_len
+            || b.series_abs_magnetization.len() != series_len
+        {
+            return Err(Error::InvalidParameter {
+                name: "blocks",
+                reason: "the pieces must cover every chain once, in order, with the lengths the configuration implies",
+            });
+        }
+        next = b.chains.end;
+        spins.extend_from_slice(&b.spins);
+        series_b.extend_from_slice(&b.series_energy);
+        series_m.extend_from_slice(&b.series_abs_magnetization);
+        samples_per_chain.extend_from_slice(&b.samples_per_chain);
+    }
+    if next != config.chains {
+        return Err(Error::InvalidParameter {
+            name: "blocks",
+            reason: "the pieces do not cover every chain",
+        });
+    }
+    let measurements = observables::measure_all(lattice, &spins)?;
+    let tau_energy = integrated_autocorrelation_time(&series_b)?;
+    let tau_abs_magnetization = integrated_autocorrelation_time(&series_m)?;
+    let observables = observables::estimate(lattice, model.coupling(), &measurements)?;
+    Ok(Dataset {
+        model,
+        algorithm: AnySampler::new(algorithm, model)?.name(),
+        spins,
+        measurements,
+        samples: config.samples,
+        chains: config.chains,
+        samples_per_chain,
+        seed: config.seed,
+        thermalize,
+        thin,
+        pilot_sweeps: vec![0; config.chains],
+        pilot_tau_energy: None,
+        pilot_tau_abs_magnetization: None,
+        tau_energy,
+        tau_abs_magnetization,
+        observables,
+    })
+}
