@@ -61,6 +61,11 @@ pub struct SampleArgs {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+    /// Run only chain subset I of N (`I/N`, from 0) into OUT.shard-I-of-N.*, for `kadanoff merge`;
+    /// read from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when absent and both are set.
+    /// Needs numeric --thermalize and --thin.
+    #[arg(long)]
+    shard: Option<String>,
 }
 
 fn parse_sweeps(name: &str, s: &str) -> Result<Sweeps> {
@@ -115,6 +120,29 @@ pub fn run(args: SampleArgs) -> Result<()> {
             // The default output directory is created on demand; others must exist.
             std::fs::create_dir_all(dir)?;
         }
+    }
+    if let Some(shard) = crate::cmd_merge::shard_of(args.shard.as_deref(), args.chains)? {
+        return crate::cmd_merge::run_shard(crate::cmd_merge::ShardRun {
+            request: SampleRequest {
+                model: args.model,
+                size: args.size,
+                coupling: args.coupling,
+                field: args.field,
+                seed: args.seed,
+                samples: args.samples,
+                chains: args.chains,
+                thermalize: &args.thermalize,
+                thin: &args.thin,
+                output: &args.out,
+            },
+            model,
+            algorithm,
+            config,
+            shard,
+            force: args.force,
+            quiet: args.quiet,
+            json: args.json,
+        });
     }
     let npy_out = PendingOutput::claim(&args.out, args.force)?;
     let json_out = PendingOutput::claim(&files::sidecar_path(&args.out), args.force)?;

@@ -15,6 +15,7 @@ mod budget;
 mod cmd_campaign;
 mod cmd_exact;
 mod cmd_generate;
+mod cmd_merge;
 mod cmd_reproduce;
 mod cmd_rg;
 mod cmd_sample;
@@ -53,6 +54,8 @@ enum Command {
     /// Renormalization group: exact 1D flow, block spins, RBM realisations, the exact mapping, MCRG.
     #[command(subcommand)]
     Rg(cmd_rg::RgCommand),
+    /// Merge the shards of one `sample --shard I/N` run into what the single run writes.
+    Merge(cmd_merge::MergeArgs),
     /// Campaigns: a grid of runs from a TOML file, as a Slurm job array or locally, merged.
     #[command(subcommand)]
     Campaign(cmd_campaign::CampaignCommand),
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => cmd_generate::run(a),
         Command::Rg(c) => cmd_rg::run(c),
         Command::Campaign(c) => cmd_campaign::run(c),
+        Command::Merge(a) => cmd_merge::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
