@@ -315,3 +315,15 @@ fn shards_merge_into_the_single_run_and_bad_shards_are_refused() {
     assert_clean_failure(&sample(d, &["--out", "b.npy", "--shard", "3/3"]), "below");
     assert_clean_failure(&sample(d, &["--out", "b.npy", "--shard", "x"]), "I/N");
 }
+
+#[test]
+fn the_readme_example_campaign_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/campaign-example.toml");
+    fs::copy(example, dir.path().join("scan.toml")).unwrap();
+    ok(&kadanoff(dir.path(), &["campaign", "plan", "scan.toml"]));
+    let table = read_json(&dir.path().join("scan-out/tasks.json"));
+    assert_eq!(table["tasks"].as_array().unwrap().len(), 12);
+    let script = fs::read_to_string(dir.path().join("scan-out/campaign.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --array=0-11%8"));
+}
