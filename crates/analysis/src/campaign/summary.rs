@@ -150,10 +150,13 @@ pub fn summary(campaign: &Campaign, results: &[(Task, TaskStats, Option<TaskMcrg
                 results.iter().filter(|(t, _, _)| t.size == size && t.coupling == coupling).collect();
             here.sort_by_key(|(t, _, _)| t.index);
             if here.len() != spec.seeds.len() {
+                let have: Vec<usize> = here.iter().map(|(t, _, _)| t.index).collect();
+                let planned = campaign.tasks().iter().filter(|t| t.size == size && t.coupling == coupling);
+                let missing: Vec<usize> = planned.map(|t| t.index).filter(|i| !have.contains(i)).collect();
                 return Err(Error::MissingTasks {
-                    count: spec.seeds.len() - here.len().min(spec.seeds.len()),
+                    count: missing.len(),
                     total: campaign.tasks().len(),
-                    first: 0,
+                    first: missing.first().copied().unwrap_or(0),
                 });
             }
             for (t, stats, mcrg) in here {
