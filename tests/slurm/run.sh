@@ -101,6 +101,20 @@ for i in $(seq 1 120); do
     sleep 0.5
 done
 
+wait_for() {
+    local job=$1
+    for i in $(seq 1 600); do
+        [ -z "$(timeout 10 squeue -h -j "$job" -o %i 2>/dev/null)" ] && break
+        [ "$i" = 600 ] && { echo "slurm test: job $job still running after 300 s" >&2; exit 1; }
+        sleep 0.5
+    done
+    local states
+    states=$(timeout 10 scontrol -o show job "$job" | grep -o 'JobState=[A-Z_]*' | sort | uniq -c)
+    if [ "$(echo "$states" | grep -vc 'JobState=COMPLETED')" != 0 ]; then
+        echo "slurm test: not every task of job $job completed: $states" >&2
+        exit 1
+    fi
+}
 campaign() {
     cat <<TOML
 name = "slurm-test"
@@ -130,22 +144,39 @@ campaign >"$T/local/campaign.toml"
 "$KADANOFF" campaign plan "$T/slurm/campaign.toml"
 job=$(timeout 30 sbatch --parsable "$T/slurm/out/campaign.sbatch")
 job=${job%%;*}
-echo "slurm test: array job $job submitted, waiting (at most 300 s)"
-for i in $(seq 1 600); do
-    [ -z "$(timeout 10 squeue -h -j "$job" -o %i 2>/dev/null)" ] && break
-    [ "$i" = 600 ] && { echo "slurm test: job $job still running after 300 s" >&2; exit 1; }
-    sleep 0.5
-done
-states=$(timeout 10 scontrol -o show job "$job" | grep -o 'JobState=[A-Z_]*' | sort | uniq -c)
-if [ "$(echo "$states" | grep -vc 'JobState=COMPLETED')" != 0 ]; then
-    echo "slurm test: not every array task completed: $states" >&2
-    exit 1
-fi
+echo "slurm test: campaign array job $job submitted"
+wait_for "$job"
 "$KADANOFF" campaign merge "$T/slurm/campaign.toml" >/dev/null
 
 "$KADANOFF" campaign plan "$T/local/campaign.toml" >/dev/null
 "$KADANOFF" campaign run "$T/local/campaign.toml" --jobs 2 >/dev/null
 "$KADANOFF" campaign merge "$T/local/campaign.toml" >/dev/null
+
+# One run in three shards of chains, Slurm naming each shard by SLURM_ARRAY_TASK_ID/COUNT, merged:
+# the same bytes as the single run here.
+run_args=(sample --size 8 --coupling 0.44 --samples 900 --chains 3 --thermalize 100 --thin 2
+    --algorithm swendsen-wang --seed 5 --quiet)
+mkdir -p "$T/shards/logs"
+cat >"$T/shards/shards.sbatch" <<SH
+#!/bin/bash
+#SBATCH --job-name=kadanoff-shards
+#SBATCH --array=0-2
+#SBATCH --cpus-per-task=1
+#SBATCH --mem=200M
+#SBATCH --time=00:05:00
+#SBATCH --chdir=$T/shards
+#SBATCH --output=logs/%A_%a.out
+set -euo pipefail
+exec "$KADANOFF" ${run_args[*]} --out run.npy
+SH
+job=$(timeout 30 sbatch --parsable "$T/shards/shards.sbatch")
+job=${job%%;*}
+echo "slurm test: shard array job $job submitted"
+wait_for "$job"
+"$KADANOFF" merge "$T"/shards/run.shard-*-of-3.json --out "$T/shards/merged.npy" >/dev/null
+(cd "$T/local" && "$KADANOFF" "${run_args[@]}" --out single.npy >/dev/null)
+cmp "$T/shards/merged.npy" "$T/local/single.npy"
+rm "$T/local/single.npy" "$T/local/single.json"
 
 # Everything but the task records (they hold wall-clock times), the logs and the script (it holds
 # absolute paths) must be identical.
@@ -155,4 +186,5 @@ n=$(find "$T/slurm/out/tasks" -name record.json | wc -l)
 [ -s "$T/slurm/out/summary.json" ] || { echo "slurm test: no summary" >&2; exit 1; }
 files=$(find "$T/slurm/out" -type f -not -name record.json -not -path '*/logs/*' -not -name campaign.sbatch | wc -l)
 ok=1
-echo "slurm test: 1 passed, 0 failed ($n tasks through sbatch, $files files identical to the local run, $(( $(date +%s) - started )) s)"
+echo "slurm test: campaign of $n tasks through sbatch: $files files identical to the local run; 3 shards through sbatch merged into the single run's bytes"
+echo "slurm test: 2 passed, 0 failed ($(( $(date +%s) - started )) s)"
