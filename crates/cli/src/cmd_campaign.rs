@@ -207,6 +207,11 @@ fn run_task(loaded: &Loaded, task: &Task) -> Result<f64> {
     };
     let lattice = model_kind.lattice(task.size)?;
     let model = IsingModel::new(lattice, task.coupling, 0.0)?;
+    crate::budget::check_array(
+        &format!("{} samples of {} spins", spec.samples, lattice.num_sites()),
+        &[spec.samples, lattice.num_sites()],
+        1,
+    )?;
     let config = c.dataset_config(task);
     let data = crate::cmd_sample::generate_with_progress(
         model,
