@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use kadanoff_analysis::campaign::{
     derive_seed, summary, verify, Analysis, Campaign, CampaignModel, CampaignSpec, FoundRecord, McrgSpec,
-    Measured, OutputRecord, SlurmSpec, TaskRecord, TaskStats,
+    Measured, OutputRecord, SlurmSpec, SweepCount, TaskRecord, TaskStats,
 };
 use kadanoff_analysis::Error;
 
@@ -18,8 +18,8 @@ fn spec(couplings: Vec<f64>) -> CampaignSpec {
         algorithm: "metropolis".into(),
         samples: 100,
         chains: 2,
-        thermalize: 10,
-        thin: 1,
+        thermalize: SweepCount::Fixed(10),
+        thin: SweepCount::Fixed(1),
         seeds: vec![1, 2],
         analyses: vec![Analysis::Stats, Analysis::Mcrg],
         mcrg: Some(McrgSpec { factor: 2, levels: 1 }),
@@ -77,7 +77,7 @@ fn the_hash_covers_results_not_resources_or_location() {
     s.slurm.mem = "8G".into();
     assert_eq!(Campaign::new(s).unwrap().hash(), a.hash());
     let mut s = spec(vec![0.3]);
-    s.thin = 2;
+    s.thin = SweepCount::Fixed(2);
     assert_ne!(Campaign::new(s).unwrap().hash(), a.hash());
     assert_ne!(Campaign::new(spec(vec![0.31])).unwrap().hash(), a.hash());
 }

@@ -124,8 +124,17 @@ impl Loaded {
     fn read(file: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read campaign file {}", file.display()))?;
-        let spec: CampaignSpec =
-            toml::from_str(&text).map_err(|e| anyhow!("{}: {}", file.display(), e.message()))?;
+        let spec: CampaignSpec = toml::from_str(&text).map_err(|e| {
+            // One line: the message and where (toml's own rendering spans several lines).
+            match e.span() {
+                Some(r) => {
+                    let line = text[..r.start.min(text.len())].matches('\n').count() + 1;
+                    let what = text.lines().nth(line - 1).unwrap_or("").trim();
+                    anyhow!("{}:{line}: {} (`{what}`)", file.display(), e.message())
+                }
+                None => anyhow!("{}: {}", file.display(), e.message()),
+            }
+        })?;
         let campaign = Campaign::new(spec).with_context(|| format!("{}", file.display()))?;
         let base = match file.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -22,7 +22,7 @@ algorithm = "swendsen-wang"
 samples = 600
 chains = 2
 thermalize = 100
-thin = 2
+thin = "auto"
 seeds = [1, 2]
 analyses = ["stats", "mcrg"]
 mcrg = {{ factor = 2, levels = 1 }}
@@ -207,6 +207,7 @@ fn campaign_refuses_bad_files() {
         (campaign_toml("[0.3]").replace("[\"stats\", \"mcrg\"]", "[\"mcrg\"]"), "stats"),
         (campaign_toml("[0.3]").replace("mem = \"300M\"", "mem = \"1G\\nrm -rf /\""), "mem"),
         (campaign_toml("[1e9]"), "coupling"),
+        (campaign_toml("[0.3]").replace("thin = \"auto\"", "thin = \"often\""), "thin = \"often\""),
     ];
     for (i, (text, needle)) in cases.iter().enumerate() {
         let f = format!("bad{i}.toml");

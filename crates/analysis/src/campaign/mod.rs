@@ -116,6 +116,72 @@ pub struct McrgSpec {
     pub levels: usize,
 }
 
+/// A number of sweeps in a campaign file: a whole number, or `"auto"` (chosen per task from its
+/// pilot runs, as `kadanoff sample --thin auto` does; deterministic for a given seed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepCount {
+    /// Exactly this many sweeps.
+    Fixed(usize),
+    /// Automatic.
+    Auto,
+}
+
+impl Serialize for SweepCount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            SweepCount::Fixed(n) => s.serialize_u64(*n as u64),
+            SweepCount::Auto => s.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SweepCount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = SweepCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number of sweeps or \"auto\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<SweepCount, E> {
+                usize::try_from(v).map(SweepCount::Fixed).map_err(|_| E::custom("too many sweeps"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<SweepCount, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom("a number of sweeps cannot be negative"))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<SweepCount, E> {
+                if v == "auto" {
+                    Ok(SweepCount::Auto)
+                } else {
+                    Err(E::custom(format!("expected a whole number of sweeps or \"auto\", got {v:?}")))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl SweepCount {
+    /// As the data set's setting.
+    pub fn sweeps(self) -> Sweeps {
+        match self {
+            SweepCount::Fixed(n) => Sweeps::Fixed(n),
+            SweepCount::Auto => Sweeps::Auto,
+        }
+    }
+}
+
+impl std::fmt::Display for SweepCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SweepCount::Fixed(n) => write!(f, "{n}"),
+            SweepCount::Auto => f.write_str("auto"),
+        }
+    }
+}
+
 /// Resources of every array task, and the array's throttle (`--array=0-(n-1)%throttle`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -145,7 +211,7 @@ pub struct SlurmSpec {
 /// samples = 2000
 /// chains = 2
 /// thermalize = 200
-/// thin = 2
+/// thin = "auto"
 /// seeds = [1, 2]
 /// analyses = ["stats", "mcrg"]
 /// mcrg = { factor = 2, levels = 1 }
@@ -174,10 +240,10 @@ pub struct CampaignSpec {
     pub samples: usize,
     /// Chains per task.
     pub chains: usize,
-    /// Thermalisation sweeps of every chain (fixed, so every task does the same work).
-    pub thermalize: usize,
-    /// Sweeps between kept configurations.
-    pub thin: usize,
+    /// Thermalisation sweeps of every chain, or `"auto"`.
+    pub thermalize: SweepCount,
+    /// Sweeps between kept configurations, or `"auto"` (at least `2 τ_int`).
+    pub thin: SweepCount,
     /// Master seeds: every point is run once per seed.
     pub seeds: Vec<u64>,
     /// Analyses on every point (`stats` is required).
@@ -234,8 +300,8 @@ struct Canonical<'a> {
     algorithm: &'a str,
     samples: usize,
     chains: usize,
-    thermalize: usize,
-    thin: usize,
+    thermalize: SweepCount,
+    thin: SweepCount,
     seeds: &'a [u64],
     analyses: &'a [Analysis],
     mcrg: Option<McrgSpec>,
@@ -292,13 +358,13 @@ impl Campaign {
         let config = DatasetConfig {
             samples: spec.samples,
             chains: spec.chains,
-            thermalize: Sweeps::Fixed(spec.thermalize),
-            thin: Sweeps::Fixed(spec.thin),
+            thermalize: spec.thermalize.sweeps(),
+            thin: spec.thin.sweeps(),
             seed: 0,
         };
         config.validate().map_err(|e| invalid("samples/chains/thermalize/thin", e.to_string()))?;
         if algorithm == Algorithm::Wolff
-            && spec.thermalize < lattice_physics::sampler::Wolff::CALIBRATION_SWEEPS
+            && matches!(spec.thermalize, SweepCount::Fixed(t) if t < lattice_physics::sampler::Wolff::CALIBRATION_SWEEPS)
         {
             return Err(invalid(
                 "thermalize",
@@ -406,8 +472,8 @@ impl Campaign {
         DatasetConfig {
             samples: self.spec.samples,
             chains: self.spec.chains,
-            thermalize: Sweeps::Fixed(self.spec.thermalize),
-            thin: Sweeps::Fixed(self.spec.thin),
+            thermalize: self.spec.thermalize.sweeps(),
+            thin: self.spec.thin.sweeps(),
             seed: task.derived_seed,
         }
     }
