@@ -328,3 +328,24 @@ fn the_readme_example_campaign_plans() {
     let script = fs::read_to_string(dir.path().join("scan-out/campaign.sbatch")).unwrap();
     assert!(script.contains("#SBATCH --array=0-11%8"));
 }
+
+#[test]
+fn a_ring_campaign_is_compared_with_the_transfer_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = campaign_toml("[0.5]")
+        .replace("\"ising2d\"", "\"ising1d\"")
+        .replace("sizes = [4, 8]", "sizes = [12]")
+        .replace("[\"stats\", \"mcrg\"]", "[\"stats\"]")
+        .replace("mcrg = { factor = 2, levels = 1 }", "")
+        .replace("\"swendsen-wang\"", "\"wolff\"");
+    fs::write(d.join("ring.toml"), text).unwrap();
+    ok(&kadanoff(d, &["campaign", "run", "ring.toml"]));
+    ok(&kadanoff(d, &["campaign", "merge", "ring.toml"]));
+    let summary = read_json(&d.join("out/summary.json"));
+    let exact = lattice_physics::exact::ring(12, 0.5, 0.0).unwrap();
+    let o = &summary["points"][0]["observables"]["energy_per_site"];
+    let (mean, err) = (o["mean"].as_f64().unwrap(), o["stderr"].as_f64().unwrap());
+    assert_eq!(o["exact"].as_f64(), Some(exact.energy_per_site));
+    assert!(err > 0.0 && err < 0.05 && (mean - exact.energy_per_site).abs() < 4.0 * err, "{mean} ± {err}");
+}
