@@ -1,7 +1,8 @@
 //! Project automation. `cargo xtask ci` runs exactly what CI runs (`.ci/run` calls it).
 //!
 //! - `ci`: `cargo fmt --check`, clippy with warnings denied, the README's test command
-//!   (`cargo test --workspace --release`), and `cargo doc` with warnings denied;
+//!   (`cargo test --workspace --release`), the Slurm campaign test (`tests/slurm/run.sh`, a
+//!   one-node cluster on loopback), and `cargo doc` with warnings denied;
 //! - `test`: the README's test command only;
 //! - `bench`: the criterion benches;
 //! - `figures [--check]`: regenerate the figures shown in README.md (`docs/figures/`) from a
@@ -43,6 +44,17 @@ fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--release", "--", "-D", "warnings"])?;
     test()?;
+    // A real one-node Slurm cluster on loopback runs a tiny campaign as an sbatch array and
+    // checks the merged bytes against a local run (installs slurm-wlm and munge when missing).
+    let kadanoff = root().join("target").join("release").join("kadanoff");
+    let status = Command::new("bash")
+        .arg(root().join("tests").join("slurm").join("run.sh"))
+        .env("KADANOFF", &kadanoff)
+        .status()
+        .context("cannot run tests/slurm/run.sh")?;
+    if !status.success() {
+        bail!("tests/slurm/run.sh failed ({status})");
+    }
     std::env::set_var("RUSTDOCFLAGS", "-D warnings");
     run("cargo", &["doc", "--workspace", "--no-deps", "--release"])?;
     Ok(())
