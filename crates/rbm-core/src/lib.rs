@@ -36,6 +36,7 @@ pub mod dbn;
 pub mod error;
 pub mod exact;
 pub mod float;
+mod kernel;
 pub mod monitor;
 pub mod rbm;
 pub mod train;

@@ -28,12 +28,12 @@
 //! binary units and `tanh x_j` for spins (and symmetrically for `v` given `h`).
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Float, Result, Units};
+use crate::{kernel, Error, Float, Result, Units};
 
 /// A restricted Boltzmann machine with the ML sign convention
 /// `E(v, h) = -vᵀWh - aᵀv - bᵀh` (see the [module docs](self)).
@@ -308,25 +308,69 @@ impl<F: Float> Rbm<F> {
 
     // ----- conditionals ---------------------------------------------------------------------
 
-    /// [`Rbm::hidden_field_into`] with shapes trusted.
-    pub(crate) fn hidden_field_into_unchecked(&self, v: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
-        for mut row in out.rows_mut() {
-            row.assign(&self.hidden_bias);
-        }
-        // Computed as xᵀ = Wᵀ vᵀ: the weight matrix is the left operand, whose rows the
-        // matrix product splits across threads (a batch of 100 rows would not split well).
-        let mut out_t = out.reversed_axes();
-        general_mat_mul(F::one(), &self.weights.t(), &v.t(), F::one(), &mut out_t);
+    /// [`Rbm::hidden_field_into`] with shapes trusted. Columns (hidden units) are cut into
+    /// blocks computed in parallel (see [`crate::kernel`]).
+    pub(crate) fn hidden_field_into_unchecked(&self, v: ArrayView2<F>, out: ArrayViewMut2<F>) {
+        self.hidden_step(v, out, None);
     }
 
-    /// [`Rbm::visible_field_into`] with shapes trusted.
-    pub(crate) fn visible_field_into_unchecked(&self, h: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
-        for mut row in out.rows_mut() {
-            row.assign(&self.visible_bias);
-        }
-        // yᵀ = W hᵀ (see `hidden_field_into_unchecked`).
-        let mut out_t = out.reversed_axes();
-        general_mat_mul(F::one(), &self.weights, &h.t(), F::one(), &mut out_t);
+    /// [`Rbm::visible_field_into`] with shapes trusted (blocks of visible units in parallel).
+    pub(crate) fn visible_field_into_unchecked(&self, h: ArrayView2<F>, out: ArrayViewMut2<F>) {
+        self.visible_step(h, out, None);
+    }
+
+    /// `x = b + v W` into `out` and then, if `act` is given, the activation of
+    /// [`activate_block`]: `out` becomes the means and `act`'s buffer the samples drawn with
+    /// its uniforms (`batch · n_hidden` of them, row-major). `act = Some((None, _))` makes
+    /// means only. Column blocks run in parallel.
+    fn hidden_step(
+        &self,
+        v: ArrayView2<F>,
+        out: ArrayViewMut2<F>,
+        act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
+    ) {
+        let units = self.hidden_units;
+        let work = v.nrows() * self.n_visible() * self.n_hidden();
+        let (samples, uniforms) = split_act(act, out.dim());
+        let len = out.ncols();
+        kernel::for_blocks((out, samples), Axis(1), len, work, |cols, (mut out, samples)| {
+            let b = self.hidden_bias.slice(s![cols.clone()]);
+            for mut row in out.rows_mut() {
+                row.assign(&b);
+            }
+            general_mat_mul(F::one(), &v, &self.weights.slice(s![.., cols.clone()]), F::one(), &mut out);
+            if let Some(u) = uniforms {
+                activate_block(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
+            }
+        });
+    }
+
+    /// `y = a + h Wᵀ` into `out`, then the activation (see [`Rbm::hidden_step`]).
+    fn visible_step(
+        &self,
+        h: ArrayView2<F>,
+        out: ArrayViewMut2<F>,
+        act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
+    ) {
+        let units = self.visible_units;
+        let work = h.nrows() * self.n_visible() * self.n_hidden();
+        let (samples, uniforms) = split_act(act, out.dim());
+        let len = out.ncols();
+        kernel::for_blocks((out, samples), Axis(1), len, work, |cols, (mut out, samples)| {
+            let a = self.visible_bias.slice(s![cols.clone()]);
+            for mut row in out.rows_mut() {
+                row.assign(&a);
+            }
+            general_mat_mul(F::one(), &h, &self.weights.slice(s![cols.clone(), ..]).t(), F::one(), &mut out);
+            if let Some(u) = uniforms {
+                activate_block(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
+            }
+        });
+    }
+
+    /// `⟨h | v⟩` into `means` (allocation-free, parallel over blocks of hidden units).
+    pub(crate) fn hidden_means_into_unchecked(&self, v: ArrayView2<F>, means: ArrayViewMut2<F>) {
+        self.hidden_step(v, means, Some((None, &[])));
     }
 
     /// `f` applied to the field of every hidden unit, for every row of `v`.
@@ -387,30 +431,36 @@ impl<F: Float> Rbm<F> {
         Ok(samples)
     }
 
-    /// [`Rbm::sample_hidden_into`] with shapes trusted.
+    /// [`Rbm::sample_hidden_into`] with shapes trusted: uniforms are drawn first (row-major,
+    /// in bulk), then blocks of hidden units are computed, activated and sampled in parallel.
     pub(crate) fn sample_hidden_into_unchecked<R: Rng + ?Sized>(
         &self,
         v: ArrayView2<F>,
-        mut means: ArrayViewMut2<F>,
+        means: ArrayViewMut2<F>,
         samples: ArrayViewMut2<F>,
         uniforms: &mut [F],
         rng: &mut R,
     ) {
-        self.hidden_field_into_unchecked(v, means.view_mut());
-        activate(self.hidden_units, means, Some(samples), uniforms, rng);
+        assert_eq!(samples.dim(), means.dim(), "sample_hidden: sample buffer shape");
+        let u = &mut uniforms[..means.len()];
+        F::fill_uniform(rng, u);
+        self.hidden_step(v, means, Some((Some(samples), u)));
     }
 
-    /// [`Rbm::sample_visible_into`] with shapes trusted.
+    /// [`Rbm::sample_visible_into`] with shapes trusted (see
+    /// [`Rbm::sample_hidden_into_unchecked`]).
     pub(crate) fn sample_visible_into_unchecked<R: Rng + ?Sized>(
         &self,
         h: ArrayView2<F>,
-        mut means: ArrayViewMut2<F>,
+        means: ArrayViewMut2<F>,
         samples: ArrayViewMut2<F>,
         uniforms: &mut [F],
         rng: &mut R,
     ) {
-        self.visible_field_into_unchecked(h, means.view_mut());
-        activate(self.visible_units, means, Some(samples), uniforms, rng);
+        assert_eq!(samples.dim(), means.dim(), "sample_visible: sample buffer shape");
+        let u = &mut uniforms[..means.len()];
+        F::fill_uniform(rng, u);
+        self.visible_step(h, means, Some((Some(samples), u)));
     }
 
     /// Allocation-free [`Rbm::free_energies`]: `field` is scratch of shape `(batch, n_hidden)`,
@@ -641,55 +691,111 @@ impl<F: Float> PaperRbm<F> {
     }
 }
 
+/// The optional sample buffer and the uniforms (as a matrix of the output's shape) of a step;
+/// `None` for fields only, `Some((None, _))` for means only.
+#[allow(clippy::type_complexity)]
+fn split_act<'a, 'u, F: Float>(
+    act: Option<(Option<ArrayViewMut2<'a, F>>, &'u [F])>,
+    dim: (usize, usize),
+) -> (Option<ArrayViewMut2<'a, F>>, Option<Option<ArrayView2<'u, F>>>) {
+    match act {
+        None => (None, None),
+        Some((None, _)) => (None, Some(None)),
+        Some((Some(samples), u)) => {
+            let u = ArrayView2::from_shape(dim, u).expect("uniforms buffer holds the output's shape");
+            (Some(samples), Some(Some(u)))
+        }
+    }
+}
+
 /// Turns the fields in `buf` into means in place, and writes samples (if asked) using uniforms
-/// drawn in row-major order. Vectorised: the sigmoid runs over a contiguous slice, the sampling
-/// is a branch-free compare-and-select.
+/// drawn in row-major order. Sequential; the training steps use the same per-block kernel in
+/// parallel.
 pub(crate) fn activate<F: Float, R: Rng + ?Sized>(
     units: Units,
-    mut buf: ArrayViewMut2<F>,
+    buf: ArrayViewMut2<F>,
     samples: Option<ArrayViewMut2<F>>,
     uniforms: &mut [F],
     rng: &mut R,
+) {
+    match samples {
+        Some(samples) => {
+            assert_eq!(samples.dim(), buf.dim(), "activate: sample buffer shape");
+            let u = &mut uniforms[..buf.len()];
+            F::fill_uniform(rng, u);
+            let u = ArrayView2::from_shape(buf.dim(), &*u).expect("uniforms buffer holds the output's shape");
+            activate_block(units, buf, Some(samples), Some(u));
+        }
+        None => activate_block(units, buf, None, None),
+    }
+}
+
+/// Fields → means in place (`σ(x)` for binary units, `tanh x = 2σ(2x) - 1` for spins) and, if
+/// `samples` is given, samples `upper` where `u < p(upper)` (`u` has the block's shape).
+/// Vectorised at the CPU's width: the sigmoid runs over contiguous rows, the sampling is a
+/// branch-free compare-and-select.
+fn activate_block<F: Float>(
+    units: Units,
+    mut buf: ArrayViewMut2<F>,
+    samples: Option<ArrayViewMut2<F>>,
+    u: Option<ArrayView2<F>>,
 ) {
     let (lo, hi) = (units.lower::<F>(), units.upper::<F>());
     let one = F::one();
     let two = one + one;
     let spin = units == Units::Spin;
-    let n = buf.len();
-    // p(upper) = σ(x) (binary) or σ(2x) (spin), in place.
-    match buf.as_slice_mut() {
-        Some(s) => F::sigmoid_slice(s, units.field_scale()),
-        None => buf.mapv_inplace(|x| units.prob_upper(x)),
-    }
-    // Sample (branch-free select against bulk uniforms) and turn p into the mean 2p - 1 for
-    // spins, in one pass.
-    let step = |o: &mut F, p: &mut F, u: F| {
-        *o = if u < *p { hi } else { lo };
+    let scale = units.field_scale();
+    let finish = |p: &mut F| {
         if spin {
             *p = two * *p - one;
         }
     };
-    match samples {
-        Some(mut samples) => {
+    match (samples, u) {
+        (Some(mut samples), Some(u)) => {
             assert_eq!(samples.dim(), buf.dim(), "activate: sample buffer shape");
-            let u = &mut uniforms[..n];
-            F::fill_uniform(rng, u);
-            match (samples.as_slice_mut(), buf.as_slice_mut()) {
-                (Some(out), Some(p)) => {
-                    for ((o, p), &u) in out.iter_mut().zip(p.iter_mut()).zip(u.iter()) {
-                        step(o, p, u);
+            assert_eq!(u.dim(), buf.dim(), "activate: uniforms shape");
+            for ((mut p, mut o), u) in buf.rows_mut().into_iter().zip(samples.rows_mut()).zip(u.rows()) {
+                match (p.as_slice_mut(), o.as_slice_mut(), u.as_slice()) {
+                    (Some(p), Some(o), Some(u)) => {
+                        F::sigmoid_slice(p, scale);
+                        kernel::vectorized(
+                            #[inline(always)]
+                            || {
+                                for ((o, p), &u) in o.iter_mut().zip(p.iter_mut()).zip(u) {
+                                    *o = if u < *p { hi } else { lo };
+                                    finish(p);
+                                }
+                            },
+                        );
                     }
-                }
-                _ => {
-                    for ((o, p), &u) in samples.iter_mut().zip(buf.iter_mut()).zip(u.iter()) {
-                        step(o, p, u);
+                    _ => {
+                        p.mapv_inplace(|x| units.prob_upper(x));
+                        for ((o, p), &u) in o.iter_mut().zip(p.iter_mut()).zip(u.iter()) {
+                            *o = if u < *p { hi } else { lo };
+                            finish(p);
+                        }
                     }
                 }
             }
         }
-        None => {
-            if spin {
-                buf.mapv_inplace(|p| two * p - one);
+        _ => {
+            for mut p in buf.rows_mut() {
+                match p.as_slice_mut() {
+                    Some(p) => {
+                        F::sigmoid_slice(p, scale);
+                        if spin {
+                            kernel::vectorized(
+                                #[inline(always)]
+                                || p.iter_mut().for_each(finish),
+                            );
+                        }
+                    }
+                    None => p.mapv_inplace(|x| {
+                        let mut p = units.prob_upper(x);
+                        finish(&mut p);
+                        p
+                    }),
+                }
             }
         }
     }

@@ -33,15 +33,14 @@
 //! `exact_max_units` units.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, ArrayView2, Zip};
+use ndarray::{s, Array1, Array2, ArrayView2, Axis, Zip};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::monitor::{mean_free_energy, pseudo_log_likelihood, reconstruction_error};
-use crate::rbm::activate;
-use crate::{validate_data, Error, Float, Rbm, Result, Units, MAX_EXACT_UNITS};
+use crate::{kernel, validate_data, Error, Float, Rbm, Result, Units, MAX_EXACT_UNITS};
 
 /// A change of momentum at a given epoch (Hinton: 0.5, then 0.9 from epoch 5 on).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -191,28 +190,27 @@ pub struct EpochMetrics {
 }
 
 /// Preallocated per-mini-batch buffers (not serialised; rebuilt on demand).
+///
+/// `vv` and `hh` stack the positive and the negative statistics so that the weight gradient is
+/// one product `vvᵀ hh` with inner dimension `m + n_neg`: rows `[0, m)` hold the mini-batch
+/// `v₀` and its hidden means (scaled by `ε/m` before the product), rows `[m, m + n_neg)` the
+/// negative visible states and their hidden means (scaled by `-ε/n_neg`).
 #[derive(Debug, Clone)]
 struct Scratch<F> {
-    v0: Array2<F>,
-    h0_mean: Array2<F>,
-    h0_sample: Array2<F>,
-    vk_mean: Array2<F>,
-    vk: Array2<F>,
-    hk_mean: Array2<F>,
-    hk_sample: Array2<F>,
+    vv: Array2<F>,
+    hh: Array2<F>,
+    h_sample: Array2<F>,
+    v_mean: Array2<F>,
     uniforms: Vec<F>,
 }
 
 impl<F: Float> Scratch<F> {
     fn new(batch: usize, nv: usize, nh: usize) -> Self {
         Scratch {
-            v0: Array2::zeros((batch, nv)),
-            h0_mean: Array2::zeros((batch, nh)),
-            h0_sample: Array2::zeros((batch, nh)),
-            vk_mean: Array2::zeros((batch, nv)),
-            vk: Array2::zeros((batch, nv)),
-            hk_mean: Array2::zeros((batch, nh)),
-            hk_sample: Array2::zeros((batch, nh)),
+            vv: Array2::zeros((2 * batch, nv)),
+            hh: Array2::zeros((2 * batch, nh)),
+            h_sample: Array2::zeros((batch, nh)),
+            v_mean: Array2::zeros((batch, nv)),
             uniforms: vec![F::zero(); batch * nv.max(nh)],
         }
     }
@@ -563,6 +561,9 @@ impl<F: Float> Trainer<F> {
     }
 
     /// [`Trainer::cd_step`] without the checks (shapes and indices are trusted).
+    ///
+    /// Every product is split into blocks that run in parallel (see [`crate::kernel`]); the
+    /// random numbers are drawn sequentially, in the same order as a sequential run.
     fn update(&mut self, data: ArrayView2<F>, batch: &[usize], momentum: f64) {
         let (nv, nh) = self.model.weights.dim();
         let bs = self.config.batch_size;
@@ -572,49 +573,45 @@ impl<F: Float> Trainer<F> {
         let model = &mut self.model;
         let rng = &mut self.rng;
         let k = self.config.cd_k;
+        let persistent = self.chains.is_some();
+        let n_neg = if persistent { bs } else { m };
+        let rows = m + n_neg;
 
-        // Positive phase.
-        let mut v0 = scratch.v0.slice_mut(s![..m, ..]);
-        for (mut row, &idx) in v0.rows_mut().into_iter().zip(batch) {
+        // Positive phase: v₀ into rows [0, m) of vv, ⟨h|v₀⟩ into rows [0, m) of hh.
+        let (mut v_pos, mut v_neg) = scratch.vv.view_mut().split_at(Axis(0), m);
+        for (mut row, &idx) in v_pos.rows_mut().into_iter().zip(batch) {
             row.assign(&data.row(idx));
         }
-        let v0 = scratch.v0.slice(s![..m, ..]);
+        let (mut h_pos, mut h_neg) = scratch.hh.view_mut().split_at(Axis(0), m);
+        let mut h_sample = scratch.h_sample.slice_mut(s![..n_neg, ..]);
         model.sample_hidden_into_unchecked(
-            v0,
-            scratch.h0_mean.slice_mut(s![..m, ..]),
-            scratch.h0_sample.slice_mut(s![..m, ..]),
+            v_pos.view(),
+            h_pos.view_mut(),
+            h_sample.slice_mut(s![..m, ..]),
             &mut scratch.uniforms,
             rng,
         );
 
-        // Negative phase.
-        let persistent = self.chains.is_some();
-        let n_neg = if persistent { bs } else { m };
+        // Negative phase: k Gibbs steps from the mini-batch (CD) or the persistent chains.
+        let mut h_neg = h_neg.slice_mut(s![..n_neg, ..]);
+        let mut v_mean = scratch.v_mean.slice_mut(s![..n_neg, ..]);
         let mut vk = match self.chains.as_mut() {
             Some(c) => c.view_mut(),
-            None => scratch.vk.slice_mut(s![..m, ..]),
+            None => v_neg.slice_mut(s![..m, ..]),
         };
-        let mut hk_mean = scratch.hk_mean.slice_mut(s![..n_neg, ..]);
-        let mut hk_sample = scratch.hk_sample.slice_mut(s![..n_neg, ..]);
-        let mut vk_mean = scratch.vk_mean.slice_mut(s![..n_neg, ..]);
         if persistent {
             model.sample_hidden_into_unchecked(
                 vk.view(),
-                hk_mean.view_mut(),
-                hk_sample.view_mut(),
+                h_neg.view_mut(),
+                h_sample.view_mut(),
                 &mut scratch.uniforms,
                 rng,
             );
         }
         for step in 0..k {
-            let h_src = if step == 0 && !persistent {
-                scratch.h0_sample.slice(s![..m, ..])
-            } else {
-                hk_sample.view()
-            };
             model.sample_visible_into_unchecked(
-                h_src,
-                vk_mean.view_mut(),
+                h_sample.view(),
+                v_mean.view_mut(),
                 vk.view_mut(),
                 &mut scratch.uniforms,
                 rng,
@@ -622,49 +619,60 @@ impl<F: Float> Trainer<F> {
             if step + 1 < k {
                 model.sample_hidden_into_unchecked(
                     vk.view(),
-                    hk_mean.view_mut(),
-                    hk_sample.view_mut(),
+                    h_neg.view_mut(),
+                    h_sample.view_mut(),
                     &mut scratch.uniforms,
                     rng,
                 );
             } else {
-                model.hidden_field_into_unchecked(vk.view(), hk_mean.view_mut());
-                activate(model.hidden_units, hk_mean.view_mut(), None, &mut scratch.uniforms, rng);
+                model.hidden_means_into_unchecked(vk.view(), h_neg.view_mut());
             }
         }
+        if let Some(c) = &self.chains {
+            v_neg.slice_mut(s![..n_neg, ..]).assign(c);
+        }
 
-        // Update: Δ ← μΔ + ε(⟨vh⟩₀ - ⟨vh⟩ₖ - l2 W - l1 sign W), W ← W + Δ.
+        // Update: Δ ← μΔ + ε(⟨vh⟩₀ - ⟨vh⟩ₖ - l2 W - l1 sign W), W ← W + Δ, with the two
+        // averages as one product vvᵀ hh over the stacked, pre-scaled statistics.
         let mu = F::from_f64(momentum);
         let lr = self.config.learning_rate;
         let pos = F::from_f64(lr / m as f64);
         let neg = F::from_f64(-lr / n_neg as f64);
-        let h0_mean = scratch.h0_mean.slice(s![..m, ..]);
-        general_mat_mul(pos, &v0.t(), &h0_mean, mu, &mut self.velocity_weights);
-        general_mat_mul(neg, &vk.t(), &hk_mean, F::one(), &mut self.velocity_weights);
+        h_pos.mapv_inplace(|x| x * pos);
+        h_neg.mapv_inplace(|x| x * neg);
+        let vv = scratch.vv.slice(s![..rows, ..]);
+        let hh = scratch.hh.slice(s![..rows, ..]);
         let (l1, l2) = (F::from_f64(lr * self.config.l1), F::from_f64(lr * self.config.l2));
-        if self.config.l1 > 0.0 || self.config.l2 > 0.0 {
-            Zip::from(&mut model.weights).and(&mut self.velocity_weights).for_each(|w, d| {
-                *d -= l2 * *w + l1 * w.signum();
-                *w += *d;
-            });
-        } else {
-            Zip::from(&mut model.weights).and(&self.velocity_weights).for_each(|w, &d| *w += d);
-        }
-        self.velocity_visible.mapv_inplace(|d| d * mu);
-        for row in v0.rows() {
-            self.velocity_visible.scaled_add(pos, &row);
-        }
-        for row in vk.rows() {
-            self.velocity_visible.scaled_add(neg, &row);
-        }
+        let penalised = self.config.l1 > 0.0 || self.config.l2 > 0.0;
+        let parts = (
+            (model.weights.view_mut(), self.velocity_weights.view_mut()),
+            (model.visible_bias.view_mut(), self.velocity_visible.view_mut()),
+        );
+        let work = rows * nv * nh;
+        kernel::for_blocks(parts, Axis(0), nv, work, |range, ((mut w, mut d), (mut a, mut da))| {
+            let vv = vv.slice(s![.., range]);
+            general_mat_mul(F::one(), &vv.t(), &hh, mu, &mut d);
+            if penalised {
+                Zip::from(&mut w).and(&mut d).for_each(|w, d| {
+                    *d -= l2 * *w + l1 * w.signum();
+                    *w += *d;
+                });
+            } else {
+                Zip::from(&mut w).and(&d).for_each(|w, &d| *w += d);
+            }
+            da.mapv_inplace(|d| d * mu);
+            for row in vv.slice(s![..m, ..]).rows() {
+                da.scaled_add(pos, &row);
+            }
+            for row in vv.slice(s![m.., ..]).rows() {
+                da.scaled_add(neg, &row);
+            }
+            a += &da;
+        });
         self.velocity_hidden.mapv_inplace(|d| d * mu);
-        for row in h0_mean.rows() {
-            self.velocity_hidden.scaled_add(pos, &row);
+        for row in hh.rows() {
+            self.velocity_hidden += &row;
         }
-        for row in hk_mean.rows() {
-            self.velocity_hidden.scaled_add(neg, &row);
-        }
-        model.visible_bias += &self.velocity_visible;
         model.hidden_bias += &self.velocity_hidden;
     }
 

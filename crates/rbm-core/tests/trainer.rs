@@ -160,6 +160,29 @@ fn results_do_not_depend_on_the_number_of_threads() {
     assert!(m1[2].log_likelihood.is_some());
 }
 
+/// Products large enough to be cut into blocks that run as parallel tasks (64 × 256 × 128
+/// multiply-adds and more) give the same bytes on 1 and 2 threads, for CD and PCD.
+#[test]
+fn split_products_do_not_depend_on_the_number_of_threads() {
+    for (persistent, units) in [(false, Units::Spin), (true, Units::Binary)] {
+        let d = data(192, 256, units, 6);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let c =
+                    TrainConfig { batch_size: 64, holdout: 0.0, exact_max_units: 0, ..config(persistent, 3) };
+                let mut t = Trainer::new(c, d.view(), units, 128, units).unwrap();
+                let m: Vec<_> = (0..2).map(|_| t.epoch(d.view()).unwrap()).collect();
+                (bits(&t), m)
+            })
+        };
+        let (b1, m1) = run(1);
+        let (b2, m2) = run(2);
+        assert_eq!(b1, b2, "persistent = {persistent}");
+        assert_eq!(m1, m2, "persistent = {persistent}");
+    }
+}
+
 #[test]
 fn cd_step_rejects_bad_batches() {
     let d = data(40, 6, Units::Binary, 6);
