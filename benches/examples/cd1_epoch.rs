@@ -2,10 +2,12 @@
 //! monitoring) and prints one line of JSON; `benches/python/cd1_side_by_side.py` runs it next
 //! to scikit-learn and PyTorch.
 //!
-//! Usage: `cargo run --release -p kadanoff-benches --example cd1_epoch -- [N] [REPEATS] [V] [H] [B]`
-//! (defaults 20000 5 1600 400 100). Data: `N` random ±1 samples (f32), spin units on both
-//! layers, learning rate 0.01, momentum 0.5, initial weights `N(0, 0.01²)`, seed 7. Each
-//! repeat is one epoch; the best is reported, with the process CPU time of that epoch.
+//! Usage: `cargo run --release -p kadanoff-benches --example cd1_epoch -- [N] [REPEATS] [V] [H]
+//! [B] [M]` (defaults 20000 5 1600 400 100 500; `M` is `monitor_samples`, as in `kadanoff
+//! train`). Data: `N` random ±1 samples (f32), spin units on both layers, learning rate 0.01,
+//! momentum 0.5, initial weights `N(0, 0.01²)`, seed 7. Each repeat is one epoch, then
+//! [`Trainer::monitor`] (timed apart); the best of each is reported, with the process CPU time
+//! of the best epoch.
 
 use std::time::Instant;
 
@@ -29,6 +31,7 @@ fn main() {
         std::env::args().nth(i).map(|s| s.parse().expect("arguments are integers")).unwrap_or(default)
     };
     let (n, repeats, nv, nh, batch) = (arg(1, 20_000), arg(2, 5), arg(3, 1600), arg(4, 400), arg(5, 100));
+    let monitor_samples = arg(6, 500);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let data: Array2<f32> = Array2::from_shape_fn((n, nv), |_| if rng.random::<bool>() { 1.0 } else { -1.0 });
     let config = TrainConfig {
@@ -44,7 +47,7 @@ fn main() {
         init_std: 0.01,
         visible_bias_from_data: true,
         holdout: 0.0,
-        monitor_samples: 100,
+        monitor_samples,
         exact_max_units: 0,
         seed: 7,
     };

@@ -48,5 +48,5 @@ pub use error::{Error, Result};
 pub use exact::{Gradient, MAX_EXACT_UNITS};
 pub use float::Float;
 pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm};
-pub use train::{EpochMetrics, MomentumSwitch, TrainConfig, Trainer};
+pub use train::{EpochMetrics, MomentumSwitch, TrainConfig, Trainer, PLL_MAX_ROWS};
 pub use units::Units;

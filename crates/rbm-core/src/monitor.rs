@@ -1,8 +1,8 @@
 //! Training diagnostics that need no partition function: reconstruction error,
 //! pseudo-log-likelihood and mean free energy.
 //!
-//! All are computed in `f64` and deterministically (no random numbers), so monitoring never
-//! changes the random stream of training.
+//! All are deterministic (no random numbers), so monitoring never changes the random stream of
+//! training. Matrix products run in the model's float type; sums are accumulated in `f64`.
 //!
 //! - Reconstruction error: mean over samples and units of `(v - ⟨v | ⟨h|v⟩⟩)²` (mean-field
 //!   reconstruction). Its range is `[0, 1]` for binary units and `[0, 4]` for spins.
@@ -12,10 +12,10 @@
 //!   unit per sample and multiplies by `n_v`, a noisy estimator.) It costs `n_v · n_h`
 //!   terms per sample, so callers pass a bounded subsample. It is computed in the model's
 //!   float type: exactly in `f64`; in `f32` by products of `1 + tanh · tanh` factors at the
-//!   CPU's vector width, one logarithm per 8 terms (error per unit far below `1e-3` nats,
+//!   CPU's vector width, one logarithm per 16 terms (error per unit far below `1e-3` nats,
 //!   ample for monitoring; see `FlipTables` in the source).
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{s, Array2, ArrayView2};
 use rayon::prelude::*;
 
 use crate::{Float, Rbm, Result, Units};
@@ -23,12 +23,17 @@ use crate::{Float, Rbm, Result, Units};
 /// Mean squared mean-field reconstruction error per unit (see the [module docs](self)).
 pub fn reconstruction_error<F: Float>(rbm: &Rbm<F>, data: ArrayView2<F>) -> Result<f64> {
     rbm.validate_visible(data)?;
-    let model = rbm.to_f64();
-    let v = data.mapv(|x| x.to_f64());
-    let h = model.hidden_means(v.view())?;
-    let r = model.visible_means(h.view())?;
-    let sq: f64 = v.iter().zip(&r).map(|(a, b)| (a - b) * (a - b)).sum();
-    Ok(sq / v.len() as f64)
+    let h = rbm.hidden_means(data)?;
+    let r = rbm.visible_means(h.view())?;
+    let sq: f64 = data
+        .iter()
+        .zip(&r)
+        .map(|(&a, &b)| {
+            let d = a.to_f64() - b.to_f64();
+            d * d
+        })
+        .sum();
+    Ok(sq / data.len() as f64)
 }
 
 /// Exact-conditional pseudo-log-likelihood, averaged over all units and samples (nats per
@@ -39,11 +44,15 @@ pub fn pseudo_log_likelihood<F: Float>(rbm: &Rbm<F>, data: ArrayView2<F>) -> Res
     rbm.hidden_field_into_unchecked(data, field.view_mut());
     if F::NAME == "f32" {
         let tables = FlipTables::new(rbm);
-        let per_sample: Vec<f64> = (0..data.nrows())
+        let n = data.nrows();
+        let per_block: Vec<f64> = (0..n.div_ceil(SAMPLE_BLOCK))
             .into_par_iter()
-            .map(|r| tables.sample(rbm, data.row(r), field.row(r)))
+            .map(|b| {
+                let rows = b * SAMPLE_BLOCK..((b + 1) * SAMPLE_BLOCK).min(n);
+                tables.samples(rbm, data.slice(s![rows.clone(), ..]), field.slice(s![rows, ..]))
+            })
             .collect();
-        return Ok(per_sample.iter().sum::<f64>() / data.len() as f64);
+        return Ok(per_block.iter().sum::<f64>() / data.len() as f64);
     }
     let phi = field.mapv(|x| rbm.hidden_units.log_partition(x));
     let (lo, hi) = (rbm.visible_units.lower::<F>(), rbm.visible_units.upper::<F>());
@@ -81,8 +90,8 @@ pub fn pseudo_log_likelihood<F: Float>(rbm: &Rbm<F>, data: ArrayView2<F>) -> Res
 /// ```
 ///
 /// The first two terms summed over `j` depend on the row `i` only (computed once, in `f64`);
-/// the last is summed as the logarithm of products of 8 factors per lane (one `ln` per 8 terms,
-/// no overflow since every factor is in `[1/64, 2]`). A row with a factor below `1/64`, where
+/// the last is summed as the logarithm of products of 16 factors per lane (one `ln` per 16
+/// terms, no overflow since every factor is in `[1/64, 2]`). A row with a factor below `1/64`, where
 /// `1 + tT` would lose relative precision, is recomputed term by term with
 /// [`Float::sum_log_partition_change`].
 struct FlipTables {
@@ -94,6 +103,9 @@ struct FlipTables {
     alpha: f64,
     kappa: f32,
 }
+
+/// Samples per parallel task of the `f32` pseudo-log-likelihood (they share each row of `T`).
+const SAMPLE_BLOCK: usize = 8;
 
 /// Smallest factor `1 + tT` trusted in `f32` (see [`FlipTables`]).
 const MIN_FACTOR: f32 = 1.0 / 64.0;
@@ -129,48 +141,59 @@ impl FlipTables {
         FlipTables { t_w, row_sum_w, row_ln_cosh, alpha, kappa: kappa as f32 }
     }
 
-    /// `Σ_i ln p(v_i | v_{-i})` for one sample `v` with hidden fields `x`.
-    fn sample<F: Float>(&self, rbm: &Rbm<F>, v: ndarray::ArrayView1<F>, x: ndarray::ArrayView1<F>) -> f64 {
-        let nh = x.len();
-        let t: Vec<f32> = x.iter().map(|&x| (self.kappa * x.to_f64() as f32).tanh()).collect();
+    /// `Σ_n Σ_i ln p(v_i | v_{-i})` over the samples `v` (at most [`SAMPLE_BLOCK`]) with
+    /// hidden fields `x`. Unit by unit, each row of `T` serves the whole block from the cache.
+    fn samples<F: Float>(&self, rbm: &Rbm<F>, v: ArrayView2<F>, x: ArrayView2<F>) -> f64 {
+        let (nv, nh) = (v.ncols(), x.ncols());
+        let kappa = self.kappa;
+        // tanh(κ x) and its negative for every sample of the block.
+        let t: Vec<f32> = x.iter().map(|&x| (kappa * x.to_f64() as f32).tanh()).collect();
         let minus_t: Vec<f32> = t.iter().map(|&t| -t).collect();
         let hi = rbm.visible_units.upper::<F>();
         let (lo_f, hi_f) = (rbm.visible_units.lower::<F>().to_f64(), hi.to_f64());
-        let mut phi: Option<(Vec<f32>, Vec<f32>)> = None;
+        let upper: Vec<bool> = v.iter().map(|&x| x == hi).collect();
+        let (delta_up, delta_down) = (lo_f - hi_f, hi_f - lo_f);
+        let mut sums = [(0.0f64, 0.0f32); SAMPLE_BLOCK];
         let mut total = 0.0;
-        for (i, &vi) in v.iter().enumerate() {
-            // Flipping the upper value lowers the unit: Δ < 0.
-            let (delta, ts) = if vi == hi { (lo_f - hi_f, &minus_t) } else { (hi_f - lo_f, &t) };
+        for i in 0..nv {
             let row = &self.t_w[i * nh..(i + 1) * nh];
-            let (sum_ln, min_factor) = crate::kernel::vectorized(
+            // Flipping the upper value lowers the unit: Δ < 0, and the factors use -t.
+            crate::kernel::vectorized(
                 #[inline(always)]
-                || sum_ln_1p_products(ts, row),
+                || {
+                    for (s, sum) in sums.iter_mut().enumerate().take(v.nrows()) {
+                        let ts = if upper[s * nv + i] { &minus_t } else { &t };
+                        *sum = sum_ln_1p_products(&ts[s * nh..(s + 1) * nh], row);
+                    }
+                },
             );
-            let change = if min_factor >= MIN_FACTOR {
-                self.alpha * delta * self.row_sum_w[i] + self.row_ln_cosh[i] + sum_ln
-            } else {
-                // Cancellation: recompute this row term by term.
-                let (x32, p32) = phi.get_or_insert_with(|| {
-                    let x32: Vec<f32> = x.iter().map(|&x| x.to_f64() as f32).collect();
-                    let p32 = x32.iter().map(|&x| rbm.hidden_units.log_partition(x)).collect();
-                    (x32, p32)
-                });
-                let w32: Vec<f32> = rbm.weights.row(i).iter().map(|&w| w.to_f64() as f32).collect();
-                f32::sum_log_partition_change(rbm.hidden_units, x32, &w32, p32, delta as f32)
-            };
-            let d = rbm.visible_bias[i].to_f64() * delta + change;
-            total -= Units::Binary.log_partition(d);
+            for (s, &(sum_ln, min_factor)) in sums.iter().enumerate().take(v.nrows()) {
+                let delta = if upper[s * nv + i] { delta_up } else { delta_down };
+                let change = if min_factor >= MIN_FACTOR {
+                    self.alpha * delta * self.row_sum_w[i] + self.row_ln_cosh[i] + sum_ln
+                } else {
+                    // Cancellation: recompute this term by term.
+                    let x32: Vec<f32> = x.row(s).iter().map(|&x| x.to_f64() as f32).collect();
+                    let p32: Vec<f32> = x32.iter().map(|&x| rbm.hidden_units.log_partition(x)).collect();
+                    let w32: Vec<f32> = rbm.weights.row(i).iter().map(|&w| w.to_f64() as f32).collect();
+                    f32::sum_log_partition_change(rbm.hidden_units, &x32, &w32, &p32, delta as f32)
+                };
+                let d = rbm.visible_bias[i].to_f64() * delta + change;
+                // ln(1 + e^d) = max(d, 0) + ln(1 + e^{-|d|}), the second term in fast f32.
+                let e = crate::float::exp_f32_fast(-d.abs() as f32);
+                total -= d.max(0.0) + f64::from(crate::float::ln_1p_unit_f32(e));
+            }
         }
         total
     }
 }
 
-/// `(Σ_j ln(1 + t_j T_j), min_j (1 + t_j T_j))` over 16 fixed lanes: products of 8 factors per
+/// `(Σ_j ln(1 + t_j T_j), min_j (1 + t_j T_j))` over 16 fixed lanes: products of 16 factors per
 /// lane, then one logarithm (the remainder, fewer than 16 terms, in `f64`).
 #[inline(always)]
 fn sum_ln_1p_products(t: &[f32], tw: &[f32]) -> (f64, f32) {
     const LANES: usize = 16;
-    const GROUP: usize = 8;
+    const GROUP: usize = 16;
     let mut logs = [0f32; LANES];
     let mut low = [f32::MAX; LANES];
     let (tc, wc) = (t.chunks_exact(LANES), tw.chunks_exact(LANES));
@@ -205,11 +228,22 @@ fn sum_ln_1p_products(t: &[f32], tw: &[f32]) -> (f64, f32) {
     (logs.iter().map(|&l| f64::from(l)).sum::<f64>() + tail, min)
 }
 
-/// Mean free energy `(1/n) Σ_n F(v_n)` (hidden layer summed out), in `f64`.
+/// Mean free energy `(1/n) Σ_n F(v_n)` (hidden layer summed out): the fields `b + vW` in the
+/// model's float type, everything after them in `f64`.
 pub fn mean_free_energy<F: Float>(rbm: &Rbm<F>, data: ArrayView2<F>) -> Result<f64> {
     rbm.validate_visible(data)?;
-    let model = rbm.to_f64();
-    let v = data.mapv(|x| x.to_f64());
-    let f: Array1<f64> = model.free_energies(v.view())?;
-    Ok(f.sum() / f.len() as f64)
+    let mut field = Array2::zeros((data.nrows(), rbm.n_hidden()));
+    rbm.hidden_field_into_unchecked(data, field.view_mut());
+    let hu = rbm.hidden_units;
+    let total: f64 = data
+        .rows()
+        .into_iter()
+        .zip(field.rows())
+        .map(|(v, x)| {
+            let av: f64 = v.iter().zip(&rbm.visible_bias).map(|(&v, &a)| v.to_f64() * a.to_f64()).sum();
+            let phi: f64 = x.iter().map(|&x| hu.log_partition(x.to_f64())).sum();
+            -(av + phi)
+        })
+        .sum();
+    Ok(total / data.nrows() as f64)
 }
