@@ -199,8 +199,9 @@ fn cd_step_rejects_bad_batches() {
 }
 
 /// The matrix products' own threads (matrixmultiply reads `MATMUL_NUM_THREADS` once per
-/// process) must not change results either: the test reruns itself in two child processes
-/// with 1 and 2 GEMM threads and compares the trained weights bit for bit.
+/// process when its threading feature is on; rbm-core itself leaves it off) must not change
+/// results either: the test reruns itself in two child processes with 1 and 2 GEMM threads
+/// and compares the trained weights bit for bit.
 #[test]
 fn gemm_thread_count_does_not_change_results() {
     const CHILD: &str = "RBM_CORE_GEMM_THREADS_CHILD";
