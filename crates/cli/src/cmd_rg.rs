@@ -316,8 +316,8 @@ fn mapping(a: MappingArgs) -> Result<()> {
     let basis = hidden_basis(&a.hidden_geometry, rbm.n_hidden())?;
     let proj = project(&report.coarse_hamiltonian, &basis)?;
     let mut couplings = Map::new();
-    for (name, k) in &proj.couplings {
-        couplings.insert(name.clone(), json!(k));
+    for c in &proj.couplings {
+        couplings.insert(c.name.clone(), json!(c.value));
     }
     let v = json!({
         "model": a.model.display().to_string(),
@@ -357,8 +357,8 @@ fn mapping(a: MappingArgs) -> Result<()> {
         report.trace_violation_std
     );
     outln!("  renormalised couplings (fit residual rms {:.3e}):", proj.residual_rms);
-    for (name, k) in &proj.couplings {
-        outln!("    {name:<16} {k:+.8}");
+    for c in &proj.couplings {
+        outln!("    {:<16} {:+.8}", c.name, c.value);
     }
     Ok(())
 }

@@ -14,13 +14,15 @@
 //!   `(bX, bY)` in 2D (smallest `x` and smallest `y`), site `bJ` in 1D.
 //!
 //! Whole data sets (flat `samples × sites`) are blocked in parallel with rayon. Sample `i` at
-//! blocking level `ℓ` draws its tie-breaking coins from its own stream [`block_rng`]`(seed, ℓ, i)`,
+//! blocking level `ℓ` draws its tie-breaking coins from its own stream [`block_rng`]`(seed, ℓ, i)`
+//! (a child stream of `seed` in the one seeding scheme of [`lattice_physics::rng`]),
 //! so the output depends on the seed only, never on the number of threads.
 //! A linear size that `b` does not divide, or a coarse lattice below the smallest lattice
 //! (2 sites or 2×2), is an error.
 
+use lattice_physics::rng::Seed;
 use lattice_physics::Lattice;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -61,19 +63,11 @@ impl std::str::FromStr for BlockRule {
     }
 }
 
-/// SplitMix64 finaliser: a bijective 64-bit mixer.
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// The generator used to break ties of sample `sample` at blocking level `level` under master
-/// seed `seed` (seed-from-index: a hash of the three numbers seeds a fresh xoshiro256++).
+/// seed `seed`: the child `("block-level", level)` of `seed`, then its child
+/// `("block-sample", sample)`, in the workspace's one seeding scheme ([`lattice_physics::rng`]).
 pub fn block_rng(seed: u64, level: u64, sample: u64) -> Xoshiro256PlusPlus {
-    let h = splitmix64(splitmix64(splitmix64(seed) ^ level) ^ sample);
-    Xoshiro256PlusPlus::seed_from_u64(h)
+    Seed::new(seed).child("block-level", level).child("block-sample", sample).rng()
 }
 
 /// Check that every value of a flat data set is `±1`.

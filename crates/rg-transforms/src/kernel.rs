@@ -293,7 +293,7 @@ mod tests {
             assert!((ln_z_h - ln_z_rg).abs() < 1e-12 * ln_z_h.abs(), "{lat:?}: ΔF = {}", ln_z_h - ln_z_rg);
             // A zero field stays zero (global spin-flip symmetry of T_λ and H).
             let p = project(&coarse, &OperatorBasis::standard(kernel.coarse()).unwrap()).unwrap();
-            let field = p.couplings.iter().find(|(name, _)| name == "field").unwrap().1;
+            let field = p.get("field").unwrap();
             if h == 0.0 {
                 assert!(field.abs() < 1e-12);
             } else {

@@ -35,7 +35,7 @@
 //! let report = exact_mapping(&SpinHamiltonian::ring(6, k1, 0.0)?, &rbm, &MappingOptions { double_sums: true })?;
 //! assert!(report.kl_divergence.abs() < 1e-12 && report.trace_violation_max < 1e-10);
 //! let fit = project(&report.coarse_hamiltonian, &OperatorBasis::standard(Lattice::ring(6)?)?)?;
-//! let nearest = fit.couplings.iter().find(|(name, _)| name == "pair_r2_1").unwrap().1;
+//! let nearest = fit.get("pair_r2_1").unwrap();
 //! assert!((nearest - k1).abs() < 1e-10 && fit.residual_max < 1e-10);
 //! # Ok::<(), rg_transforms::Error>(())
 //! ```

@@ -35,7 +35,7 @@ use nalgebra::{DMatrix, DVector};
 use ndarray::Array1;
 use rayon::prelude::*;
 use rbm_core::{Rbm, Units};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use lattice_physics::{IsingModel, Lattice};
 
@@ -626,14 +626,59 @@ fn double_sums(ctx: &Ctx, ln_z_h: f64, ln_z_rbm: f64, closed_form: &[f64]) -> (f
     )
 }
 
+/// What an operator is, by the number of spins in each of its products (typed, so that callers
+/// select operators by kind instead of parsing names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorKind {
+    /// Every product is one spin (a field, uniform or on one site).
+    Field,
+    /// Every product is two spins (a pair coupling).
+    Pair,
+    /// Every product is three spins.
+    ThreeSpin,
+    /// Every product is four spins.
+    FourSpin,
+    /// Products of another or of mixed orders.
+    Other,
+}
+
+impl OperatorKind {
+    /// The kind of a sum of `monomials`: by their common number of spins (`Other` if they differ,
+    /// are empty, or have more than four spins).
+    pub fn of(monomials: &[Vec<usize>]) -> Self {
+        let order = monomials.first().map(Vec::len);
+        if order.is_none() || monomials.iter().any(|m| Some(m.len()) != order) {
+            return OperatorKind::Other;
+        }
+        match order {
+            Some(1) => OperatorKind::Field,
+            Some(2) => OperatorKind::Pair,
+            Some(3) => OperatorKind::ThreeSpin,
+            Some(4) => OperatorKind::FourSpin,
+            _ => OperatorKind::Other,
+        }
+    }
+}
+
 /// One operator on the hidden spins: a sum of products of spins (`monomials`, each a list of
-/// distinct hidden indices).
+/// distinct hidden indices), with its [`OperatorKind`] (checked against the monomials by
+/// [`OperatorBasis::new`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HiddenOperator {
-    /// Stable name (`"field"`, `"pair_r2_1"`, `"three_spin"`, `"four_spin"`, …).
+    /// Stable name (`"field"`, `"pair_r2_1"`, `"three_spin"`, `"four_spin"`, …), for display.
     pub name: String,
+    /// What the operator is; select operators by this, never by name.
+    pub kind: OperatorKind,
     /// The products summed.
     pub monomials: Vec<Vec<usize>>,
+}
+
+impl HiddenOperator {
+    /// An operator whose kind is read off its monomials ([`OperatorKind::of`]).
+    pub fn new(name: impl Into<String>, monomials: Vec<Vec<usize>>) -> Self {
+        HiddenOperator { name: name.into(), kind: OperatorKind::of(&monomials), monomials }
+    }
 }
 
 /// A basis of operators on `M` hidden spins (the constant is always included by [`project`]).
@@ -655,6 +700,12 @@ impl OperatorBasis {
                 reason: "every operator needs monomials with indices below the number of spins",
             });
         }
+        if operators.iter().any(|o| o.kind != OperatorKind::of(&o.monomials)) {
+            return Err(Error::InvalidParameter {
+                name: "operator basis",
+                reason: "an operator's kind must match the number of spins in its monomials",
+            });
+        }
         Ok(OperatorBasis { n, operators })
     }
 
@@ -671,8 +722,7 @@ impl OperatorBasis {
         if n > MAX_HIDDEN {
             return Err(Error::TooManySpins { what: "hidden", spins: n, max: MAX_HIDDEN });
         }
-        let mut ops =
-            vec![HiddenOperator { name: "field".into(), monomials: (0..n).map(|i| vec![i]).collect() }];
+        let mut ops = vec![HiddenOperator::new("field", (0..n).map(|i| vec![i]).collect())];
         let dist2 = |i: usize, j: usize| -> usize {
             match lattice {
                 Lattice::Ring { n } => {
@@ -694,21 +744,21 @@ impl OperatorBasis {
             }
         }
         for (r2, monomials) in classes {
-            ops.push(HiddenOperator { name: format!("pair_r2_{r2}"), monomials });
+            ops.push(HiddenOperator::new(format!("pair_r2_{r2}"), monomials));
         }
         match lattice {
             Lattice::Ring { n } => {
                 if n >= 3 {
-                    ops.push(HiddenOperator {
-                        name: "three_spin".into(),
-                        monomials: (0..n).map(|j| vec![j, (j + 1) % n, (j + 2) % n]).collect(),
-                    });
+                    ops.push(HiddenOperator::new(
+                        "three_spin",
+                        (0..n).map(|j| vec![j, (j + 1) % n, (j + 2) % n]).collect(),
+                    ));
                 }
                 if n >= 4 {
-                    ops.push(HiddenOperator {
-                        name: "four_spin".into(),
-                        monomials: (0..n).map(|j| vec![j, (j + 1) % n, (j + 2) % n, (j + 3) % n]).collect(),
-                    });
+                    ops.push(HiddenOperator::new(
+                        "four_spin",
+                        (0..n).map(|j| vec![j, (j + 1) % n, (j + 2) % n, (j + 3) % n]).collect(),
+                    ));
                 }
             }
             Lattice::Square { l } => {
@@ -729,8 +779,8 @@ impl OperatorBasis {
                             four.push(c.to_vec());
                         }
                     }
-                    ops.push(HiddenOperator { name: "three_spin".into(), monomials: three });
-                    ops.push(HiddenOperator { name: "four_spin".into(), monomials: four });
+                    ops.push(HiddenOperator::new("three_spin", three));
+                    ops.push(HiddenOperator::new("four_spin", four));
                 }
             }
         }
@@ -746,10 +796,10 @@ impl OperatorBasis {
             return Err(Error::TooManySpins { what: "hidden", spins: n, max: MAX_HIDDEN });
         }
         let mut ops: Vec<HiddenOperator> =
-            (0..n).map(|j| HiddenOperator { name: format!("field_{j}"), monomials: vec![vec![j]] }).collect();
+            (0..n).map(|j| HiddenOperator::new(format!("field_{j}"), vec![vec![j]])).collect();
         for i in 0..n {
             for j in i + 1..n {
-                ops.push(HiddenOperator { name: format!("pair_{i}_{j}"), monomials: vec![vec![i, j]] });
+                ops.push(HiddenOperator::new(format!("pair_{i}_{j}"), vec![vec![i, j]]));
             }
         }
         Ok(OperatorBasis { n, operators: ops })
@@ -775,17 +825,40 @@ impl OperatorBasis {
     }
 }
 
+/// One fitted coupling `K_α` with the operator it multiplies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coupling {
+    /// The operator's name (for display).
+    pub name: String,
+    /// The operator's kind.
+    pub kind: OperatorKind,
+    /// `K_α`.
+    pub value: f64,
+}
+
 /// Renormalised couplings from a least-squares projection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Projection {
     /// The constant `c` of `−H ≈ c + Σ_α K_α S_α`.
     pub constant: f64,
-    /// `(operator name, K_α)` in basis order.
-    pub couplings: Vec<(String, f64)>,
+    /// `K_α` in basis order.
+    pub couplings: Vec<Coupling>,
     /// Root-mean-square residual over all hidden configurations.
     pub residual_rms: f64,
     /// Largest absolute residual.
     pub residual_max: f64,
+}
+
+impl Projection {
+    /// The couplings of operators of one kind, in basis order.
+    pub fn of_kind(&self, kind: OperatorKind) -> impl Iterator<Item = &Coupling> {
+        self.couplings.iter().filter(move |c| c.kind == kind)
+    }
+
+    /// The coupling of the operator called `name`, if the basis has one.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.couplings.iter().find(|c| c.name == name).map(|c| c.value)
+    }
 }
 
 /// Fit `−hamiltonian(h) ≈ c + Σ_α K_α S_α(h)` over all `2^M` hidden configurations (uniform
@@ -856,7 +929,7 @@ pub fn project(hamiltonian: &[f64], basis: &OperatorBasis) -> Result<Projection>
             .operators
             .iter()
             .zip(coef.iter().skip(1))
-            .map(|(o, &c)| (o.name.clone(), c))
+            .map(|(o, &c)| Coupling { name: o.name.clone(), kind: o.kind, value: c })
             .collect(),
         residual_rms: (ss / states as f64).sqrt(),
         residual_max: max,

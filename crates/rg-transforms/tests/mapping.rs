@@ -10,7 +10,7 @@ use rg_transforms::chain::{decimate, flow, ChainCouplings};
 use rg_transforms::exact_rbms::{bond_rbm, decimation_rbm, verify_decimation_rbm, DecimationStack};
 use rg_transforms::mapping::{
     exact_mapping, kernel_log_weight, normalized_kernel_log_weight, project, HiddenOperator, MappingOptions,
-    OperatorBasis, SpinHamiltonian, MAX_HIDDEN,
+    OperatorBasis, OperatorKind, SpinHamiltonian, MAX_HIDDEN,
 };
 use rg_transforms::Error;
 
@@ -215,7 +215,7 @@ proptest! {
             .collect();
         let p = project(&ham, &basis).unwrap();
         prop_assert!((p.constant - coefs[0]).abs() < 1e-10);
-        for (a, (_, c)) in p.couplings.iter().enumerate() {
+        for (a, c) in p.couplings.iter().map(|c| c.value).enumerate() {
             prop_assert!((c - coefs[a + 1]).abs() < 1e-10, "{}: {} vs {}", a, c, coefs[a + 1]);
         }
         prop_assert!(p.residual_max < 1e-10);
@@ -248,14 +248,14 @@ fn projection_of_the_decimation_rbm_recovers_k_prime() {
     let p = project(&r.coarse_hamiltonian, &basis).unwrap();
     assert!(p.residual_max < 1e-10, "residual {}", p.residual_max);
     assert!((p.constant - m as f64 * step.constant).abs() < 1e-10);
-    for (name, c) in &p.couplings {
+    for rg_transforms::mapping::Coupling { name, value: c, .. } in &p.couplings {
         let expect = if name == "pair_r2_1" { kp } else { 0.0 };
         assert!((c - expect).abs() < 1e-10, "{name}: {c} vs {expect}");
     }
     // The geometry-free basis finds the same couplings on the nearest-neighbour pairs.
     let all = project(&r.coarse_hamiltonian, &OperatorBasis::all_pairs(m).unwrap()).unwrap();
     assert!(all.residual_max < 1e-10);
-    for (name, c) in &all.couplings {
+    for rg_transforms::mapping::Coupling { name, value: c, .. } in &all.couplings {
         let adjacent = (0..m).any(|j| *name == format!("pair_{}_{}", j.min((j + 1) % m), j.max((j + 1) % m)));
         let expect = if adjacent { kp } else { 0.0 };
         assert!((c - expect).abs() < 1e-10, "{name}: {c} vs {expect}");
@@ -266,7 +266,7 @@ fn projection_of_the_decimation_rbm_recovers_k_prime() {
     assert!(norm.max_deviation_from_rbm_marginal < 1e-10);
     let p2 = project(&norm.coarse_hamiltonian, &basis).unwrap();
     assert!(p2.residual_max < 1e-10);
-    assert!((p2.couplings.iter().find(|(n, _)| n == "pair_r2_1").unwrap().1 - kp).abs() < 1e-10);
+    assert!((p2.get("pair_r2_1").unwrap() - kp).abs() < 1e-10);
 }
 
 #[test]
@@ -305,9 +305,10 @@ fn oversized_inputs_are_refused() {
     assert!(matches!(exact_mapping(&ham, &wrong, &ALL), Err(Error::SizeMismatch { .. })));
     assert!(verify_decimation_rbm(26, 0.3).is_err());
     assert!(decimation_rbm(6 + 1, 0.3).is_err());
-    assert!(
-        OperatorBasis::new(3, vec![HiddenOperator { name: "x".into(), monomials: vec![vec![3]] }]).is_err()
-    );
+    assert!(OperatorBasis::new(3, vec![HiddenOperator::new("x", vec![vec![3]])]).is_err());
+    // A kind that does not match the monomials is refused.
+    let lying = HiddenOperator { name: "x".into(), kind: OperatorKind::Pair, monomials: vec![vec![0]] };
+    assert!(OperatorBasis::new(3, vec![lying]).is_err());
     assert!(project(&[0.0; 7], &OperatorBasis::standard(Lattice::ring(3).unwrap()).unwrap()).is_err());
 }
 
@@ -363,4 +364,32 @@ fn multi_chunk_enumerations_agree_with_rbm_core() {
     assert!((r.delta_f - delta_f).abs() < 1e-10 * (1.0 + delta_f.abs()));
     assert!((r.kl_divergence - kl).abs() < 1e-10 * (1.0 + kl));
     assert!(kl > 0.0);
+}
+
+#[test]
+fn operator_kinds_are_typed_and_select_pairs_only() {
+    // A coarse Hamiltonian with strong fields and weak pairs on 4 spins: -H = Σ 2 s_j + 0.1 s_0 s_1.
+    let m = 4;
+    let ham: Vec<f64> = (0..1usize << m)
+        .map(|h| {
+            let s = |i: usize| if h >> i & 1 == 1 { 1.0 } else { -1.0 };
+            -((0..m).map(|j| 2.0 * s(j)).sum::<f64>() + 0.1 * s(0) * s(1))
+        })
+        .collect();
+    let basis = OperatorBasis::all_pairs(m).unwrap();
+    assert_eq!(basis.operators().iter().filter(|o| o.kind == OperatorKind::Field).count(), m);
+    assert_eq!(basis.operators().iter().filter(|o| o.kind == OperatorKind::Pair).count(), m * (m - 1) / 2);
+    let p = project(&ham, &basis).unwrap();
+    let pairs: Vec<_> = p.of_kind(OperatorKind::Pair).collect();
+    assert_eq!(pairs.len(), m * (m - 1) / 2);
+    assert!(pairs.iter().all(|c| c.kind == OperatorKind::Pair && c.name.starts_with("pair_")));
+    let strongest_field = p.of_kind(OperatorKind::Field).map(|c| c.value.abs()).fold(0.0, f64::max);
+    let strongest_pair = pairs.iter().map(|c| c.value.abs()).fold(0.0, f64::max);
+    assert!((strongest_field - 2.0).abs() < 1e-10 && (strongest_pair - 0.1).abs() < 1e-10);
+    // The standard basis labels its operators by kind too.
+    let std = OperatorBasis::standard(Lattice::ring(6).unwrap()).unwrap();
+    let kinds: Vec<_> = std.operators().iter().map(|o| o.kind).collect();
+    assert_eq!(kinds[0], OperatorKind::Field);
+    assert!(kinds.contains(&OperatorKind::ThreeSpin) && kinds.contains(&OperatorKind::FourSpin));
+    assert_eq!(OperatorKind::of(&[vec![0], vec![0, 1]]), OperatorKind::Other);
 }
