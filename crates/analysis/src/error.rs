@@ -155,6 +155,34 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// A study setting outside its range ([`crate::study::StudyConfig::validate`]).
+    #[error("study setting {name} = {value} is invalid: {reason}")]
+    Setting {
+        /// The setting's field name.
+        name: &'static str,
+        /// Its value, as written.
+        value: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A training state to resume that does not belong to the study being run.
+    #[error("the training state to resume does not match the study: {reason}")]
+    ResumeMismatch {
+        /// What differs.
+        reason: String,
+    },
+    /// The caller's callback asked a study step to stop.
+    #[error("stopped by the caller")]
+    Stopped,
+    /// A lattice, sampler or data-set error of a study step.
+    #[error(transparent)]
+    Physics(#[from] lattice_physics::Error),
+    /// An RBM or training error of a study step.
+    #[error(transparent)]
+    Rbm(#[from] rbm_core::Error),
+    /// A renormalization-group error of a study step.
+    #[error(transparent)]
+    Rg(#[from] rg_transforms::Error),
     /// The plotting or PNG backend failed.
     #[error("drawing failed: {message}")]
     Backend {

@@ -13,6 +13,9 @@
 //!   drawn without any system font.
 //! - [`table::ComparisonTable`] and [`report::Report`]: tables of observables with error bars, and an
 //!   HTML report with every figure embedded and no network reference.
+//! - [`study`]: the whole Mehta–Schwab study as typed steps ([`study::StudyConfig`],
+//!   [`study::sample()`], [`study::train()`], [`study::analyse()`], [`study::rg1d()`],
+//!   [`study::build_report()`]); see `examples/quick_study.rs`.
 //!
 //! ```
 //! use kadanoff_analysis::fields::receptive_fields;
@@ -45,6 +48,7 @@ pub mod image;
 pub mod plot;
 mod raster;
 pub mod report;
+pub mod study;
 pub mod table;
 
 pub use error::{Error, Result};

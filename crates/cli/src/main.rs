@@ -24,6 +24,8 @@ mod cmd_train;
 mod files;
 mod model_file;
 mod progress;
+mod step_cache;
+mod train_checkpoint;
 
 use std::process::ExitCode;
 

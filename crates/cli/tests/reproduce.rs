@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json, kadanoff};
+use common::{assert_clean_failure, json, kadanoff};
 
 #[test]
 fn quick_reproduction_matches_exact_values_and_is_reusable() {
@@ -71,4 +71,100 @@ fn quick_reproduction_matches_exact_values_and_is_reusable() {
         assert_eq!(s["reused"], true, "step {} reused", s["name"]);
     }
     assert_eq!(again["data"], v["data"]);
+}
+
+#[test]
+fn bad_settings_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (args, needle) in [
+        (&["--epochs", "0"][..], "epochs"),
+        (&["--layers", "400,0"][..], "layers"),
+        (&["--learning-rate", "-0.1"][..], "learning"),
+        (&["--learning-rate", "nan"][..], "learning"),
+        (&["--l1", "-1"][..], "l1"),
+        (&["--samples", "10"][..], "samples"),
+        (&["--samples", "100000000000"][..], "memory budget"),
+    ] {
+        let mut all = vec!["reproduce", "--out", "study", "--quiet"];
+        all.extend(args);
+        assert_clean_failure(&kadanoff(d, &all), needle);
+        assert!(!d.join("study").exists(), "{args:?}: refused before creating anything");
+    }
+}
+
+/// A small study: 200 configurations, a 1600 → 16 → 4 DBN, 2 epochs.
+const SMALL: [&str; 10] =
+    ["reproduce", "--out", "small", "--samples", "200", "--layers", "16,4", "--epochs", "2", "--json"];
+
+fn steps_reused(v: &serde_json::Value) -> Vec<(String, bool)> {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().into(), s["reused"] == true))
+        .collect()
+}
+
+#[test]
+fn stale_checkpoints_are_discarded_and_changed_outputs_are_recomputed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // An interrupted training of other settings leaves a checkpoint behind.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kadanoff"))
+        .args([
+            "reproduce",
+            "--out",
+            "small",
+            "--samples",
+            "200",
+            "--layers",
+            "32",
+            "--epochs",
+            "200",
+            "--quiet",
+        ])
+        .current_dir(d)
+        .env("KADANOFF_CHECKPOINT_SECONDS", "0")
+        .spawn()
+        .unwrap();
+    let ckpt = d.join("small/model.safetensors.ckpt");
+    let t0 = std::time::Instant::now();
+    while !ckpt.exists() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ckpt.exists(), "a checkpoint was written before the interruption");
+
+    // A run with other settings discards it instead of failing, and says so.
+    let out = kadanoff(d, &SMALL);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let first = json(&out);
+    assert!(stderr.contains("discarding the checkpoint"), "{stderr}");
+    assert!(!stderr.contains("--resume"), "no advice about options reproduce lacks: {stderr}");
+    assert!(!ckpt.exists());
+    assert_eq!(first["layers"].as_array().unwrap().len(), 2);
+
+    // Truncate the model and overwrite the data: both steps are recomputed, the rest reused.
+    let model = d.join("small/model.safetensors");
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::copy(d.join("small/generated.npy"), d.join("small/data.npy")).unwrap();
+    let again = json(&kadanoff(d, &SMALL));
+    let reused = steps_reused(&again);
+    assert_eq!(
+        reused,
+        [("sample".into(), false), ("train".into(), false), ("analysis".into(), true), ("rg1d".into(), true)]
+    );
+    assert_eq!(again["data"], first["data"], "the recomputed data are the same");
+    assert_eq!(std::fs::read(&model).unwrap(), bytes, "the recomputed model is the same, byte for byte");
+
+    // With --force, even an unreadable checkpoint is discarded and every step is redone.
+    std::fs::write(&ckpt, b"not a checkpoint").unwrap();
+    let mut forced = SMALL.to_vec();
+    forced.push("--force");
+    let forced = json(&kadanoff(d, &forced));
+    assert!(steps_reused(&forced).iter().all(|(_, r)| !r));
+    assert!(!ckpt.exists());
 }

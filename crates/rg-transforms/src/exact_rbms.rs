@@ -23,7 +23,7 @@
 
 use ndarray::{Array1, Array2};
 use rbm_core::{Rbm, Units};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::chain::{decimate, flow, ChainCouplings};
 use crate::error::{Error, Result};
@@ -48,7 +48,7 @@ pub fn decimation_rbm(n: usize, coupling: f64) -> Result<Rbm<f64>> {
 }
 
 /// How well one decimation RBM realises one RG step (all by enumeration).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecimationCheck {
     /// Ring size `N` of this layer.
     pub ring_size: usize,
