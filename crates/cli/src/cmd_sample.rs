@@ -36,7 +36,7 @@ pub struct SampleArgs {
     /// Update algorithm: metropolis, heat-bath, wolff, swendsen-wang.
     #[arg(long, default_value = "wolff")]
     algorithm: String,
-    /// Master seed; chain i uses the master stream advanced by i jumps.
+    /// Master seed; chain i uses its child stream ("chain", i) (see `lattice_physics::rng`).
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Thermalisation sweeps before the first kept sample: `auto` (from the measured τ_int) or a number.
