@@ -95,15 +95,16 @@ pub fn train(
         if e.epoch.is_some() && last.elapsed() < interval {
             return ControlFlow::Continue(());
         }
-        let c = Checkpoint {
-            layers: e.state.layers.clone(),
-            run: run.clone(),
-            history: json!(e.state.history),
-            trainer: e.state.trainer.as_ref().map(|t| json!(t)),
+        let write = || -> Result<()> {
+            let c = Checkpoint {
+                layers: e.state.layers.clone(),
+                run: run.clone(),
+                history: serde_json::to_value(&e.state.history)?,
+                trainer: e.state.trainer.as_ref().map(serde_json::to_value).transpose()?,
+            };
+            crate::cmd_reproduce::write_bytes(&ckpt, &model_file::encode_checkpoint(&c)?)
         };
-        match model_file::encode_checkpoint(&c)
-            .and_then(|bytes| crate::cmd_reproduce::write_bytes(&ckpt, &bytes))
-        {
+        match write() {
             Ok(()) => {
                 last = Instant::now();
                 ControlFlow::Continue(())
@@ -121,9 +122,9 @@ pub fn train(
     let (dbn, summary) = result?;
     progress.finish();
     let mut extra = serde_json::Map::new();
-    extra.insert("training".into(), json!(layer_train_config(cfg, seeds, 0)));
+    extra.insert("training".into(), serde_json::to_value(layer_train_config(cfg, seeds, 0))?);
     extra.insert("seed".into(), json!(seeds.master().to_string()));
-    extra.insert("history".into(), json!(summary.history));
+    extra.insert("history".into(), serde_json::to_value(&summary.history)?);
     model_file::write_model(&out, dbn.layers(), &extra)?;
     out.commit()?;
     let _ = std::fs::remove_file(&ckpt);
