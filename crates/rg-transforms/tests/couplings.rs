@@ -179,7 +179,7 @@ fn exact_coarse_distribution_matches_the_projection_of_the_coarse_hamiltonian() 
             let h: Vec<f64> = p.iter().map(|v| -v.ln()).collect();
             let proj = project(&h, &basis).unwrap();
             assert!(proj.residual_max < 1e-10, "projection not exact: {proj:?}");
-            let c = |name: &str| proj.couplings.iter().find(|(n, _)| n == name).unwrap().1;
+            let c = |name: &str| proj.get(name).unwrap();
             assert!(c("field").abs() < 1e-10 && c("three_spin").abs() < 1e-10);
             let fit = fitter.fit_weighted(&states, &p).unwrap();
             assert!(fit.converged);
