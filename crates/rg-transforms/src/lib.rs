@@ -11,7 +11,10 @@
 //! - [`block::Blocking`]: majority-rule or decimation blocking of configurations and data sets;
 //! - [`kernel::BlockSpinKernel`]: the stochastic block-spin kernel `T_λ`, which obeys the trace condition;
 //! - [`chain::ChainCouplings`] and [`chain::flow`]: the exact decimation RG of the periodic chain;
-//! - [`mcrg::mcrg`]: Swendsen's Monte Carlo RG with jackknife errors;
+//! - [`coarse::CoarseKernel`]: one interface for every coarse-graining `p(h|v)` (majority rule,
+//!   decimation, the stochastic block spin, a learned convolutional RBM, a dense RBM layer);
+//! - [`mcrg::mcrg_with_kernel`]: Swendsen's Monte Carlo RG over any kernel, with jackknife errors;
+//! - [`matching::two_lattice_matching`]: the fixed point `K*` and `y_t` of a kernel;
 //! - [`mapping::exact_mapping`]: the variational-RG ↔ RBM mapping evaluated exactly for a small
 //!   [`mapping::SpinHamiltonian`] and any `rbm_core::Rbm<f64>`, with [`mapping::project`] for
 //!   renormalised couplings;
@@ -42,11 +45,13 @@
 
 pub mod block;
 pub mod chain;
+pub mod coarse;
 pub mod couplings;
 pub mod error;
 pub mod exact_rbms;
 pub mod kernel;
 pub mod mapping;
+pub mod matching;
 pub mod mcrg;
 pub mod rsmi;
 pub mod thermometer;

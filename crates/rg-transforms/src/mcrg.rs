@@ -1,10 +1,11 @@
 //! Monte Carlo renormalization group (Swendsen 1979) on the square lattice.
 //!
 //! Units and signs: spins `±1`; the operators `S_α` below are dimensionless sums over the
-//! whole `L_n × L_n` torus at blocking level `n` (level 0 = the data, level `n` = `n` majority-rule
-//! blockings with factor `b`, ties broken by [`crate::block::block_rng`]`(seed, n − 1, sample)`,
-//! exactly as [`crate::block::coarse_grain_all`] does). Couplings conjugate to them enter as
-//! `−H = Σ_α K_α S_α`.
+//! whole `L_n × L_n` torus at blocking level `n` (level 0 = the data, level `n` = `n` applications
+//! of a [`crate::coarse::CoarseKernel`] with factor `b`, sample `i` at level `n` drawing from
+//! [`crate::block::block_rng`]`(seed, n − 1, i)`; [`mcrg`] uses majority rule, exactly as
+//! [`crate::block::coarse_grain_all`] does, and [`mcrg_with_kernel`] any kernel). Couplings
+//! conjugate to them enter as `−H = Σ_α K_α S_α`.
 //!
 //! The linearised RG matrix between levels `n − 1` and `n` is `T = G⁻¹ F` (science.md §7) with
 //! - `F_γβ = ⟨S_γ^(n) S_β^(n−1)⟩ − ⟨S_γ^(n)⟩⟨S_β^(n−1)⟩`,
@@ -20,6 +21,8 @@
 //! Exact 2D Ising targets: `y_t = 1`, `y_h = 15/8`; for `b = 2`, `λ_t = 2`, `λ_h = 2^{15/8} ≈ 3.668`.
 //! With a handful of operators and a finite lattice the estimates are biased (truncation and
 //! finite-size effects); they approach the targets as levels increase on large lattices.
+//! Every [`McrgResult`] says so ([`ERRORS_NOTE`]) and warns about levels whose lattice is below
+//! [`MIN_MEANINGFUL_SIZE`].
 
 pub use lattice_physics::stats::Estimate;
 use lattice_physics::Lattice;
@@ -27,7 +30,8 @@ use nalgebra::DMatrix;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::block::{block_rng, check_spins, sample_count, BlockRule, Blocking};
+use crate::block::{block_rng, check_spins, sample_count};
+use crate::coarse::{kernel_levels, CoarseKernel, Majority};
 use crate::error::{Error, Result};
 
 /// A sum of local spin products over the torus.
@@ -151,7 +155,21 @@ impl OperatorTable {
         operators: &[Operator],
         seed: u64,
     ) -> Result<Self> {
-        if !matches!(lattice, Lattice::Square { .. }) {
+        OperatorTable::with_kernel(data, &Majority::new(lattice, factor)?, levels, operators, seed)
+    }
+
+    /// Like [`OperatorTable::new`] with any kernel: level `n` is `kernel` (resized to level
+    /// `n − 1`'s lattice) applied to level `n − 1`, sample `i` drawing from
+    /// [`crate::block::block_rng`]`(seed, n − 1, i)`.
+    pub fn with_kernel<K: CoarseKernel>(
+        data: &[i8],
+        kernel: &K,
+        levels: usize,
+        operators: &[Operator],
+        seed: u64,
+    ) -> Result<Self> {
+        let lattice = kernel.fine();
+        if lattice.dimension() != 2 {
             return Err(Error::InvalidParameter {
                 name: "lattice",
                 reason: "MCRG is implemented for the square lattice only",
@@ -165,35 +183,28 @@ impl OperatorTable {
         }
         let samples = sample_count(data, lattice.num_sites())?;
         check_spins(data)?;
-        let mut blockings = Vec::with_capacity(levels);
-        let mut lat = lattice;
-        let mut sizes = vec![lat.linear_size()];
-        for _ in 0..levels {
-            let b = Blocking::new(lat, BlockRule::Majority, factor)?;
-            lat = b.coarse();
-            sizes.push(lat.linear_size());
-            blockings.push(b);
-        }
+        let kernels = kernel_levels(kernel, levels)?;
+        let mut sizes = vec![lattice.linear_size()];
+        sizes.extend(kernels.iter().map(|k| k.coarse().linear_size()));
         let n_ops = operators.len();
         let per_sample = (levels + 1) * n_ops;
         let mut values = vec![0.0; samples * per_sample];
         let n0 = lattice.num_sites();
+        let n1 = kernels.first().map_or(0, |k| k.coarse().num_sites());
         values.par_chunks_mut(per_sample).zip(data.par_chunks(n0)).enumerate().for_each_init(
-            || (vec![0i8; n0 / (factor * factor)], vec![0i8; n0 / (factor * factor)]),
+            || (vec![0i8; n1], vec![0i8; n1]),
             |(buf_a, buf_b), (i, (out, s))| {
                 for (k, op) in operators.iter().enumerate() {
                     out[k] = op.evaluate(sizes[0], s);
                 }
-                for (level, blocking) in blockings.iter().enumerate() {
-                    let nc = blocking.coarse().num_sites();
+                for (level, kern) in kernels.iter().enumerate() {
+                    let nc = kern.coarse().num_sites();
                     let mut rng = block_rng(seed, level as u64, i as u64);
                     if level == 0 {
-                        blocking.apply(s, &mut buf_a[..nc], &mut rng).expect("sizes fixed at construction");
+                        kern.sample_unchecked(s, &mut buf_a[..nc], &mut rng);
                     } else {
-                        let nf = blocking.fine().num_sites();
-                        blocking
-                            .apply(&buf_a[..nf], &mut buf_b[..nc], &mut rng)
-                            .expect("sizes fixed at construction");
+                        let nf = kern.fine().num_sites();
+                        kern.sample_unchecked(&buf_a[..nf], &mut buf_b[..nc], &mut rng);
                         std::mem::swap(buf_a, buf_b);
                     }
                     for (k, op) in operators.iter().enumerate() {
@@ -431,6 +442,15 @@ pub struct McrgLevel {
 /// The full MCRG result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct McrgResult {
+    /// The kernel's name (`"majority"`, `"block_spin:8"`, …).
+    #[serde(default)]
+    pub kernel: String,
+    /// Levels whose lattice is too small to mean much, and similar cautions.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// What the error bars include ([`ERRORS_NOTE`]).
+    #[serde(default)]
+    pub errors_note: String,
     /// Block factor.
     pub factor: usize,
     /// Number of configurations used.
@@ -445,9 +465,29 @@ pub struct McrgResult {
     pub levels: Vec<McrgLevel>,
 }
 
+/// Smallest coarse lattice whose MCRG eigenvalues are not flagged as meaningless.
+pub const MIN_MEANINGFUL_SIZE: usize = 8;
+
+/// What every MCRG result says about its error bars.
+pub const ERRORS_NOTE: &str = "errors are statistical only (jackknife over blocks of configurations); \
+the truncation of the operator set and the finite lattice are systematic errors not included, \
+the truncation being largest at level 1";
+
 /// Run MCRG on a data set of `L×L` configurations (flat `samples × L²`, `±1`, in Markov-chain
-/// order for meaningful jackknife blocks).
+/// order for meaningful jackknife blocks), blocking by majority rule.
 pub fn mcrg(data: &[i8], lattice: Lattice, config: &McrgConfig) -> Result<McrgResult> {
+    mcrg_with_kernel(data, &Majority::new(lattice, config.factor)?, config)
+}
+
+/// Run MCRG with any coarse-graining kernel, iterated over the levels (`config.factor` must be
+/// the kernel's factor; `config.seed` seeds the kernel's randomness).
+pub fn mcrg_with_kernel<K: CoarseKernel>(data: &[i8], kernel: &K, config: &McrgConfig) -> Result<McrgResult> {
+    if config.factor != kernel.factor() {
+        return Err(Error::InvalidParameter {
+            name: "factor",
+            reason: "the MCRG block factor must be the kernel's",
+        });
+    }
     if config.levels == 0 {
         return Err(Error::InvalidParameter {
             name: "levels",
@@ -468,7 +508,7 @@ pub fn mcrg(data: &[i8], lattice: Lattice, config: &McrgConfig) -> Result<McrgRe
     }
     let mut ops = config.even.clone();
     ops.extend(config.odd.iter().copied());
-    let table = OperatorTable::new(data, lattice, config.factor, config.levels, &ops, config.seed)?;
+    let table = OperatorTable::with_kernel(data, kernel, config.levels, &ops, config.seed)?;
     let blocks = config.jackknife_blocks;
     if blocks < 2 || blocks > table.samples() {
         return Err(Error::TooFewSamples {
@@ -493,7 +533,19 @@ pub fn mcrg(data: &[i8], lattice: Lattice, config: &McrgConfig) -> Result<McrgRe
             nu,
         });
     }
+    let mut warnings = Vec::new();
+    for lv in &levels {
+        if lv.lattice_size < MIN_MEANINGFUL_SIZE {
+            warnings.push(format!(
+                "level {}: the {}x{} lattice is below {}x{}; its eigenvalues are dominated by finite-size effects",
+                lv.level, lv.lattice_size, lv.lattice_size, MIN_MEANINGFUL_SIZE, MIN_MEANINGFUL_SIZE
+            ));
+        }
+    }
     Ok(McrgResult {
+        kernel: kernel.name(),
+        warnings,
+        errors_note: ERRORS_NOTE.to_string(),
         factor: config.factor,
         samples: table.samples(),
         jackknife_blocks: blocks,
@@ -573,7 +625,7 @@ fn sector(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block::coarse_grain_all;
+    use crate::block::{coarse_grain_all, BlockRule};
     use lattice_physics::rng::chain_rng;
     use rand::Rng;
 

@@ -11,7 +11,8 @@
 use lattice_physics::rng::chain_rng;
 use lattice_physics::sampler::{Sampler, Wolff};
 use lattice_physics::{IsingModel, Lattice, Spins, K_CRITICAL};
-use rg_transforms::mcrg::{mcrg, McrgConfig, McrgLevel};
+use rg_transforms::coarse::{BlockSpin, Majority};
+use rg_transforms::mcrg::{mcrg, mcrg_with_kernel, McrgConfig, McrgLevel};
 
 /// `samples` configurations of an L×L torus at K_c, one every Wolff sweep after `thermalize`
 /// sweeps, from one chain (Wolff's autocorrelation time at K_c is about one sweep).
@@ -57,6 +58,31 @@ fn mcrg_b2_on_l32_at_kc() {
     let lv1 = &r.levels[0];
     assert!((lv1.thermal.eigenvalue.mean - 2.0).abs() < 4.0 * lv1.thermal.eigenvalue.stderr);
     assert!((lv1.magnetic.eigenvalue.mean - 2f64.powf(15.0 / 8.0)).abs() < 0.03);
+    // Level 3 (4×4) is flagged, and the result says its errors are statistical only.
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(r.warnings[0].starts_with("level 3"));
+    assert!(r.errors_note.contains("statistical only"));
+    assert_eq!(r.kernel, "majority");
+}
+
+/// The stochastic block spin at large λ, through the kernel interface, gives majority rule's
+/// eigenvalues: level 2 within 4σ of the exact values (block sums of 2×2 blocks are even, so at
+/// λ = 10 a non-tied block follows the majority except with probability e^{-40}).
+#[test]
+fn block_spin_at_large_lambda_on_l32_at_kc() {
+    let l = 32;
+    let lat = Lattice::square(l).unwrap();
+    let data = wolff_data(l, 6000, 200, 1);
+    let kernel = BlockSpin::new(lat, 2, 10.0).unwrap();
+    let r = mcrg_with_kernel(&data, &kernel, &McrgConfig::standard(2, 2, 9)).unwrap();
+    assert_eq!(r.kernel, "block_spin:10");
+    check_level(&r.levels[1], 2.0, 0.04, 0.006);
+    // Same data through majority rule: the two kernels agree within the errors at level 2.
+    let m = mcrg_with_kernel(&data, &Majority::new(lat, 2).unwrap(), &McrgConfig::standard(2, 2, 9)).unwrap();
+    let (a, b) = (r.levels[1].thermal.eigenvalue, m.levels[1].thermal.eigenvalue);
+    assert!((a.mean - b.mean).abs() < 4.0 * a.stderr.max(b.stderr), "{a:?} vs {b:?}");
+    // A mismatched factor is refused.
+    assert!(mcrg_with_kernel(&data, &kernel, &McrgConfig::standard(4, 1, 9)).is_err());
 }
 
 #[test]
