@@ -325,7 +325,7 @@ pub fn two_lattice_matching<K: CoarseKernel>(
     let span = (hi - lo).max(1e-9);
     let (search_lo, search_hi) = (lo - span, hi + span);
 
-    let evaluate = |n: usize, skip: Option<usize>| -> Evaluation {
+    let evaluate = |n: usize, skip: Option<usize>, use_k: &[bool]| -> Evaluation {
         let mut matched = vec![vec![f64::NAN; nops]; large.len()];
         for a in 0..nops {
             let y: Vec<f64> = small_sums.iter().map(|s| s.mean(skip, (n - 1) * nops + a)).collect();
@@ -335,11 +335,13 @@ pub fn two_lattice_matching<K: CoarseKernel>(
             }
         }
         let mean: Vec<f64> = matched.iter().map(|m| m.iter().sum::<f64>() / nops as f64).collect();
-        // Least-squares line K′ = c + s K.
-        let nk = large_k.len() as f64;
-        let (mx, my) = (large_k.iter().sum::<f64>() / nk, mean.iter().sum::<f64>() / nk);
-        let sxx: f64 = large_k.iter().map(|k| (k - mx).powi(2)).sum();
-        let sxy: f64 = large_k.iter().zip(&mean).map(|(k, y)| (k - mx) * (y - my)).sum();
+        // Least-squares line K′ = c + s K through the couplings in use.
+        let pts: Vec<(f64, f64)> =
+            large_k.iter().zip(&mean).zip(use_k).filter(|(_, &u)| u).map(|((&k, &y), _)| (k, y)).collect();
+        let nk = pts.len() as f64;
+        let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / nk, pts.iter().map(|p| p.1).sum::<f64>() / nk);
+        let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
         let slope = sxy / sxx;
         let c = my - slope * mx;
         Evaluation { matched, mean, fixed_point: c / (1.0 - slope), slope }
@@ -349,8 +351,24 @@ pub fn two_lattice_matching<K: CoarseKernel>(
     let mut warnings = Vec::new();
     let mut levels = Vec::with_capacity(config.steps);
     for n in 1..=config.steps {
-        let full = evaluate(n, None);
-        let reps: Vec<Evaluation> = (0..blocks).map(|j| evaluate(n, Some(j))).collect();
+        // Couplings whose full-data match fails (beyond the small grid's reach) are left out
+        // of the line, with a warning.
+        let all = vec![true; large.len()];
+        let first = evaluate(n, None, &all);
+        let use_k: Vec<bool> = first.mean.iter().map(|m| m.is_finite()).collect();
+        for (k, _) in large_k.iter().zip(&use_k).filter(|(_, &u)| !u) {
+            warnings.push(format!(
+                "n = {n}: K = {k} has no match in the small lattice's range; left out of the fit"
+            ));
+        }
+        if use_k.iter().filter(|&&u| u).count() < 2 {
+            return Err(Error::InvalidParameter {
+                name: "coupling grids",
+                reason: "fewer than two large-lattice couplings match the small lattice's range; widen the small grid",
+            });
+        }
+        let full = evaluate(n, None, &use_k);
+        let reps: Vec<Evaluation> = (0..blocks).map(|j| evaluate(n, Some(j), &use_k)).collect();
         let est =
             |f: &dyn Fn(&Evaluation) -> f64| jackknife(f(&full), &reps.iter().map(f).collect::<Vec<_>>());
         let flow = (0..large.len())
@@ -361,7 +379,7 @@ pub fn two_lattice_matching<K: CoarseKernel>(
             })
             .collect::<Vec<_>>();
         for m in &flow {
-            if !(m.matched.mean >= lo && m.matched.mean <= hi) {
+            if m.matched.mean.is_finite() && !(m.matched.mean >= lo && m.matched.mean <= hi) {
                 warnings.push(format!(
                     "n = {n}: K = {} matches K' = {:.5}, outside the small lattice's grid [{lo}, {hi}] (extrapolated)",
                     m.coupling, m.matched.mean
