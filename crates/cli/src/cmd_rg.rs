@@ -30,6 +30,8 @@ pub enum RgCommand {
     ExactMapping(MappingArgs),
     /// Monte Carlo RG (Swendsen): eigenvalues of the linearised RG matrix per level.
     Mcrg(McrgArgs),
+    #[command(flatten)]
+    Assess(crate::cmd_assess::AssessCommand),
 }
 
 /// Arguments of `rg flow-1d`.
@@ -150,6 +152,7 @@ pub fn run(cmd: RgCommand) -> Result<()> {
         RgCommand::DecimationRbm(a) => decimation(a),
         RgCommand::ExactMapping(a) => mapping(a),
         RgCommand::Mcrg(a) => run_mcrg(a),
+        RgCommand::Assess(c) => crate::cmd_assess::run(c),
     }
 }
 

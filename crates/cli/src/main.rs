@@ -12,6 +12,7 @@ macro_rules! outln {
 }
 
 mod budget;
+mod cmd_assess;
 mod cmd_campaign;
 mod cmd_exact;
 mod cmd_generate;

@@ -43,6 +43,7 @@
 //! # Ok::<(), rg_transforms::Error>(())
 //! ```
 
+pub mod assess;
 pub mod block;
 pub mod chain;
 pub mod coarse;

@@ -1,0 +1,412 @@
+//! `kadanoff rg train-kernel` and `kadanoff rg assess`: learn a convolutional coarse-graining
+//! kernel from data, and measure whether any kernel is an RG step (MCRG eigenvalues per level,
+//! the fixed point and `y_t` by two-lattice matching).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use lattice_physics::rng::chain_rng;
+use lattice_physics::sampler::{Sampler, Wolff};
+use lattice_physics::{IsingModel, Lattice, Spins};
+use rg_transforms::assess::{assess, Assessment};
+use rg_transforms::coarse::dense::DenseKernel;
+use rg_transforms::coarse::learned::{train_conv_kernel, ConvFilter, ConvKernel, ConvTrainConfig};
+use rg_transforms::coarse::{AnyKernel, BlockSpin, CoarseKernel, Decimation, Majority};
+use rg_transforms::matching::{CouplingData, MatchingConfig};
+use rg_transforms::mcrg::{McrgConfig, Operator};
+use serde_json::{json, Value};
+
+use crate::files::{self, PendingOutput};
+
+/// The learned-kernel file format.
+const KERNEL_KIND: &str = "kadanoff.conv_kernel";
+const KERNEL_FORMAT: u64 = 1;
+
+/// Subcommands added to `kadanoff rg`.
+#[derive(Subcommand)]
+pub enum AssessCommand {
+    /// Train a convolutional RBM kernel (stride b, shared w×w filter) on a 2D data set.
+    TrainKernel(TrainKernelArgs),
+    /// Is it RG? MCRG eigenvalues per level and two-lattice matching for one kernel.
+    Assess(AssessArgs),
+}
+
+/// Arguments of `rg train-kernel`.
+#[derive(Args)]
+pub struct TrainKernelArgs {
+    /// Training data (`.npy` of ±1, shape (samples, L, L)).
+    #[arg(long)]
+    data: PathBuf,
+    /// Block factor (stride) b.
+    #[arg(long, default_value_t = 2)]
+    factor: usize,
+    /// Window side w (b ≤ w, w − b even).
+    #[arg(long, default_value_t = 2)]
+    window: usize,
+    /// Passes over the data.
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Configurations per gradient step.
+    #[arg(long, default_value_t = 50)]
+    batch_size: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.05)]
+    learning_rate: f64,
+    /// Gibbs steps k of CD-k.
+    #[arg(long, default_value_t = 1)]
+    cd_steps: usize,
+    /// Persistent contrastive divergence instead of CD-k.
+    #[arg(long)]
+    persistent: bool,
+    /// Standard deviation of the initial filter.
+    #[arg(long, default_value_t = 0.01)]
+    init_std: f64,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output kernel file (`.json`).
+    #[arg(long)]
+    out: PathBuf,
+    /// Overwrite an existing output.
+    #[arg(long)]
+    force: bool,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `rg assess`.
+#[derive(Args)]
+pub struct AssessArgs {
+    /// The kernel: `majority`, `decimation`, `block-spin:LAMBDA`, a learned kernel file (`.json`
+    /// from `rg train-kernel`) or a model (`.safetensors` from `train`; its first layer, placed
+    /// on the coarse lattice).
+    #[arg(long)]
+    kernel: String,
+    /// Block factor b (for the built-in kernels; files carry their own).
+    #[arg(long, default_value_t = 2)]
+    factor: usize,
+    /// Data for MCRG (`.npy` of ±1, shape (samples, L, L), in Markov-chain order).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// MCRG levels (default: as many as leave a 4×4 lattice; 1 for a dense layer).
+    #[arg(long)]
+    levels: Option<usize>,
+    /// Two-lattice matching: linear size L of the large lattice (L/b is the small one).
+    #[arg(long)]
+    grid_size: Option<usize>,
+    /// Two-lattice matching: couplings of the large lattice (comma-separated).
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    couplings: Vec<f64>,
+    /// Two-lattice matching: couplings of the small lattice (default: the large grid's centre
+    /// ± three times its half-width, 2n + 1 points for n large couplings).
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    small_couplings: Vec<f64>,
+    /// Two-lattice matching: Wolff configurations per coupling.
+    #[arg(long, default_value_t = 2000)]
+    grid_samples: usize,
+    /// Two-lattice matching: largest number of steps n on the large lattice.
+    #[arg(long, default_value_t = 1)]
+    match_steps: usize,
+    /// Seed (kernel randomness and the grid's Monte Carlo).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print one JSON object (the `Assessment`, stable keys).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: AssessCommand) -> Result<()> {
+    match cmd {
+        AssessCommand::TrainKernel(a) => train_kernel(a),
+        AssessCommand::Assess(a) => run_assess(a),
+    }
+}
+
+fn square_data(path: &Path) -> Result<(files::SpinData, Lattice)> {
+    let data = files::read_spins(path)?;
+    let lattice = crate::cmd_stats::lattice_of(&data.shape)?;
+    if lattice.dimension() != 2 {
+        bail!("{} holds 1D configurations; kernels act on 2D data of shape (samples, L, L)", path.display());
+    }
+    Ok((data, lattice))
+}
+
+fn train_kernel(a: TrainKernelArgs) -> Result<()> {
+    if a.out.extension().and_then(|e| e.to_str()) != Some("json") {
+        bail!("--out must name a .json file, got {}", a.out.display());
+    }
+    let (data, lattice) = square_data(&a.data)?;
+    let config = ConvTrainConfig {
+        factor: a.factor,
+        window: a.window,
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        learning_rate: a.learning_rate,
+        cd_steps: a.cd_steps,
+        persistent: a.persistent,
+        init_std: a.init_std,
+    };
+    // Validate everything (sizes, window, configuration) before claiming the output.
+    rg_transforms::coarse::learned::ConvTrainer::new(lattice, config.clone(), &mut chain_rng(a.seed, 0))?;
+    let out = PendingOutput::claim(&a.out, a.force)?;
+    let (kernel, history) = train_conv_kernel(&data.values, lattice, &config, &mut chain_rng(a.seed, 0))?;
+    let v = json!({
+        "kind": KERNEL_KIND,
+        "format_version": KERNEL_FORMAT,
+        "kernel": kernel.to_filter(),
+        "trained_on": { "data": a.data.display().to_string(), "lattice_size": lattice.linear_size(), "samples": data.samples() },
+        "training": config,
+        "seed": a.seed,
+        "history": history,
+    });
+    files::write_json(&out, &v)?;
+    out.commit()?;
+    if a.json {
+        return crate::print_json(&v);
+    }
+    let last = history.last().expect("epochs ≥ 1");
+    outln!("learned kernel: b = {}, w = {}, written to {}", a.factor, a.window, a.out.display());
+    for row in kernel.filter().chunks(a.window) {
+        outln!("  {}", row.iter().map(|x| format!("{x:8.4}")).collect::<Vec<_>>().join(" "));
+    }
+    outln!("reconstruction error {:.4}, mean |field| {:.3}", last.reconstruction_error, last.mean_abs_field);
+    Ok(())
+}
+
+/// A kernel read from its specification, on lattice `lattice`.
+fn parse_kernel(
+    spec: &str,
+    lattice: Lattice,
+    factor: usize,
+) -> Result<(AnyKernel, Option<rg_transforms::coarse::dense::Placement>)> {
+    Ok(match spec {
+        "majority" => (AnyKernel::Majority(Majority::new(lattice, factor)?), None),
+        "decimation" => (AnyKernel::Decimation(Decimation::new(lattice, factor)?), None),
+        s if s.starts_with("block-spin:") => {
+            let lambda: f64 = s["block-spin:".len()..]
+                .parse()
+                .with_context(|| format!("--kernel {s}: expected block-spin:LAMBDA with a number"))?;
+            (AnyKernel::BlockSpin(BlockSpin::new(lattice, factor, lambda)?), None)
+        }
+        file if file.ends_with(".json") => {
+            let path = Path::new(file);
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read kernel file {file}"))?;
+            let v: Value = serde_json::from_str(&text).with_context(|| format!("{file} is not JSON"))?;
+            if v["kind"] != KERNEL_KIND || v["format_version"] != KERNEL_FORMAT {
+                bail!("{file} is not a kadanoff kernel file (kind {KERNEL_KIND}, format {KERNEL_FORMAT})");
+            }
+            let f: ConvFilter = serde_json::from_value(v["kernel"].clone())
+                .with_context(|| format!("{file}: malformed kernel"))?;
+            (AnyKernel::Conv(ConvKernel::from_filter(lattice, &f)?), None)
+        }
+        file if file.ends_with(".safetensors") => {
+            let model = crate::model_file::read_model(Path::new(file))?;
+            let layer = model.layers.first().context("the model has no layers")?.to_f64();
+            let (k, placement) = DenseKernel::place(layer, lattice, factor)
+                .with_context(|| format!("{file}: placing the first layer's hidden units"))?;
+            (AnyKernel::Dense(k), Some(placement))
+        }
+        other => bail!(
+            "unknown kernel {other:?}: expected majority, decimation, block-spin:LAMBDA, a .json kernel or a .safetensors model"
+        ),
+    })
+}
+
+fn wolff_data(lattice: Lattice, coupling: f64, samples: usize, seed: u64, index: u64) -> Result<Vec<i8>> {
+    let mut sampler = Wolff::new(IsingModel::new(lattice, coupling, 0.0)?)?;
+    let mut rng = chain_rng(seed, index);
+    let mut s = Spins::random(lattice, &mut rng);
+    for _ in 0..Wolff::CALIBRATION_SWEEPS.max(200) {
+        sampler.sweep(&mut s, &mut rng);
+    }
+    let mut out = Vec::with_capacity(samples * lattice.num_sites());
+    for _ in 0..samples {
+        sampler.sweep(&mut s, &mut rng);
+        out.extend_from_slice(s.as_slice());
+    }
+    Ok(out)
+}
+
+fn run_assess(a: AssessArgs) -> Result<()> {
+    if a.data.is_none() && a.grid_size.is_none() {
+        bail!("nothing to assess: give --data (MCRG) and/or --grid-size with --couplings (matching)");
+    }
+    let data = a.data.as_deref().map(square_data).transpose()?;
+    // MCRG.
+    let mut placement = None;
+    let mut mcrg_kernel = None;
+    if let Some((d, lattice)) = &data {
+        let (k, p) = parse_kernel(&a.kernel, *lattice, a.factor)?;
+        placement = p;
+        mcrg_kernel = Some((k, d, *lattice));
+    }
+    // Matching grid.
+    let grid_kernel = match a.grid_size {
+        None => {
+            if !a.couplings.is_empty() || !a.small_couplings.is_empty() {
+                bail!("--couplings needs --grid-size");
+            }
+            None
+        }
+        Some(l) => {
+            if a.couplings.len() < 2 {
+                bail!("--grid-size needs at least two --couplings");
+            }
+            let lattice = Lattice::square(l)?;
+            Some(parse_kernel(&a.kernel, lattice, a.factor)?.0)
+        }
+    };
+    let mcrg_config = match &mcrg_kernel {
+        Some((k, d, lattice)) => {
+            let b = k.factor();
+            let auto = {
+                let mut n = 0;
+                let mut s = lattice.linear_size();
+                while s % b == 0 && s / b >= 4 {
+                    s /= b;
+                    n += 1;
+                }
+                n.max(1)
+            };
+            let levels = match (&k, a.levels) {
+                (AnyKernel::Dense(_), None) => 1,
+                (_, Some(n)) => n,
+                (_, None) => auto,
+            };
+            let mut c = McrgConfig::standard(b, levels, a.seed);
+            c.jackknife_blocks = c.jackknife_blocks.min(d.samples());
+            Some(c)
+        }
+        None => None,
+    };
+    let grids = match &grid_kernel {
+        Some(k) => {
+            let (lo, hi) = a
+                .couplings
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(x, y), &c| (x.min(c), y.max(c)));
+            let small_k: Vec<f64> = if a.small_couplings.is_empty() {
+                let n = a.couplings.len();
+                let (mid, half) = ((lo + hi) / 2.0, (hi - lo) / 2.0);
+                (0..=2 * n).map(|i| mid - 3.0 * half + 6.0 * half * i as f64 / (2 * n) as f64).collect()
+            } else {
+                a.small_couplings.clone()
+            };
+            let (big, small) = (k.fine(), k.coarse());
+            let total = a.couplings.len() * big.num_sites() + small_k.len() * small.num_sites();
+            crate::budget::check_array("matching data", &[total, a.grid_samples], 1)?;
+            let large: Vec<(f64, Vec<i8>)> = a
+                .couplings
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| Ok((c, wolff_data(big, c, a.grid_samples, a.seed, i as u64)?)))
+                .collect::<Result<_>>()?;
+            let smalls: Vec<(f64, Vec<i8>)> = small_k
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| Ok((c, wolff_data(small, c, a.grid_samples, a.seed, 1000 + i as u64)?)))
+                .collect::<Result<_>>()?;
+            let config = MatchingConfig {
+                steps: a.match_steps,
+                operators: vec![
+                    Operator::NearestNeighbour,
+                    Operator::NextNearestNeighbour,
+                    Operator::Plaquette,
+                ],
+                degree: 3.min(small_k.len() - 1),
+                jackknife_blocks: 20.min(a.grid_samples),
+                seed: a.seed,
+            };
+            Some((large, smalls, config))
+        }
+        None => None,
+    };
+    let mut result: Assessment = match (&mcrg_kernel, &mcrg_config) {
+        (Some((k, d, _)), Some(c)) => {
+            assess(k, Some((&d.values, c)), None, placement.clone()).context("MCRG")?
+        }
+        _ => Assessment {
+            kernel: grid_kernel.as_ref().expect("grid or data").name(),
+            factor: a.factor,
+            targets: rg_transforms::assess::Targets::for_factor(a.factor),
+            mcrg: None,
+            matching: None,
+            placement: None,
+        },
+    };
+    if let (Some(k), Some((large, smalls, config))) = (&grid_kernel, &grids) {
+        let l: Vec<CouplingData> =
+            large.iter().map(|(c, d)| CouplingData { coupling: *c, data: d }).collect();
+        let s: Vec<CouplingData> =
+            smalls.iter().map(|(c, d)| CouplingData { coupling: *c, data: d }).collect();
+        result.matching =
+            assess(k, None, Some((&l, &s, config)), None).context("two-lattice matching")?.matching;
+    }
+    if a.json {
+        return crate::print_json(&serde_json::to_value(&result)?);
+    }
+    print_table(&result);
+    Ok(())
+}
+
+fn print_table(r: &Assessment) {
+    let t = r.targets;
+    outln!(
+        "kernel {} (b = {}); exact: λ_t = {}, λ_h = {:.4}, K* = K_c = {:.6}, y_t = 1",
+        r.kernel,
+        r.factor,
+        t.lambda_t,
+        t.lambda_h,
+        t.k_c
+    );
+    if let Some(p) = &r.placement {
+        outln!(
+            "placement: occupancy {:.3}, mean displacement {}, max {}",
+            p.occupancy,
+            p.mean_displacement.map_or("-".into(), |x| format!("{x:.3}")),
+            p.max_displacement.map_or("-".into(), |x| format!("{x:.3}"))
+        );
+    }
+    if let Some(m) = &r.mcrg {
+        outln!("MCRG ({} configurations, {} jackknife blocks)", m.samples, m.jackknife_blocks);
+        outln!("{:>6} {:>5} {:>20} {:>20}", "level", "L", "lambda_t", "lambda_h");
+        for lv in &m.levels {
+            outln!(
+                "{:>6} {:>5} {:>11.4} ± {:<6.4} {:>11.4} ± {:<6.4}",
+                lv.level,
+                lv.lattice_size,
+                lv.thermal.eigenvalue.mean,
+                lv.thermal.eigenvalue.stderr,
+                lv.magnetic.eigenvalue.mean,
+                lv.magnetic.eigenvalue.stderr
+            );
+        }
+        for w in &m.warnings {
+            outln!("warning: {w}");
+        }
+        outln!("note: {}", m.errors_note);
+    }
+    if let Some(m) = &r.matching {
+        outln!("two-lattice matching, L = {} vs {}", m.large_size, m.small_size);
+        outln!("{:>3} {:>7} {:>22} {:>18} {:>18}", "n", "final L", "K*", "dK'/dK", "y_t");
+        for lv in &m.levels {
+            outln!(
+                "{:>3} {:>7} {:>11.5} ± {:<8.5} {:>9.3} ± {:<6.3} {:>9.3} ± {:<6.3}",
+                lv.steps,
+                lv.final_size,
+                lv.fixed_point.mean,
+                lv.fixed_point.stderr,
+                lv.slope.mean,
+                lv.slope.stderr,
+                lv.y_t.mean,
+                lv.y_t.stderr
+            );
+        }
+        for w in &m.warnings {
+            outln!("warning: {w}");
+        }
+        outln!("note: {}", m.errors_note);
+    }
+}

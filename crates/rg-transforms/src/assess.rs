@@ -1,0 +1,72 @@
+//! "Is it RG?" for one kernel: its MCRG eigenvalues on given data and, optionally, its fixed
+//! point and `y_t` by two-lattice matching, in one serde-serialisable [`Assessment`].
+//!
+//! Units and signs as in [`crate::mcrg`] and [`crate::matching`]: dimensionless couplings
+//! `K = βJ`, spins `±1`; the exact 2D Ising targets for factor `b` are `λ_t = b`,
+//! `λ_h = b^{15/8}`, `K* = K_c` and `y_t = 1` ([`Targets`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::coarse::dense::Placement;
+use crate::coarse::CoarseKernel;
+use crate::error::Result;
+use crate::matching::{two_lattice_matching, CouplingData, MatchingConfig, MatchingResult};
+use crate::mcrg::{mcrg_with_kernel, McrgConfig, McrgResult};
+
+/// The exact values a kernel's numbers are compared with (2D Ising, factor `b`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Targets {
+    /// `λ_t = b^{y_t} = b`.
+    pub lambda_t: f64,
+    /// `λ_h = b^{15/8}`.
+    pub lambda_h: f64,
+    /// `K_c = ½ ln(1 + √2)`.
+    pub k_c: f64,
+    /// `y_t = 1`.
+    pub y_t: f64,
+}
+
+impl Targets {
+    /// The targets for block factor `b`.
+    pub fn for_factor(b: usize) -> Self {
+        let b = b as f64;
+        Targets { lambda_t: b, lambda_h: b.powf(15.0 / 8.0), k_c: lattice_physics::K_CRITICAL, y_t: 1.0 }
+    }
+}
+
+/// Everything measured about one kernel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// The kernel's name.
+    pub kernel: String,
+    /// Block factor.
+    pub factor: usize,
+    /// The exact values to compare with.
+    pub targets: Targets,
+    /// MCRG on the data (eigenvalues per level).
+    pub mcrg: Option<McrgResult>,
+    /// Two-lattice matching on a coupling grid.
+    pub matching: Option<MatchingResult>,
+    /// Where a dense layer's hidden units were placed (dense kernels only).
+    pub placement: Option<Placement>,
+}
+
+/// Assess `kernel`: MCRG on `data` (when given, with `mcrg`'s configuration) and two-lattice
+/// matching on `grid = (large, small, config)` (when given).
+pub fn assess<K: CoarseKernel>(
+    kernel: &K,
+    data: Option<(&[i8], &McrgConfig)>,
+    grid: Option<(&[CouplingData<'_>], &[CouplingData<'_>], &MatchingConfig)>,
+    placement: Option<Placement>,
+) -> Result<Assessment> {
+    let mcrg = data.map(|(d, c)| mcrg_with_kernel(d, kernel, c)).transpose()?;
+    let matching = grid.map(|(l, s, c)| two_lattice_matching(kernel, l, s, c)).transpose()?;
+    Ok(Assessment {
+        kernel: kernel.name(),
+        factor: kernel.factor(),
+        targets: Targets::for_factor(kernel.factor()),
+        mcrg,
+        matching,
+        placement,
+    })
+}
