@@ -10,7 +10,7 @@ use lattice_physics::rng::chain_rng;
 use lattice_physics::sampler::{Sampler, Wolff};
 use lattice_physics::{IsingModel, Lattice, Spins};
 use rg_transforms::assess::{assess, Assessment};
-use rg_transforms::coarse::dense::DenseKernel;
+use rg_transforms::coarse::dense::{compare_correlations, DenseKernel};
 use rg_transforms::coarse::learned::{train_conv_kernel, ConvFilter, ConvKernel, ConvTrainConfig};
 use rg_transforms::coarse::{AnyKernel, BlockSpin, CoarseKernel, Decimation, Majority};
 use rg_transforms::matching::{CouplingData, MatchingConfig};
@@ -334,6 +334,7 @@ fn run_assess(a: AssessArgs) -> Result<()> {
             mcrg: None,
             matching: None,
             placement: None,
+            correlations: None,
         },
     };
     if let (Some(k), Some((large, smalls, config))) = (&grid_kernel, &grids) {
@@ -343,6 +344,12 @@ fn run_assess(a: AssessArgs) -> Result<()> {
             smalls.iter().map(|(c, d)| CouplingData { coupling: *c, data: d }).collect();
         result.matching =
             assess(k, None, Some((&l, &s, config)), None).context("two-lattice matching")?.matching;
+    }
+    if let (Some(p), Some((d, _))) = (&result.placement, &data) {
+        let model = crate::model_file::read_model(Path::new(&a.kernel))?;
+        let layer = model.layers.first().context("the model has no layers")?.to_f64();
+        let max = (p.size / p.factor / 2).clamp(1, 4);
+        result.correlations = Some(compare_correlations(&layer, p, &d.values, max)?);
     }
     if a.json {
         return crate::print_json(&serde_json::to_value(&result)?);
@@ -368,6 +375,12 @@ fn print_table(r: &Assessment) {
             p.mean_displacement.map_or("-".into(), |x| format!("{x:.3}")),
             p.max_displacement.map_or("-".into(), |x| format!("{x:.3}"))
         );
+    }
+    if let Some(c) = &r.correlations {
+        outln!("{:>4} {:>8} {:>14} {:>18}", "d", "pairs", "hidden G(d)", "visible G(b·d)");
+        for i in 0..c.distance.len() {
+            outln!("{:>4} {:>8} {:>14.4} {:>18.4}", c.distance[i], c.pairs[i], c.hidden[i], c.visible[i]);
+        }
     }
     if let Some(m) = &r.mcrg {
         outln!("MCRG ({} configurations, {} jackknife blocks)", m.samples, m.jackknife_blocks);

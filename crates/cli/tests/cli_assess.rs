@@ -103,6 +103,37 @@ fn train_a_kernel_and_assess_it_and_majority_rule() {
     assert_eq!(m["matching"]["large_size"], 16);
     assert_eq!(m["matching"]["small_size"], 8);
 
+    // A dense RBM layer (256 → 64) read as a kernel: placed, one MCRG level, correlations.
+    let o = kadanoff(
+        d,
+        &[
+            "train",
+            "--data",
+            "d.npy",
+            "--layers",
+            "64",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "50",
+            "--seed",
+            "2",
+            "--out",
+            "m.safetensors",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dn = json(&kadanoff(d, &["rg", "assess", "--kernel", "m.safetensors", "--data", "d.npy", "--json"]));
+    assert_eq!(dn["kernel"], "dense:256x64");
+    assert_eq!(dn["mcrg"]["levels"].as_array().unwrap().len(), 1);
+    assert_eq!(dn["placement"]["assignment"].as_array().unwrap().len(), 64);
+    let occ = dn["placement"]["occupancy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&occ));
+    assert_eq!(dn["correlations"]["distance"][0], 1);
+    let o = kadanoff(d, &["rg", "assess", "--kernel", "m.safetensors", "--data", "d.npy", "--levels", "2"]);
+    assert_clean_failure(&o, "one lattice size");
+
     // The human table.
     let out = kadanoff(d, &["rg", "assess", "--kernel", "block-spin:4", "--data", "d.npy"]);
     assert!(out.status.success());

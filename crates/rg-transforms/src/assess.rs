@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::coarse::dense::Placement;
+use crate::coarse::dense::{CorrelationComparison, Placement};
 use crate::coarse::CoarseKernel;
 use crate::error::Result;
 use crate::matching::{two_lattice_matching, CouplingData, MatchingConfig, MatchingResult};
@@ -49,6 +49,10 @@ pub struct Assessment {
     pub matching: Option<MatchingResult>,
     /// Where a dense layer's hidden units were placed (dense kernels only).
     pub placement: Option<Placement>,
+    /// Hidden correlations against centroid distance next to visible ones at `b` times that
+    /// distance (dense kernels only).
+    #[serde(default)]
+    pub correlations: Option<CorrelationComparison>,
 }
 
 /// Assess `kernel`: MCRG on `data` (when given, with `mcrg`'s configuration) and two-lattice
@@ -68,5 +72,6 @@ pub fn assess<K: CoarseKernel>(
         mcrg,
         matching,
         placement,
+        correlations: None,
     })
 }

@@ -534,7 +534,7 @@ mod tests {
         assert!((lv.y_t.mean - 1.0).abs() < 4.0 * lv.y_t.stderr, "y_t = {:?}", lv.y_t);
         // K*: one step on 16 vs 8 carries a systematic bias (measured: K* = 0.4451 ± 0.0008, 1%
         // above K_c, the truncation to one coupling); bound it at 2% and check σ is small.
-        // Larger lattices and more steps (see ARCHITECTURE.md) bring K* within 0.5%.
+        // Larger lattices and more steps (module docs) bring K* within 0.5%.
         assert!(lv.fixed_point.stderr > 0.0 && lv.fixed_point.stderr < 0.002);
         let kc = lattice_physics::K_CRITICAL;
         assert!((lv.fixed_point.mean - kc).abs() < 0.02 * kc, "K* = {:?}", lv.fixed_point);
