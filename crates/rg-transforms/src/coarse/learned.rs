@@ -582,6 +582,10 @@ mod tests {
         let last = history.last().unwrap().reconstruction_error;
         assert!(last < first, "reconstruction error {first} → {last}");
         assert!(k.filter().iter().all(|&x| x > 0.05), "filter {:?} (aligned)", k.filter());
+        // Persistent chains learn the same kind of filter.
+        let pcd = ConvTrainConfig { persistent: true, epochs: 5, ..config.clone() };
+        let (kp, _) = train_conv_kernel(&data, lat, &pcd, &mut rng).unwrap();
+        assert!(kp.filter().iter().all(|&x| x > 0.05), "PCD filter {:?}", kp.filter());
         let bad = ConvTrainConfig { learning_rate: -1.0, ..config };
         assert!(ConvTrainer::new(lat, bad, &mut rng).is_err());
     }
