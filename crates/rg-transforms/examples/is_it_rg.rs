@@ -7,6 +7,9 @@
 //!    on a grid of 7 couplings around K_c, `MATCH_SAMPLES` configurations per coupling.
 //!
 //! KERNELS is a comma-separated subset of `majority,block-spin,learned2,learned4` (all by default).
+//! Two more optional arguments set the grid spacings (defaults 0.005 for the 7 large-lattice
+//! couplings, 0.009 for the 11 small-lattice ones); the small lattice's observables change over
+//! a coupling range ~ 1/L_small, so larger lattices need finer grids.
 
 use lattice_physics::rng::chain_rng;
 use lattice_physics::sampler::{Sampler, Wolff};
@@ -96,8 +99,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if match_samples == 0 {
         return Ok(());
     }
-    let ks: Vec<f64> = (-3..=3).map(|i| K_CRITICAL + 0.005 * i as f64).collect();
-    let ks_small: Vec<f64> = (-5..=5).map(|i| K_CRITICAL + 0.009 * i as f64).collect();
+    let step = |i: usize, d: f64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
+    let (dk, dk_small) = (step(6, 0.005), step(7, 0.009));
+    let ks: Vec<f64> = (-3..=3).map(|i| K_CRITICAL + dk * i as f64).collect();
+    let ks_small: Vec<f64> = (-5..=5).map(|i| K_CRITICAL + dk_small * i as f64).collect();
     let t1 = std::time::Instant::now();
     let large: Vec<Vec<i8>> =
         ks.iter().enumerate().map(|(i, &k)| wolff(l, k, match_samples, 1000 + seed + i as u64)).collect();
