@@ -355,12 +355,11 @@ pub fn compare_correlations(
     let n = l * l;
     let samples = sample_count(data, n)?;
     check_spins(data)?;
-    if rbm.n_visible() != n || samples < 2 {
-        return Err(Error::SizeMismatch {
-            what: "RBM visible units or samples",
-            got: rbm.n_visible(),
-            expected: n,
-        });
+    if rbm.n_visible() != n || rbm.n_hidden() != placement.centroids.len() {
+        return Err(Error::SizeMismatch { what: "RBM visible units", got: rbm.n_visible(), expected: n });
+    }
+    if samples < 2 {
+        return Err(Error::TooFewSamples { what: "hidden correlations", len: samples, min: 2 });
     }
     let b = placement.factor;
     let m = rbm.n_hidden();
