@@ -9,10 +9,11 @@ use clap::{Args, Subcommand};
 use lattice_physics::rng::chain_rng;
 use lattice_physics::sampler::{Sampler, Wolff};
 use lattice_physics::{IsingModel, Lattice, Spins};
-use rg_transforms::assess::{assess, Assessment};
+use rg_transforms::assess::{assess, coarse_readings, Assessment};
 use rg_transforms::coarse::dense::{compare_correlations, DenseKernel};
 use rg_transforms::coarse::learned::{train_conv_kernel, ConvFilter, ConvKernel, ConvTrainConfig};
 use rg_transforms::coarse::{AnyKernel, BlockSpin, CoarseKernel, Decimation, Majority};
+use rg_transforms::couplings::{CouplingConfig, CouplingOperator};
 use rg_transforms::matching::{CouplingData, MatchingConfig};
 use rg_transforms::mcrg::{McrgConfig, Operator};
 use serde_json::{json, Value};
@@ -335,6 +336,7 @@ fn run_assess(a: AssessArgs) -> Result<()> {
             matching: None,
             placement: None,
             correlations: None,
+            coarse: Vec::new(),
         },
     };
     if let (Some(k), Some((large, smalls, config))) = (&grid_kernel, &grids) {
@@ -344,6 +346,16 @@ fn run_assess(a: AssessArgs) -> Result<()> {
             smalls.iter().map(|(c, d)| CouplingData { coupling: *c, data: d }).collect();
         result.matching =
             assess(k, None, Some((&l, &s, config)), None).context("two-lattice matching")?.matching;
+    }
+    if let (Some((k, d, _)), Some(c)) = (&mcrg_kernel, &mcrg_config) {
+        let config = CouplingConfig {
+            operators: CouplingOperator::ALL.to_vec(),
+            tolerance: 1e-10,
+            max_iterations: 50,
+            jackknife_blocks: 20.min(d.samples()),
+        };
+        result.coarse =
+            coarse_readings(k, &d.values, c.levels, a.seed, &config).context("coarse couplings")?;
     }
     if let (Some(p), Some((d, _))) = (&result.placement, &data) {
         let model = crate::model_file::read_model(Path::new(&a.kernel))?;
@@ -400,6 +412,26 @@ fn print_table(r: &Assessment) {
             outln!("warning: {w}");
         }
         outln!("note: {}", m.errors_note);
+    }
+    if !r.coarse.is_empty() {
+        outln!(
+            "coarse configurations: exact-thermometer K' and the three largest pseudo-likelihood couplings"
+        );
+        for lv in &r.coarse {
+            let thermo = lv
+                .thermometer
+                .map_or("-".to_string(), |t| format!("{:.4} ± {:.4}", t.coupling.mean, t.coupling.stderr));
+            let couplings = lv.couplings.as_ref().map_or("-".to_string(), |f| {
+                let mut idx: Vec<usize> = (0..f.values.len()).collect();
+                idx.sort_by(|&i, &j| f.values[j].abs().total_cmp(&f.values[i].abs()));
+                idx.iter()
+                    .take(3)
+                    .map(|&i| format!("{} {:.4} ± {:.4}", f.operators[i].name(), f.values[i], f.errors[i]))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            outln!("{:>6} {:>5}  K' = {thermo}  {couplings}", lv.level, lv.lattice_size);
+        }
     }
     if let Some(m) = &r.matching {
         outln!("two-lattice matching, L = {} vs {}", m.large_size, m.small_size);

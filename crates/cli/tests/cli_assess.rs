@@ -101,6 +101,15 @@ fn train_a_kernel_and_assess_it_and_majority_rule() {
     assert!(e > 0.0 && e < 0.005, "σ(K*) = {e}");
     assert!((k - 0.440687).abs() < 0.02 * 0.440687, "K* = {k} ± {e}");
     assert_eq!(m["matching"]["large_size"], 16);
+    // Coarse couplings (pseudo-likelihood) and the exact thermometer at level 1: a
+    // ferromagnetic nearest-neighbour coupling dominates, and K′ is near K_c.
+    let c = &m["coarse"][0];
+    assert_eq!(c["level"], 1);
+    assert_eq!(c["couplings"]["operators"][0], "nearest_neighbour");
+    let k1 = c["couplings"]["values"][0].as_f64().unwrap();
+    assert!(k1 > 0.2 && k1 < 0.5, "K_nn = {k1}");
+    let kt = c["thermometer"]["coupling"]["mean"].as_f64().unwrap();
+    assert!((kt - 0.44).abs() < 0.05, "thermometer K' = {kt}");
     assert_eq!(m["matching"]["small_size"], 8);
 
     // A dense RBM layer (256 → 64) read as a kernel: placed, one MCRG level, correlations.

@@ -8,10 +8,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::coarse::dense::{CorrelationComparison, Placement};
-use crate::coarse::CoarseKernel;
+use crate::coarse::{coarse_grain_levels, CoarseKernel};
+use crate::couplings::{fit_couplings, CouplingConfig, CouplingFit};
 use crate::error::Result;
 use crate::matching::{two_lattice_matching, CouplingData, MatchingConfig, MatchingResult};
 use crate::mcrg::{mcrg_with_kernel, McrgConfig, McrgResult};
+use crate::thermometer::{read, Reading};
 
 /// The exact values a kernel's numbers are compared with (2D Ising, factor `b`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -53,6 +55,48 @@ pub struct Assessment {
     /// distance (dense kernels only).
     #[serde(default)]
     pub correlations: Option<CorrelationComparison>,
+    /// Renormalised couplings and exact-thermometer readings of the coarse configurations,
+    /// per level (filled by [`coarse_readings`]).
+    #[serde(default)]
+    pub coarse: Vec<LevelReading>,
+}
+
+/// What the coarse configurations of one level look like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelReading {
+    /// Level `n ≥ 1`.
+    pub level: usize,
+    /// Linear size of the coarse lattice.
+    pub lattice_size: usize,
+    /// Pseudo-likelihood couplings (`crate::couplings`), when the fit succeeds.
+    pub couplings: Option<CouplingFit>,
+    /// The exact-energy thermometer's `K′` (`crate::thermometer`), when it reads.
+    pub thermometer: Option<Reading>,
+}
+
+/// Couplings and thermometer readings of `kernel`'s coarse configurations of `data` at levels
+/// `1..=levels` (level `ℓ` draws sample `i` from `block_rng(seed, ℓ − 1, i)`, as MCRG does).
+/// A fit or reading that fails on one level (for instance a lattice too small for the operator
+/// set) is reported as absent, not as an error.
+pub fn coarse_readings<K: CoarseKernel>(
+    kernel: &K,
+    data: &[i8],
+    levels: usize,
+    seed: u64,
+    couplings: &CouplingConfig,
+) -> Result<Vec<LevelReading>> {
+    let all = coarse_grain_levels(data, kernel, levels, seed)?;
+    Ok(all
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(level, (d, lat))| LevelReading {
+            level,
+            lattice_size: lat.linear_size(),
+            couplings: fit_couplings(*lat, d, couplings).ok(),
+            thermometer: read(*lat, d).ok(),
+        })
+        .collect())
 }
 
 /// Assess `kernel`: MCRG on `data` (when given, with `mcrg`'s configuration) and two-lattice
@@ -73,5 +117,6 @@ pub fn assess<K: CoarseKernel>(
         matching,
         placement,
         correlations: None,
+        coarse: Vec::new(),
     })
 }
