@@ -54,6 +54,7 @@ pub mod kernel;
 pub mod mapping;
 pub mod matching;
 pub mod mcrg;
+pub mod rbm_flow;
 pub mod rsmi;
 pub mod thermometer;
 

@@ -1,0 +1,292 @@
+//! RBM flows (Iso, Shiba and Yokoo 2018; docs/science.md §7): one RBM trained on configurations
+//! from several couplings, then iterated `v → h → v′ → h′ → …`, with the coupling of the flowing
+//! configurations read by the exact thermometer ([`crate::thermometer`]) at every step.
+//!
+//! # Units and sign convention
+//!
+//! Couplings are dimensionless (`K = βJ`), `H = −K Σ_<ij> s_i s_j` on the `L×L` torus; energy per
+//! site `e = −B/N`, magnetisation per site `m = M/N` (as in [`crate::thermometer`]). The RBM is an
+//! `rbm_core::Rbm<f32>` with spin (`±1`) visible units, one visible unit per site in the
+//! lattice's site order, in rbm-core's ML sign convention.
+//!
+//! # The pieces
+//!
+//! - [`mixture`]: a data set assembled from Monte Carlo runs at several couplings
+//!   ([`lattice_physics::dataset::generate`]); coupling `i` of the list uses the seed
+//!   `chain_rng(seed, i).next_u64()` ([`lattice_physics::rng::chain_rng`]), so every coupling
+//!   has its own stream and the data depend on the seed only. The coupling of every sample is kept.
+//! - [`train_on_mixture`]: one RBM (spin units on both layers, `hidden` hidden units) trained on all
+//!   of it with [`rbm_core::Trainer`], one epoch at a time.
+//! - [`flow`]: from configurations at a starting coupling, `steps` steps of the flow. A step maps
+//!   every configuration `v` to `h` and then to `v′ ~ p(v | h)`: in [`FlowMode::Sampled`] `h` is
+//!   sampled from `p(h | v)`, in [`FlowMode::MeanField`] it is the conditional mean `⟨h | v⟩`
+//!   (real-valued; `p(v | h)` is then evaluated at that mean). Either way `v′` is sampled, so that
+//!   every step yields `±1` configurations whose energy the thermometer can read.
+//!   Step 0 is the reading of the starting configurations themselves.
+//! - [`apparent_fixed_point`]: where a set of flows stops moving: the mean of the readings of the
+//!   last steps over all flows, with their spread.
+//!
+//! # Reproducibility
+//!
+//! The flow draws every random number sequentially from the one generator seeded by
+//! [`FlowConfig::seed`]; rbm-core's matrix products do not depend on the number of threads, nor
+//! does the Monte Carlo generation. The same seeds give the same flow whatever the thread count.
+//!
+//! What this module does not claim: a direction of the flow. That is what the experiment measures.
+
+use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
+use lattice_physics::rng::{chain_rng, ChainRng};
+use lattice_physics::sampler::Algorithm;
+use lattice_physics::stats::Estimate;
+use lattice_physics::{IsingModel, Lattice};
+use ndarray::{Array2, ArrayView2};
+use rand::{RngCore, SeedableRng};
+use rbm_core::{Rbm, TrainConfig, Trainer, Units};
+use serde::{Deserialize, Serialize};
+
+use crate::block::{check_spins, sample_count};
+use crate::error::{finite, Error, Result};
+use crate::thermometer::{self, MagnetizationReadout};
+
+/// What [`mixture`] generates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MixtureConfig {
+    /// The square torus every configuration lives on.
+    pub lattice: Lattice,
+    /// The couplings of the mixture (each finite, `K ≥ 0` for the cluster algorithms).
+    pub couplings: Vec<f64>,
+    /// Configurations per coupling (at least `lattice_physics::observables::MIN_SAMPLES`).
+    pub samples_per_coupling: usize,
+    /// The Monte Carlo algorithm.
+    pub algorithm: Algorithm,
+    /// Independent chains per coupling.
+    pub chains: usize,
+    /// Thermalisation per chain.
+    pub thermalize: Sweeps,
+    /// Thinning between retained configurations.
+    pub thin: Sweeps,
+    /// Master seed; coupling `i` uses `chain_rng(seed, i).next_u64()`.
+    pub seed: u64,
+}
+
+/// A data set from several couplings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mixture {
+    /// The torus.
+    pub lattice: Lattice,
+    /// `samples × N` spins (`±1`), all samples of coupling 0, then of coupling 1, and so on.
+    pub spins: Vec<i8>,
+    /// The coupling of every sample.
+    pub sample_couplings: Vec<f64>,
+}
+
+impl Mixture {
+    /// Number of configurations.
+    pub fn samples(&self) -> usize {
+        self.sample_couplings.len()
+    }
+
+    /// The configurations as an `f32` matrix (`samples × N`) for rbm-core.
+    pub fn to_matrix(&self) -> Array2<f32> {
+        to_matrix(&self.spins, self.lattice.num_sites())
+    }
+}
+
+/// The derived seed of coupling `index` of a mixture with master seed `seed`.
+pub fn coupling_seed(seed: u64, index: usize) -> u64 {
+    chain_rng(seed, index as u64).next_u64()
+}
+
+/// Generate the mixture described by `config` (see the module header for the seeds).
+pub fn mixture(config: &MixtureConfig) -> Result<Mixture> {
+    if config.lattice.dimension() != 2 {
+        return Err(Error::InvalidParameter { name: "lattice", reason: "RBM flows need a square torus" });
+    }
+    if config.couplings.is_empty() {
+        return Err(Error::InvalidParameter { name: "couplings", reason: "need at least one coupling" });
+    }
+    let n = config.lattice.num_sites();
+    let mut spins = Vec::with_capacity(config.couplings.len() * config.samples_per_coupling * n);
+    let mut sample_couplings = Vec::with_capacity(config.couplings.len() * config.samples_per_coupling);
+    for (i, &k) in config.couplings.iter().enumerate() {
+        let k = finite("coupling", k)?;
+        let model = IsingModel::new(config.lattice, k, 0.0)?;
+        let dc = DatasetConfig {
+            samples: config.samples_per_coupling,
+            chains: config.chains,
+            thermalize: config.thermalize,
+            thin: config.thin,
+            seed: coupling_seed(config.seed, i),
+        };
+        let data = generate(model, config.algorithm, &dc, &|_| {})?;
+        spins.extend_from_slice(&data.spins);
+        sample_couplings.extend(std::iter::repeat_n(k, data.samples));
+    }
+    Ok(Mixture { lattice: config.lattice, spins, sample_couplings })
+}
+
+/// Train one RBM with `hidden` spin hidden units on all of `mixture`, for `train.epochs` epochs
+/// of [`Trainer::epoch`] (visible units are spins too).
+pub fn train_on_mixture(mixture: &Mixture, hidden: usize, train: TrainConfig) -> Result<Rbm<f32>> {
+    let data = mixture.to_matrix();
+    let epochs = train.epochs;
+    let mut trainer = Trainer::new(train, data.view(), Units::Spin, hidden, Units::Spin)?;
+    for _ in 0..epochs {
+        trainer.epoch(data.view())?;
+    }
+    Ok(trainer.into_model())
+}
+
+/// How the hidden layer is set at each step of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowMode {
+    /// `h ~ p(h | v)`, then `v′ ~ p(v | h)`.
+    Sampled,
+    /// `h = ⟨h | v⟩` (conditional means), then `v′ ~ p(v | h)`.
+    MeanField,
+}
+
+/// Parameters of [`flow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowConfig {
+    /// Number of steps `v → h → v′` after the starting configurations (step 0).
+    pub steps: usize,
+    /// How the hidden layer is set.
+    pub mode: FlowMode,
+    /// Seed of the one generator the flow draws from.
+    pub seed: u64,
+}
+
+/// The thermometer's reading at one step of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FlowReading {
+    /// The step (0: the starting configurations).
+    pub step: usize,
+    /// The coupling read from the exact energy, with its error.
+    pub coupling: Estimate,
+    /// The coupling read from the exact `⟨|m|⟩`, where the lattice is small enough.
+    pub coupling_from_abs_m: MagnetizationReadout,
+    /// Mean energy per site with its error.
+    pub energy: Estimate,
+    /// Mean `|m|` with its error.
+    pub abs_m: Estimate,
+}
+
+/// One flow: the readings along it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RbmFlow {
+    /// The coupling of the starting configurations.
+    pub start_coupling: f64,
+    /// Readings at steps `0..=steps`.
+    pub steps: Vec<FlowReading>,
+    /// How the hidden layer was set.
+    pub mode: FlowMode,
+    /// Number of hidden units of the RBM.
+    pub hidden: usize,
+}
+
+fn to_matrix(spins: &[i8], sites: usize) -> Array2<f32> {
+    let rows = spins.len() / sites.max(1);
+    Array2::from_shape_fn((rows, sites), |(r, c)| f32::from(spins[r * sites + c]))
+}
+
+fn reading(step: usize, lattice: Lattice, spins: &[i8]) -> Result<FlowReading> {
+    let r = thermometer::read(lattice, spins)?;
+    Ok(FlowReading {
+        step,
+        coupling: r.coupling,
+        coupling_from_abs_m: r.coupling_from_abs_magnetization,
+        energy: r.energy_per_site,
+        abs_m: r.abs_magnetization,
+    })
+}
+
+/// Run the flow of `rbm` from `start` (flat `samples × N` spins on `lattice` at coupling
+/// `start_coupling`, in Markov-chain order, at least `2·MIN_BINS` configurations).
+///
+/// Errors: a lattice that is not a square torus; an RBM whose visible layer is not `N` spin units;
+/// data that are not whole configurations of `±1`; a non-finite coupling.
+pub fn flow(
+    rbm: &Rbm<f32>,
+    lattice: Lattice,
+    start_coupling: f64,
+    start: &[i8],
+    config: &FlowConfig,
+) -> Result<RbmFlow> {
+    let start_coupling = finite("start coupling", start_coupling)?;
+    let n = lattice.num_sites();
+    if rbm.n_visible() != n {
+        return Err(Error::SizeMismatch {
+            what: "visible units of the RBM",
+            got: rbm.n_visible(),
+            expected: n,
+        });
+    }
+    if rbm.visible_units != Units::Spin {
+        return Err(Error::InvalidParameter {
+            name: "rbm",
+            reason: "the flow needs spin (±1) visible units",
+        });
+    }
+    sample_count(start, n)?;
+    check_spins(start)?;
+    let mut rng = ChainRng::seed_from_u64(config.seed);
+    let mut readings = Vec::with_capacity(config.steps + 1);
+    readings.push(reading(0, lattice, start)?);
+    let mut v = to_matrix(start, n);
+    let mut flat = vec![0i8; start.len()];
+    for step in 1..=config.steps {
+        let h = match config.mode {
+            FlowMode::Sampled => rbm.sample_hidden(v.view(), &mut rng)?,
+            FlowMode::MeanField => rbm.hidden_means(v.view())?,
+        };
+        v = rbm.sample_visible(h.view(), &mut rng)?;
+        to_spins(v.view(), &mut flat);
+        readings.push(reading(step, lattice, &flat)?);
+    }
+    Ok(RbmFlow { start_coupling, steps: readings, mode: config.mode, hidden: rbm.n_hidden() })
+}
+
+fn to_spins(v: ArrayView2<f32>, out: &mut [i8]) {
+    for (o, &x) in out.iter_mut().zip(v.iter()) {
+        *o = if x > 0.0 { 1 } else { -1 };
+    }
+}
+
+/// Where a set of flows stops moving.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FixedPoint {
+    /// Mean of the energy read-out `K` over the last `last_steps` steps of every flow.
+    pub coupling: f64,
+    /// Standard deviation of those readings (over flows and steps): how far apart the flows
+    /// still are, not a statistical error of the mean.
+    pub spread: f64,
+    /// The largest statistical error of any reading used.
+    pub max_error: f64,
+    /// Number of steps used per flow.
+    pub last_steps: usize,
+    /// Number of readings used.
+    pub readings: usize,
+}
+
+/// The apparent fixed point of `flows`: mean and spread of the last `last_steps` readings of each
+/// (at least 1, at most the length of the shortest flow).
+pub fn apparent_fixed_point(flows: &[RbmFlow], last_steps: usize) -> Result<FixedPoint> {
+    let shortest = flows.iter().map(|f| f.steps.len()).min().unwrap_or(0);
+    if flows.is_empty() || last_steps == 0 || last_steps > shortest {
+        return Err(Error::InvalidParameter {
+            name: "last_steps",
+            reason: "need at least one flow and 1 ≤ last_steps ≤ the number of readings of every flow",
+        });
+    }
+    let ks: Vec<&Estimate> = flows
+        .iter()
+        .flat_map(|f| f.steps[f.steps.len() - last_steps..].iter().map(|r| &r.coupling))
+        .collect();
+    let m = ks.len() as f64;
+    let mean = ks.iter().map(|k| k.mean).sum::<f64>() / m;
+    let var = ks.iter().map(|k| (k.mean - mean).powi(2)).sum::<f64>() / m;
+    let max_error = ks.iter().map(|k| k.stderr).fold(0.0, f64::max);
+    Ok(FixedPoint { coupling: mean, spread: var.sqrt(), max_error, last_steps, readings: ks.len() })
+}
