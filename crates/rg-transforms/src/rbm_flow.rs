@@ -255,8 +255,11 @@ fn to_spins(v: ArrayView2<f32>, out: &mut [i8]) {
 }
 
 /// Where a set of flows stops moving.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FixedPoint {
+    /// Per flow, in order: the mean of its last `last_steps` readings, with their standard
+    /// deviation as the error (a flow that still drifts shows a large one).
+    pub per_flow: Vec<Estimate>,
     /// Mean of the energy read-out `K` over the last `last_steps` steps of every flow.
     pub coupling: f64,
     /// Standard deviation of those readings (over flows and steps): how far apart the flows
@@ -288,5 +291,137 @@ pub fn apparent_fixed_point(flows: &[RbmFlow], last_steps: usize) -> Result<Fixe
     let mean = ks.iter().map(|k| k.mean).sum::<f64>() / m;
     let var = ks.iter().map(|k| (k.mean - mean).powi(2)).sum::<f64>() / m;
     let max_error = ks.iter().map(|k| k.stderr).fold(0.0, f64::max);
-    Ok(FixedPoint { coupling: mean, spread: var.sqrt(), max_error, last_steps, readings: ks.len() })
+    let per_flow = flows
+        .iter()
+        .map(|f| {
+            let tail = &f.steps[f.steps.len() - last_steps..];
+            let m = tail.iter().map(|r| r.coupling.mean).sum::<f64>() / last_steps as f64;
+            let v = tail.iter().map(|r| (r.coupling.mean - m).powi(2)).sum::<f64>() / last_steps as f64;
+            Estimate::new(m, v.sqrt())
+        })
+        .collect();
+    Ok(FixedPoint { per_flow, coupling: mean, spread: var.sqrt(), max_error, last_steps, readings: ks.len() })
+}
+
+/// The whole experiment: one mixture, one RBM per hidden size, flows from several starting
+/// couplings through each RBM, and the apparent fixed point per hidden size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentConfig {
+    /// The training data.
+    pub mixture: MixtureConfig,
+    /// Training of every RBM (the same seed for every hidden size).
+    pub train: TrainConfig,
+    /// Hidden sizes to compare.
+    pub hidden: Vec<usize>,
+    /// Couplings the flows start from.
+    pub start_couplings: Vec<f64>,
+    /// Configurations per starting coupling (fresh Monte Carlo data, not the training data).
+    pub start_samples: usize,
+    /// Steps of every flow.
+    pub steps: usize,
+    /// How the hidden layer is set.
+    pub mode: FlowMode,
+    /// Steps at the end of every flow that define the apparent fixed point.
+    pub last_steps: usize,
+    /// Seed of the starting data and of the flows: starting coupling `j` draws its data with
+    /// `coupling_seed(seed, 2j)` and its flow with `coupling_seed(seed, 2j + 1)`, the same for
+    /// every hidden size.
+    pub seed: u64,
+}
+
+impl ExperimentConfig {
+    /// The published-like setting (Iso, Shiba and Yokoo used 10×10 tori): a 10×10 torus,
+    /// eleven couplings `0.20, 0.25, …, 0.70` with 1,000 Swendsen-Wang configurations each,
+    /// spin RBMs with 64, 100 and 144 hidden units trained for `epochs` epochs of CD-1 (Hinton's
+    /// settings with learning rate 0.01, the comparable rate for spin units), and sampled flows
+    /// of 200 steps from `K = 0.20, 0.30, 0.44, 0.55, 0.70`, the last 50 steps defining the fixed point.
+    pub fn published(epochs: usize, seed: u64) -> Result<Self> {
+        let lattice = Lattice::square(10)?;
+        let mut train = TrainConfig::hinton(epochs, coupling_seed(seed, 1));
+        train.learning_rate = 0.01;
+        Ok(ExperimentConfig {
+            mixture: MixtureConfig {
+                lattice,
+                couplings: (0..11).map(|i| 0.2 + 0.05 * i as f64).collect(),
+                samples_per_coupling: 1000,
+                algorithm: Algorithm::SwendsenWang,
+                chains: 2,
+                thermalize: Sweeps::Auto,
+                thin: Sweeps::Auto,
+                seed: coupling_seed(seed, 0),
+            },
+            train,
+            hidden: vec![64, 100, 144],
+            start_couplings: vec![0.2, 0.3, 0.44, 0.55, 0.7],
+            start_samples: 1000,
+            steps: 200,
+            mode: FlowMode::Sampled,
+            last_steps: 50,
+            seed: coupling_seed(seed, 2),
+        })
+    }
+}
+
+/// The flows and fixed point of one hidden size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HiddenSizeFlows {
+    /// Number of hidden units.
+    pub hidden: usize,
+    /// One flow per starting coupling.
+    pub flows: Vec<RbmFlow>,
+    /// Their apparent fixed point.
+    pub fixed_point: FixedPoint,
+}
+
+/// What [`experiment`] found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    /// The exact critical coupling of the square lattice, for comparison.
+    pub k_critical: f64,
+    /// One entry per hidden size, in the order asked for.
+    pub by_hidden: Vec<HiddenSizeFlows>,
+}
+
+/// Run the experiment of `config`. `progress` is told which hidden size is being trained.
+pub fn experiment(config: &ExperimentConfig, progress: &dyn Fn(usize)) -> Result<Experiment> {
+    let mix = mixture(&config.mixture)?;
+    let lattice = config.mixture.lattice;
+    let starts = config
+        .start_couplings
+        .iter()
+        .enumerate()
+        .map(|(j, &k)| {
+            let model = IsingModel::new(lattice, finite("start coupling", k)?, 0.0)?;
+            let dc = DatasetConfig {
+                samples: config.start_samples,
+                chains: config.mixture.chains,
+                thermalize: config.mixture.thermalize,
+                thin: config.mixture.thin,
+                seed: coupling_seed(config.seed, 2 * j),
+            };
+            Ok(generate(model, config.mixture.algorithm, &dc, &|_| {})?.spins)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut by_hidden = Vec::with_capacity(config.hidden.len());
+    for &hidden in &config.hidden {
+        progress(hidden);
+        let rbm = train_on_mixture(&mix, hidden, config.train.clone())?;
+        let flows = config
+            .start_couplings
+            .iter()
+            .zip(&starts)
+            .enumerate()
+            .map(|(j, (&k, start))| {
+                let fc = FlowConfig {
+                    steps: config.steps,
+                    mode: config.mode,
+                    seed: coupling_seed(config.seed, 2 * j + 1),
+                };
+                flow(&rbm, lattice, k, start, &fc)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let fixed_point = apparent_fixed_point(&flows, config.last_steps)?;
+        by_hidden.push(HiddenSizeFlows { hidden, flows, fixed_point });
+    }
+    Ok(Experiment { k_critical: lattice_physics::K_CRITICAL, by_hidden })
 }
