@@ -15,6 +15,7 @@ mod budget;
 mod cmd_assess;
 mod cmd_campaign;
 mod cmd_exact;
+mod cmd_flow;
 mod cmd_generate;
 mod cmd_merge;
 mod cmd_reproduce;
@@ -62,6 +63,8 @@ enum Command {
     /// Campaigns: a grid of runs from a TOML file, as a Slurm job array or locally, merged.
     #[command(subcommand)]
     Campaign(cmd_campaign::CampaignCommand),
+    /// RBM flow (Iso, Shiba, Yokoo): one RBM trained over many couplings, iterated, read by the exact thermometer.
+    Flow(cmd_flow::FlowArgs),
 }
 
 /// The model family.
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
         Command::Rg(c) => cmd_rg::run(c),
         Command::Campaign(c) => cmd_campaign::run(c),
         Command::Merge(a) => cmd_merge::run(a),
+        Command::Flow(a) => cmd_flow::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
