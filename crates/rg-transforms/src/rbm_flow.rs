@@ -13,7 +13,7 @@
 //!
 //! - [`mixture`]: a data set assembled from Monte Carlo runs at several couplings
 //!   ([`lattice_physics::dataset::generate`]); coupling `i` of the list uses the seed
-//!   `chain_rng(seed, i).next_u64()` ([`lattice_physics::rng::chain_rng`]), so every coupling
+//!   `derive(seed, "rbm-flow", i)` ([`lattice_physics::rng::derive`], the workspace's one seeding scheme), so every coupling
 //!   has its own stream and the data depend on the seed only. The coupling of every sample is kept.
 //! - [`train_on_mixture`]: one RBM (spin units on both layers, `hidden` hidden units) trained on all
 //!   of it with [`rbm_core::Trainer`], one epoch at a time.
@@ -35,12 +35,12 @@
 //! What this module does not claim: a direction of the flow. That is what the experiment measures.
 
 use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
-use lattice_physics::rng::{chain_rng, ChainRng};
+use lattice_physics::rng::{derive, ChainRng};
 use lattice_physics::sampler::Algorithm;
 use lattice_physics::stats::Estimate;
 use lattice_physics::{IsingModel, Lattice};
 use ndarray::{Array2, ArrayView2};
-use rand::{RngCore, SeedableRng};
+use rand::SeedableRng;
 use rbm_core::{Rbm, TrainConfig, Trainer, Units};
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +65,7 @@ pub struct MixtureConfig {
     pub thermalize: Sweeps,
     /// Thinning between retained configurations.
     pub thin: Sweeps,
-    /// Master seed; coupling `i` uses `chain_rng(seed, i).next_u64()`.
+    /// Master seed; coupling `i` uses `derive(seed, "rbm-flow", i)`.
     pub seed: u64,
 }
 
@@ -94,7 +94,7 @@ impl Mixture {
 
 /// The derived seed of coupling `index` of a mixture with master seed `seed`.
 pub fn coupling_seed(seed: u64, index: usize) -> u64 {
-    chain_rng(seed, index as u64).next_u64()
+    derive(seed, "rbm-flow", index as u64)
 }
 
 /// Generate the mixture described by `config` (see the module header for the seeds).
