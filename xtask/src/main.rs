@@ -1,7 +1,7 @@
 //! Project automation. `cargo xtask ci` runs exactly what CI runs (`.ci/run` calls it).
 //!
 //! - `ci`: `cargo fmt --check`, clippy with warnings denied, the README's test command
-//!   (`cargo test --workspace --release`), the Slurm campaign test (`tests/slurm/run.sh`, a
+//!   (`cargo test --workspace --release`, with `KADANOFF_SLOW_TESTS=1`), the Slurm campaign test (`tests/slurm/run.sh`, a
 //!   one-node cluster on loopback), and `cargo doc` with warnings denied;
 //! - `test`: the README's test command only;
 //! - `bench`: the criterion benches;
@@ -43,6 +43,8 @@ fn test() -> Result<()> {
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--release", "--", "-D", "warnings"])?;
+    // CI also runs the slow demonstrations (the paper's data set, MCRG at L = 64).
+    std::env::set_var("KADANOFF_SLOW_TESTS", "1");
     test()?;
     // A real one-node Slurm cluster on loopback runs a tiny campaign as an sbatch array and
     // checks the merged bytes against a local run (installs slurm-wlm and munge when missing).

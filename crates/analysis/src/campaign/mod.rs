@@ -49,19 +49,16 @@ pub fn fnv1a64_hex(bytes: &[u8]) -> String {
     format!("{:016x}", fnv1a64(bytes))
 }
 
-/// SplitMix64's output function: a bijective 64-bit mixer.
-fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// The master seed of one task: `mix(mix(mix(seed) ⊕ L) ⊕ bits(K))` with SplitMix64's mixer, so
-/// tasks at different sizes or couplings never share chain streams even under the same seed, and a
-/// task's seed depends only on its own coordinates (adding points to a grid changes no other task).
+/// The master seed of one task, from the workspace's one seeding scheme
+/// ([`lattice_physics::rng::Seed`]): the child `("campaign-size", L)` of the campaign seed, then
+/// its child `("campaign-coupling", bits(K))`. Tasks at different sizes or couplings never share
+/// chain streams even under the same seed, and a task's seed depends only on its own coordinates
+/// (adding points to a grid changes no other task).
 pub fn derive_seed(seed: u64, size: usize, coupling: f64) -> u64 {
-    mix64(mix64(mix64(seed) ^ size as u64) ^ coupling.to_bits())
+    lattice_physics::rng::Seed::new(seed)
+        .child("campaign-size", size as u64)
+        .child("campaign-coupling", coupling.to_bits())
+        .value()
 }
 
 /// The model family of a campaign (zero field).
