@@ -1,4 +1,4 @@
-//! Effective receptive fields of a deep belief network (science.md §6).
+//! Effective receptive fields of a deep belief network (docs/science.md §6).
 //!
 //! # Orientation
 //!
@@ -14,7 +14,7 @@
 //! The product is linear algebra on the raw weights; it ignores biases and the nonlinearity of the
 //! conditional distributions, exactly as the paper's figure does. Weights in either unit convention
 //! (spin ±1 or binary 0/1) can be multiplied, but the two conventions' weights differ by a factor 4 per
-//! layer (science.md §4), so compare fields only within one convention.
+//! layer (docs/science.md §4), so compare fields only within one convention.
 
 use ndarray::{Array2, ArrayView2, Axis};
 

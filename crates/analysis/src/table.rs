@@ -90,7 +90,7 @@ impl From<Estimate> for Value {
     }
 }
 
-/// Headings of the columns filled by [`observables_row`], in order (conventions of science.md §2).
+/// Headings of the columns filled by [`observables_row`], in order (conventions of docs/science.md §2).
 pub fn observable_columns() -> Vec<String> {
     [
         "energy per site e",

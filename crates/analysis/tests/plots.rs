@@ -76,7 +76,7 @@ fn log_axis_omits_non_positive_points_and_says_so() {
 
 #[test]
 fn flow_plot_spans_decades() {
-    // The exact flow from K_0 = 1 (science.md §5) falls below 1e-3 in five steps.
+    // The exact flow from K_0 = 1 (docs/science.md §5) falls below 1e-3 in five steps.
     let flow = vec![1.0, 0.662_501_373_7, 0.350_061_138_9, 0.113_672_067_5, 0.012_811_542_0, 0.000_164_117_7];
     let svg = rg_flow(&[flow]).to_svg().unwrap();
     let t = texts(&svg);

@@ -9,7 +9,7 @@
 //! - [`Spins`]: one `±1` configuration;
 //! - [`sampler::Sampler`]: one Markov-chain update rule (`sweep`).
 //!
-//! Conventions (science.md §2): `H(s) = -K Σ_<ij> s_i s_j - h Σ_i s_i`, `P(s) = e^{-H}/Z`,
+//! Conventions (docs/science.md §2): `H(s) = -K Σ_<ij> s_i s_j - h Σ_i s_i`, `P(s) = e^{-H}/Z`,
 //! periodic boundaries, every bond counted once.
 //!
 //! ```

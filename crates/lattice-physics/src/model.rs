@@ -1,6 +1,6 @@
 //! The nearest-neighbour Ising model and its configurations.
 //!
-//! Units and signs (science.md §2): spins are `±1`, temperature is absorbed into the
+//! Units and signs (docs/science.md §2): spins are `±1`, temperature is absorbed into the
 //! dimensionless coupling `K = βJ` and field `h = βH`, and
 //! `H(s) = -K Σ_<ij> s_i s_j - h Σ_i s_i`, `P(s) = e^{-H(s)} / Z`.
 //! The bond sum `B = Σ_<ij> s_i s_j` runs over every bond of the [`Lattice`] once.

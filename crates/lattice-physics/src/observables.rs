@@ -1,6 +1,6 @@
 //! Observables of Ising configurations and their estimators with honest error bars.
 //!
-//! Units and signs (science.md §2): spins `±1`, `N` sites, bond sum `B = Σ_<ij> s_i s_j`
+//! Units and signs (docs/science.md §2): spins `±1`, `N` sites, bond sum `B = Σ_<ij> s_i s_j`
 //! over every bond once, magnetisation sum `M = Σ_i s_i`, `m = M/N`, coupling `K = βJ`.
 //! From a time series of [`Measurement`]s, [`estimate`] gives
 //!

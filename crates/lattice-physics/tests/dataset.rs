@@ -211,7 +211,7 @@ fn automatic_run_respects_its_rule_and_reproduces_exact_thermodynamics() {
     assert_within("c", obs.specific_heat_per_site, c, 0.05);
     assert_within("|m|", obs.abs_magnetization, abs_m, 0.01);
     assert_within("U", obs.binder_cumulant, binder, 0.02);
-    assert!((binder - 0.617199318).abs() < 1e-8, "the enumeration here reproduces science.md");
+    assert!((binder - 0.617199318).abs() < 1e-8, "the enumeration here reproduces docs/science.md");
 
     // Progress: both phases reported, totals consistent, production ends complete.
     let reports = reports.into_inner().unwrap();
@@ -328,7 +328,7 @@ fn swendsen_wang_data_reproduce_exact_enumeration() {
 fn reproduces_kaufman_at_criticality(algorithm: Algorithm, seed: u64) {
     let k = lattice_physics::K_CRITICAL;
     let th = exact::kaufman(16, k).unwrap();
-    assert!((th.energy_per_site + 1.4530648528).abs() < 1e-9, "science.md value");
+    assert!((th.energy_per_site + 1.4530648528).abs() < 1e-9, "docs/science.md value");
     let cfg = DatasetConfig { samples: 2000, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed };
     let ds = dataset::generate(model(16, k), algorithm, &cfg, &quiet).unwrap();
     let tag = algorithm.name();
@@ -346,7 +346,7 @@ fn swendsen_wang_data_reproduce_kaufman_at_criticality() {
     reproduces_kaufman_at_criticality(Algorithm::SwendsenWang, 8);
 }
 
-/// The paper's setting (40×40, K = 0.408, 20 000 samples) against science.md §8.
+/// The paper's setting (40×40, K = 0.408, 20 000 samples) against docs/science.md §8.
 /// Slow: runs only with `KADANOFF_SLOW_TESTS=1`.
 #[test]
 fn paper_setting_reproduces_kaufman_slow() {

@@ -1,4 +1,4 @@
-//! Exact solutions checked against each other and against the reference numbers of science.md §8.
+//! Exact solutions checked against each other and against the reference numbers of docs/science.md §8.
 
 use lattice_physics::exact::kaufman;
 use lattice_physics::K_CRITICAL;

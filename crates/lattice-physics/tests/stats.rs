@@ -259,7 +259,7 @@ impl Exact {
 
 #[test]
 fn exact_enumeration_in_this_test_reproduces_the_known_binder_cumulant() {
-    // science.md §8: U(L = 4, K_c) = 0.617199318.
+    // docs/science.md §8: U(L = 4, K_c) = 0.617199318.
     let ex = Exact::new(Lattice::square(4).unwrap(), lattice_physics::K_CRITICAL);
     assert!((ex.binder - 0.617199318).abs() < 1e-8, "{}", ex.binder);
 }
@@ -305,7 +305,7 @@ fn estimators_agree_with_exact_enumeration_on_iid_samples() {
 
 #[test]
 fn correlations_on_a_ring_match_the_transfer_matrix() {
-    // science.md §5: ⟨s_0 s_r⟩ = (t^r + t^{N-r}) / (1 + t^N), t = tanh K.
+    // docs/science.md §5: ⟨s_0 s_r⟩ = (t^r + t^{N-r}) / (1 + t^N), t = tanh K.
     let (n, k) = (12, 0.7);
     let lattice = Lattice::ring(n).unwrap();
     let ex = Exact::new(lattice, k);

@@ -2,7 +2,7 @@
 //! of RBM `ℓ + 1` (the paper's 1600 → 400 → 100 → 25).
 //!
 //! - Up pass ([`Dbn::up`]): data → layer 1 → … → top, by conditional means (mean field) or by
-//!   samples. In the RG reading of the paper (science.md §4) layer `ℓ` holds block spins after
+//!   samples. In the RG reading of the paper (docs/science.md §4) layer `ℓ` holds block spins after
 //!   `ℓ` coarse-graining steps.
 //! - Down pass ([`Dbn::down`]): top → … → data, by `p(v | h)` of each RBM.
 //! - Generation ([`Dbn::generate`]): block Gibbs sampling in the top RBM, then a down pass.
@@ -10,7 +10,7 @@
 //!   data through the layers below (samples, not means, so that the next layer's data are
 //!   valid unit values). Each layer uses [`Trainer`], with the seed `config.seed + ℓ`.
 //! - Receptive fields ([`Dbn::receptive_fields`]): `W₁ W₂ … W_ℓ`, a `(n_visible, n_ℓ)` matrix
-//!   whose column `j` is the effective field of unit `j` of layer `ℓ` (science.md §6).
+//!   whose column `j` is the effective field of unit `j` of layer `ℓ` (docs/science.md §6).
 
 use ndarray::{Array2, ArrayView2};
 use rand::Rng;
@@ -196,7 +196,7 @@ impl<F: Float> Dbn<F> {
     }
 
     /// Effective receptive fields of layer `depth`: the product `W₁ W₂ … W_depth` of shape
-    /// `(n_visible, n_depth)` (science.md §6). Column `j` is drawn as an image of the data.
+    /// `(n_visible, n_depth)` (docs/science.md §6). Column `j` is drawn as an image of the data.
     pub fn receptive_fields(&self, depth: usize) -> Result<Array2<F>> {
         self.check_depth(depth)?;
         if depth == 0 {

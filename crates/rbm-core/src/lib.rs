@@ -23,7 +23,7 @@
 //! ```
 //! use ndarray::{array, Array1};
 //! use rbm_core::{Rbm, Units};
-//! // One hidden spin coupled to two visible spins with K = 0.5 (science.md §5).
+//! // One hidden spin coupled to two visible spins with K = 0.5 (docs/science.md §5).
 //! let rbm = Rbm::new(array![[0.5], [0.5]], Array1::zeros(2), Array1::zeros(1), Units::Spin, Units::Spin)?;
 //! // Z = Σ_{v,h} e^{0.5 h (v1 + v2)} = 2 (2 cosh 1 + 2).
 //! let exact = (2.0 * (2.0 * 1f64.cosh() + 2.0)).ln();

@@ -9,7 +9,7 @@
 //!
 //! with `W = weights` of shape `(n_visible, n_hidden)`, `a = visible_bias`, `b = hidden_bias`.
 //! Energies are dimensionless (the temperature is absorbed into the parameters).
-//! The paper (Mehta and Schwab, science.md §4) writes `E = Σ b_j h_j + Σ v_i w_ij h_j + Σ c_i v_i`
+//! The paper (Mehta and Schwab, docs/science.md §4) writes `E = Σ b_j h_j + Σ v_i w_ij h_j + Σ c_i v_i`
 //! with plus signs: its parameters are the negatives of ours. Convert at the boundary with
 //! [`Rbm::to_paper`] and [`Rbm::from_paper`].
 //!
@@ -56,7 +56,7 @@ pub struct Rbm<F> {
     pub hidden_units: Units,
 }
 
-/// An RBM's parameters in the paper's plus-sign convention (science.md §4):
+/// An RBM's parameters in the paper's plus-sign convention (docs/science.md §4):
 /// `E(v, h) = Σ_j b_j h_j + Σ_ij v_i w_ij h_j + Σ_i c_i v_i`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaperRbm<F> {
@@ -629,7 +629,7 @@ impl<F: Float> Rbm<F> {
     /// `E_self(v, h) = E_new(v', h') + offset` for corresponding states, hence
     /// `p_self(v, h) = p_new(v', h')` and `ln Z_self = ln Z_new - offset`.
     /// Spin → binary doubles the weights, binary → spin halves them; the biases pick up row or
-    /// column sums of the weights (science.md §4).
+    /// column sums of the weights (docs/science.md §4).
     pub fn with_units(&self, visible_units: Units, hidden_units: Units) -> (Rbm<F>, F) {
         let two = F::one() + F::one();
         let half = F::one() / two;

@@ -102,7 +102,7 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// Hinton's widely copied defaults (science.md §6, marked as a guess there): CD-1,
+    /// Hinton's widely copied defaults (docs/science.md §6, marked as a guess there): CD-1,
     /// learning rate 0.1, momentum 0.5 then 0.9 from epoch 5, batches of 100, initial weights
     /// `N(0, 0.01²)`, visible biases from the data, no penalties, no hold-out, 100 monitored
     /// rows, exact likelihood up to 20 units.

@@ -172,7 +172,7 @@ proptest! {
 
 #[test]
 fn decimation_rbm_reproduces_the_ring() {
-    // science.md §5: a ring of 8 spins with K = 1 as an RBM (4 hidden kept spins, 4 visible
+    // docs/science.md §5: a ring of 8 spins with K = 1 as an RBM (4 hidden kept spins, 4 visible
     // removed ones, weights K to the two neighbours). Z_RBM = Z_8(K), and the hidden marginal
     // is the ring of 4 at K' = ½ ln cosh 2K.
     let k = 1.0f64;

@@ -19,7 +19,7 @@ fn ring_distribution() -> (Array2<f64>, Vec<f64>) {
         .map(|s| (K * (0..N).map(|i| s[i] * s[(i + 1) % N]).sum::<f64>()).exp())
         .collect();
     let z: f64 = w.iter().sum();
-    // Z_N = (2cosh K)^N + (2sinh K)^N (science.md §5) checks the enumeration.
+    // Z_N = (2cosh K)^N + (2sinh K)^N (docs/science.md §5) checks the enumeration.
     let z_exact = (2.0 * K.cosh()).powi(N as i32) + (2.0 * K.sinh()).powi(N as i32);
     assert!((z / z_exact - 1.0).abs() < 1e-12);
     (states, w.iter().map(|x| x / z).collect())

@@ -1,4 +1,4 @@
-//! The exact renormalization group of the periodic Ising chain by decimation (science.md §5).
+//! The exact renormalization group of the periodic Ising chain by decimation (docs/science.md §5).
 //!
 //! Units and signs: dimensionless coupling `K` and field `h`,
 //! `H(s) = -K Σ_i s_i s_{i+1} - h Σ_i s_i` on a ring of `N` sites (`N` even for a step),

@@ -1,4 +1,4 @@
-//! RBMs that perform exact RG steps (science.md §5), built by hand and verified by enumeration.
+//! RBMs that perform exact RG steps (docs/science.md §5), built by hand and verified by enumeration.
 //!
 //! Sign convention: rbm-core's `E(v, h) = −vᵀWh − aᵀv − bᵀh` with spin (`±1`) units, so a
 //! weight `W_ij = K` contributes `−K v_i h_j` to the energy, exactly like a ferromagnetic bond

@@ -1,6 +1,6 @@
 //! The stochastic block-spin kernel, an explicit variational-RG coupling operator.
 //!
-//! Conventions (science.md §3): visible (fine) spins `v`, hidden (coarse) spins `h`, all `±1`.
+//! Conventions (docs/science.md §3): visible (fine) spins `v`, hidden (coarse) spins `h`, all `±1`.
 //! A kernel `T(v, h)` defines the coarse Hamiltonian by `e^{-H^RG(h)} = Σ_v e^{T(v,h) - H(v)}`;
 //! it is exact (ΔF = 0 for every `H`) when it obeys the trace condition `Σ_h e^{T(v,h)} = 1`.
 //!

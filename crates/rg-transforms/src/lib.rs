@@ -3,7 +3,7 @@
 //! Block-spin and decimation transforms, the exact 1D renormalization group, the
 //! variational-RG ↔ RBM mapping and Monte Carlo RG. Depends on `lattice-physics` and `rbm-core` only.
 //!
-//! Conventions (science.md §2–§3): spins are `±1`, couplings dimensionless (`K = βJ`, `h = βH`),
+//! Conventions (docs/science.md §2–§3): spins are `±1`, couplings dimensionless (`K = βJ`, `h = βH`),
 //! `H(s) = -K Σ_<ij> s_i s_j - h Σ_i s_i`, `P(s) = e^{-H}/Z`; a coarse-graining kernel `T(v,h)`
 //! defines `e^{-H^RG(h)} = Σ_v e^{T(v,h) - H(v)}`.
 //!

@@ -1,4 +1,4 @@
-//! The exact variational-RG ↔ RBM mapping (science.md §3–§4), evaluated by enumeration.
+//! The exact variational-RG ↔ RBM mapping (docs/science.md §3–§4), evaluated by enumeration.
 //!
 //! # Conventions
 //!

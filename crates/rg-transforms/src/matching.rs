@@ -1,4 +1,4 @@
-//! Two-lattice matching (Swendsen; science.md §7): locate the fixed point of a coarse-graining
+//! Two-lattice matching (Swendsen; docs/science.md §7): locate the fixed point of a coarse-graining
 //! kernel without finite-size bias.
 //!
 //! Units and signs: couplings are dimensionless nearest-neighbour couplings `K = βJ` of
@@ -466,7 +466,7 @@ mod tests {
     }
 
     /// Decimating a ring is exact: the N-ring at K, decimated once, is the N/2-ring at
-    /// K′ = ½ ln cosh 2K (science.md §5). Matching must find that K′ within its errors.
+    /// K′ = ½ ln cosh 2K (docs/science.md §5). Matching must find that K′ within its errors.
     #[test]
     fn decimated_ring_matches_the_exact_recursion() {
         let big = Lattice::ring(32).unwrap();

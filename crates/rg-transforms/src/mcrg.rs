@@ -7,7 +7,7 @@
 //! [`crate::block::coarse_grain_all`] does, and [`mcrg_with_kernel`] any kernel). Couplings
 //! conjugate to them enter as `−H = Σ_α K_α S_α`.
 //!
-//! The linearised RG matrix between levels `n − 1` and `n` is `T = G⁻¹ F` (science.md §7) with
+//! The linearised RG matrix between levels `n − 1` and `n` is `T = G⁻¹ F` (docs/science.md §7) with
 //! - `F_γβ = ⟨S_γ^(n) S_β^(n−1)⟩ − ⟨S_γ^(n)⟩⟨S_β^(n−1)⟩`,
 //! - `G_γα = ⟨S_γ^(n) S_α^(n)⟩ − ⟨S_γ^(n)⟩⟨S_α^(n)⟩`,
 //!

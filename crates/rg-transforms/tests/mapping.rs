@@ -1,4 +1,4 @@
-//! The variational-RG ↔ RBM mapping (science.md §3–§5) against brute-force double sums that
+//! The variational-RG ↔ RBM mapping (docs/science.md §3–§5) against brute-force double sums that
 //! share no code with the library's Gray-code enumerations: every quantity is recomputed here
 //! from `kernel_log_weight` (i.e. rbm-core's `energy` and the Hamiltonian's `energy`) alone.
 

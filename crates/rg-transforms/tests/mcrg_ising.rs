@@ -1,5 +1,5 @@
 //! MCRG on Wolff data of the 2D Ising model at K_c: the leading eigenvalues approach
-//! `λ_t = b` and `λ_h = b^{15/8}` (science.md §7).
+//! `λ_t = b` and `λ_h = b^{15/8}` (docs/science.md §7).
 //!
 //! What MCRG with this operator set reaches (fixed seeds, measured when the tests were written):
 //! at the first level the odd-sector eigenvalue is biased high by about 0.013 for b = 2

@@ -41,7 +41,7 @@ pub struct Enumeration {
     pub magnetization_sq: f64,
     /// `⟨m⁴⟩`.
     pub magnetization_4th: f64,
-    /// `χ = N (⟨m²⟩ - ⟨|m|⟩²)`: the finite-lattice convention built on `|m|` (science.md §2),
+    /// `χ = N (⟨m²⟩ - ⟨|m|⟩²)`: the finite-lattice convention built on `|m|` (docs/science.md §2),
     /// the one Monte Carlo estimators use at `h = 0`. It is not `∂⟨m⟩/∂h = N(⟨m²⟩ - ⟨m⟩²)`,
     /// which at `h = 0` equals `N⟨m²⟩`.
     pub susceptibility_per_site: f64,

@@ -1,4 +1,4 @@
-//! Kaufman's exact solution of the `L×L` periodic square lattice at zero field (science.md §8).
+//! Kaufman's exact solution of the `L×L` periodic square lattice at zero field (docs/science.md §8).
 //!
 //! Units and signs as in the [parent module](super): `K = βJ`, `H = -K Σ_<ij> s_i s_j`,
 //! `2L²` bonds, energy per site `e = -⟨B⟩/N`, specific heat per site `c = K² Var(B)/N`.

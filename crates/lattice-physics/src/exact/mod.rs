@@ -8,7 +8,7 @@
 //!   (ring or torus, any `K` and `h`) with at most [`MAX_ENUMERATION_SPINS`] spins;
 //! - [`ring`] and [`ring_correlation`]: the periodic chain in a field by its `2×2` transfer matrix.
 //!
-//! # Units and sign conventions (science.md §2)
+//! # Units and sign conventions (docs/science.md §2)
 //!
 //! Everything is dimensionless: `K = βJ`, `h = βH`, `k_B = 1`, and
 //! `H(s) = -K B(s) - h M(s)` with the bond sum `B = Σ_<ij> s_i s_j` (every bond of the
@@ -20,7 +20,7 @@
 //! - `energy_per_site = e = -⟨B⟩/N` (that is `⟨H⟩/(NJ)` at `h = 0`; `e = -2` in the ferromagnetic
 //!   ground state of the torus);
 //! - `specific_heat_per_site = c = K² (⟨B²⟩ - ⟨B⟩²)/N = (K²/N) ∂²ln Z/∂K²`, the bond-variance
-//!   definition of science.md. At `h = 0` it is the heat capacity per site `β² Var(H)/N`. At
+//!   definition of docs/science.md. At `h = 0` it is the heat capacity per site `β² Var(H)/N`. At
 //!   `h ≠ 0` it is *not* `β² Var(H)/N = Var(K B + h M)/N`: it leaves out the field terms
 //!   `2Kh Cov(B, M) + h² Var(M)`, i.e. it is the response of the bond energy to `K` at fixed `h`;
 //! - susceptibility per site (enumeration only) `χ = N(⟨m²⟩ - ⟨|m|⟩²)`, the finite-lattice

@@ -1,5 +1,5 @@
 //! Onsager's solution of the infinite square lattice at zero field, and Yang's spontaneous
-//! magnetisation (science.md §8).
+//! magnetisation (docs/science.md §8).
 //!
 //! Units and signs as in the [parent module](super): `K = βJ`, `e = -⟨B⟩/N` (so `e → -2` in the
 //! ground state), `c = K² ∂²(ln Z/N)/∂K²`. With `s = sinh 2K`, `C = cosh 2K`, modulus

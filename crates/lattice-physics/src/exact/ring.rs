@@ -1,4 +1,4 @@
-//! The periodic Ising chain in a field, solved by its `2×2` transfer matrix (science.md §5).
+//! The periodic Ising chain in a field, solved by its `2×2` transfer matrix (docs/science.md §5).
 //!
 //! Units and signs as in the [parent module](super): `H = -K Σ_i s_i s_{i+1} - h Σ_i s_i` on a
 //! ring of `N` sites and `N` bonds (for `N = 2` the two bonds join the same pair of sites),

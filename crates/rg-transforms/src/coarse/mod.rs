@@ -1,7 +1,7 @@
 //! Coarse-graining kernels as first-class objects: one interface, [`CoarseKernel`], for every
 //! conditional distribution `p(h | v)` that turns a fine configuration `v` into a coarse one `h`.
 //!
-//! Conventions (science.md §2–§3): spins are `±1` (`i8`), stored row-major as in
+//! Conventions (docs/science.md §2–§3): spins are `±1` (`i8`), stored row-major as in
 //! [`lattice_physics::Lattice`]. A kernel with block factor `b` maps an `L×L` torus (or an
 //! `N`-site ring) to an `(L/b)×(L/b)` torus (or an `N/b` ring); coarse spin `(X, Y)` sits on the
 //! block of fine sites `(bX + dx, bY + dy)`, `0 ≤ dx, dy < b`, as in [`crate::block`]. In the
