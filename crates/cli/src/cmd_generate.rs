@@ -71,7 +71,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     let started = std::time::Instant::now();
     let v = dbn.generate(args.samples, args.gibbs_steps, None, &mut rng)?;
-    let units = dbn.layers()[0].visible_units;
+    let units = dbn.layers()[0].visible_units();
     let spins: Vec<i8> = v.iter().map(|&x| unit_to_spin(x, units)).collect();
     let mut full_shape = vec![args.samples];
     full_shape.extend(&shape);

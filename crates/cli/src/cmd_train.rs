@@ -206,7 +206,7 @@ pub fn log_likelihood(
     if chains < 2 || steps == 0 {
         return Ok(Value::Null);
     }
-    let base = rbm_core::ais::base_rate_bias(d64.view(), rbm.visible_units)?;
+    let base = rbm_core::ais::base_rate_bias(d64.view(), rbm.visible_units())?;
     let cfg = AisConfig { chains, steps, schedule: BetaSchedule::Sigmoid { steepness: 4.0 }, seed };
     let est = r64.ais_log_partition(Some(base.view()), &cfg)?;
     let ll = r64.log_likelihood_with(d64.view(), est.log_z)?;

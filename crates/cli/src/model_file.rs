@@ -53,23 +53,26 @@ fn layer_tensors(out: &mut Vec<(String, Tensor)>, prefix: &str, layers: &[Rbm<f3
     for (i, l) in layers.iter().enumerate() {
         out.push((
             format!("{prefix}layers.{i}.weight"),
-            Tensor { shape: l.weights.shape().to_vec(), bytes: f32_bytes(l.weights.iter().copied()) },
+            Tensor { shape: l.weights().shape().to_vec(), bytes: f32_bytes(l.weights().iter().copied()) },
         ));
         out.push((
             format!("{prefix}layers.{i}.visible_bias"),
-            Tensor { shape: vec![l.visible_bias.len()], bytes: f32_bytes(l.visible_bias.iter().copied()) },
+            Tensor {
+                shape: vec![l.visible_bias().len()],
+                bytes: f32_bytes(l.visible_bias().iter().copied()),
+            },
         ));
         out.push((
             format!("{prefix}layers.{i}.hidden_bias"),
-            Tensor { shape: vec![l.hidden_bias.len()], bytes: f32_bytes(l.hidden_bias.iter().copied()) },
+            Tensor { shape: vec![l.hidden_bias().len()], bytes: f32_bytes(l.hidden_bias().iter().copied()) },
         ));
     }
 }
 
 fn units_list(layers: &[Rbm<f32>]) -> Vec<&'static str> {
-    let mut u: Vec<&'static str> = layers.iter().map(|l| l.visible_units.name()).collect();
+    let mut u: Vec<&'static str> = layers.iter().map(|l| l.visible_units().name()).collect();
     if let Some(last) = layers.last() {
-        u.push(last.hidden_units.name());
+        u.push(last.hidden_units().name());
     }
     u
 }

@@ -47,6 +47,6 @@ pub use dbn::{layer_config, next_layer_data, train_greedy, Dbn, Propagation};
 pub use error::{Error, Result};
 pub use exact::{Gradient, MAX_EXACT_UNITS};
 pub use float::Float;
-pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm};
+pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm, RbmParts};
 pub use train::{EpochMetrics, MomentumSwitch, TrainConfig, Trainer, PLL_MAX_ROWS};
 pub use units::Units;

@@ -38,12 +38,31 @@ use crate::{kernel, Error, Float, Result, Units};
 /// A restricted Boltzmann machine with the ML sign convention
 /// `E(v, h) = -vᵀWh - aᵀv - bᵀh` (see the [module docs](self)).
 ///
-/// The fields are public for reading and for building by hand; [`Rbm::new`] validates them and
-/// every method assumes the shapes are consistent (`weights` is `(n_visible, n_hidden)`). Use
-/// [`Rbm::validate`] after modifying fields directly or deserialising.
+/// An `Rbm` always holds consistent shapes (`weights` is `(n_visible, n_hidden)`, both layers
+/// non-empty) and finite parameters: it is built only by validating constructors
+/// ([`Rbm::new`], [`Rbm::try_from`] an [`RbmParts`], deserialisation), and the fields are
+/// private. Read them with [`Rbm::weights`], [`Rbm::visible_bias`], ...; change them with
+/// [`Rbm::into_parts`] and [`Rbm::new`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "F: Float", try_from = "RbmParts<F>")]
+pub struct Rbm<F> {
+    /// Couplings `W`, shape `(n_visible, n_hidden)`.
+    pub(crate) weights: Array2<F>,
+    /// Visible biases `a`, length `n_visible`.
+    pub(crate) visible_bias: Array1<F>,
+    /// Hidden biases `b`, length `n_hidden`.
+    pub(crate) hidden_bias: Array1<F>,
+    /// Units of the visible layer.
+    pub(crate) visible_units: Units,
+    /// Units of the hidden layer.
+    pub(crate) hidden_units: Units,
+}
+
+/// The parameters of an [`Rbm`], unchecked (the serialised form, and the way to modify a
+/// model: [`Rbm::into_parts`], change, [`Rbm::try_from`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound = "F: Float")]
-pub struct Rbm<F> {
+pub struct RbmParts<F> {
     /// Couplings `W`, shape `(n_visible, n_hidden)`.
     pub weights: Array2<F>,
     /// Visible biases `a`, length `n_visible`.
@@ -54,6 +73,13 @@ pub struct Rbm<F> {
     pub visible_units: Units,
     /// Units of the hidden layer.
     pub hidden_units: Units,
+}
+
+impl<F: Float> TryFrom<RbmParts<F>> for Rbm<F> {
+    type Error = Error;
+    fn try_from(p: RbmParts<F>) -> Result<Self> {
+        Rbm::new(p.weights, p.visible_bias, p.hidden_bias, p.visible_units, p.hidden_units)
+    }
 }
 
 /// An RBM's parameters in the paper's plus-sign convention (docs/science.md §4):
@@ -192,7 +218,8 @@ impl<F: Float> Rbm<F> {
         Ok(rbm)
     }
 
-    /// Checks the invariants [`Rbm::new`] establishes.
+    /// Checks the invariants [`Rbm::new`] establishes (they always hold for an `Rbm`; this is
+    /// kept for callers that check a model they were handed).
     pub fn validate(&self) -> Result<()> {
         let (nv, nh) = self.weights.dim();
         if nv == 0 {
@@ -207,6 +234,42 @@ impl<F: Float> Rbm<F> {
         check_finite("visible_bias", self.visible_bias.iter().copied())?;
         check_finite("hidden_bias", self.hidden_bias.iter().copied())?;
         Ok(())
+    }
+
+    /// Couplings `W`, shape `(n_visible, n_hidden)`.
+    pub fn weights(&self) -> &Array2<F> {
+        &self.weights
+    }
+
+    /// Visible biases `a`, length `n_visible`.
+    pub fn visible_bias(&self) -> &Array1<F> {
+        &self.visible_bias
+    }
+
+    /// Hidden biases `b`, length `n_hidden`.
+    pub fn hidden_bias(&self) -> &Array1<F> {
+        &self.hidden_bias
+    }
+
+    /// Units of the visible layer.
+    pub fn visible_units(&self) -> Units {
+        self.visible_units
+    }
+
+    /// Units of the hidden layer.
+    pub fn hidden_units(&self) -> Units {
+        self.hidden_units
+    }
+
+    /// The parameters, consuming the model (change them and rebuild with [`Rbm::try_from`]).
+    pub fn into_parts(self) -> RbmParts<F> {
+        RbmParts {
+            weights: self.weights,
+            visible_bias: self.visible_bias,
+            hidden_bias: self.hidden_bias,
+            visible_units: self.visible_units,
+            hidden_units: self.hidden_units,
+        }
     }
 
     /// Number of visible units.

@@ -114,7 +114,7 @@ fn dbn_generates_ising_configurations_with_the_right_energy() {
     assert!(down.iter().all(|&x| (-1.0..=1.0).contains(&x)));
     let rf = dbn.receptive_fields(2).unwrap();
     assert_eq!(rf.dim(), (16, 12));
-    let direct = dbn.layers()[0].weights.dot(&dbn.layers()[1].weights);
+    let direct = dbn.layers()[0].weights().dot(dbn.layers()[1].weights());
     assert_eq!(rf, direct);
     // Generation from data-initialised chains works too.
     let g2 = dbn.generate(10, 5, Some(data.view()), &mut rng).unwrap();

@@ -18,11 +18,21 @@ fn random_data(n: usize, nv: usize, units: Units, rng: &mut Xoshiro256PlusPlus) 
     Array2::from_shape_fn((n, nv), |_| units.from_bit(rng.random::<bool>()))
 }
 
+/// `rbm` with its parameters changed by `f` (and validated again).
+fn perturbed(
+    rbm: &Rbm<f64>,
+    f: impl FnOnce(&mut Array2<f64>, &mut Array1<f64>, &mut Array1<f64>),
+) -> Rbm<f64> {
+    let mut p = rbm.clone().into_parts();
+    f(&mut p.weights, &mut p.visible_bias, &mut p.hidden_bias);
+    Rbm::try_from(p).unwrap()
+}
+
 /// (∂ℓ/∂W, ∂ℓ/∂a, ∂ℓ/∂b) by explicit sums over all joint states (v, h).
 fn brute_gradient(rbm: &Rbm<f64>, data: &Array2<f64>) -> (Array2<f64>, Array1<f64>, Array1<f64>) {
-    let (nv, nh) = rbm.weights.dim();
-    let vs = all_states::<f64>(nv, rbm.visible_units).unwrap();
-    let hs = all_states::<f64>(nh, rbm.hidden_units).unwrap();
+    let (nv, nh) = rbm.weights().dim();
+    let vs = all_states::<f64>(nv, rbm.visible_units()).unwrap();
+    let hs = all_states::<f64>(nh, rbm.hidden_units()).unwrap();
     let mut gw = Array2::zeros((nv, nh));
     let mut ga = Array1::zeros(nv);
     let mut gb = Array1::zeros(nh);
@@ -93,20 +103,17 @@ fn gradient_matches_enumeration_and_finite_differences() {
                 let mut worst: f64 = 0.0;
                 for i in 0..nv {
                     for j in 0..nh {
-                        let (mut p, mut m) = (rbm.clone(), rbm.clone());
-                        p.weights[[i, j]] += eps;
-                        m.weights[[i, j]] -= eps;
+                        let p = perturbed(&rbm, |w, _, _| w[[i, j]] += eps);
+                        let m = perturbed(&rbm, |w, _, _| w[[i, j]] -= eps);
                         worst = worst.max(((ll(&p) - ll(&m)) / (2.0 * eps) - g.weights[[i, j]]).abs());
                     }
-                    let (mut p, mut m) = (rbm.clone(), rbm.clone());
-                    p.visible_bias[i] += eps;
-                    m.visible_bias[i] -= eps;
+                    let p = perturbed(&rbm, |_, a, _| a[i] += eps);
+                    let m = perturbed(&rbm, |_, a, _| a[i] -= eps);
                     worst = worst.max(((ll(&p) - ll(&m)) / (2.0 * eps) - g.visible_bias[i]).abs());
                 }
                 for j in 0..nh {
-                    let (mut p, mut m) = (rbm.clone(), rbm.clone());
-                    p.hidden_bias[j] += eps;
-                    m.hidden_bias[j] -= eps;
+                    let p = perturbed(&rbm, |_, _, b| b[j] += eps);
+                    let m = perturbed(&rbm, |_, _, b| b[j] -= eps);
                     worst = worst.max(((ll(&p) - ll(&m)) / (2.0 * eps) - g.hidden_bias[j]).abs());
                 }
                 assert!(worst < 1e-8, "{nv}x{nh} {vu}/{hu}: finite differences differ by {worst}");
@@ -150,7 +157,7 @@ fn pcd_updates_average_to_the_exact_gradient() {
         let mut t = Trainer::from_model(config, rbm.clone(), data.view()).unwrap();
         let all: Vec<usize> = (0..40).collect();
         let flat = |m: &Rbm<f64>| -> Vec<f64> {
-            m.weights.iter().chain(&m.visible_bias).chain(&m.hidden_bias).copied().collect()
+            m.weights().iter().chain(m.visible_bias()).chain(m.hidden_bias()).copied().collect()
         };
         let target: Vec<f64> =
             exact.weights.iter().chain(&exact.visible_bias).chain(&exact.hidden_bias).copied().collect();

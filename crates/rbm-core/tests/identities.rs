@@ -33,8 +33,8 @@ fn model() -> impl Strategy<Value = Rbm<f64>> {
 
 /// `ln Σ_{v,h} e^{-E(v,h)}` by brute force over both layers.
 fn brute_log_z(rbm: &Rbm<f64>) -> f64 {
-    let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units).unwrap();
-    let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units).unwrap();
+    let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units()).unwrap();
+    let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units()).unwrap();
     let mut z = 0.0;
     for v in vs.rows() {
         for h in hs.rows() {
@@ -49,8 +49,8 @@ proptest! {
 
     #[test]
     fn free_energy_is_minus_log_of_the_explicit_sum(rbm in model()) {
-        let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units).unwrap();
-        let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units).unwrap();
+        let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units()).unwrap();
+        let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units()).unwrap();
         let fv = rbm.free_energies(vs.view()).unwrap();
         for (v, f) in vs.rows().into_iter().zip(&fv) {
             let s: f64 = hs.rows().into_iter().map(|h| (-rbm.energy(v, h).unwrap()).exp()).sum();
@@ -77,16 +77,16 @@ proptest! {
     #[test]
     fn unit_conversion_keeps_the_distribution(rbm in model(), vu in units(), hu in units()) {
         let (conv, offset) = rbm.with_units(vu, hu);
-        prop_assert_eq!(conv.visible_units, vu);
-        prop_assert_eq!(conv.hidden_units, hu);
+        prop_assert_eq!(conv.visible_units(), vu);
+        prop_assert_eq!(conv.hidden_units(), hu);
         let log_z = rbm.exact_log_partition().unwrap();
         let log_z_conv = conv.exact_log_partition().unwrap();
         prop_assert!((log_z - (log_z_conv - offset)).abs() < 1e-10);
         // Joint probabilities of corresponding states agree.
         let n_v = rbm.n_visible();
         let n_h = rbm.n_hidden();
-        let vs = all_states::<f64>(n_v, rbm.visible_units).unwrap();
-        let hs = all_states::<f64>(n_h, rbm.hidden_units).unwrap();
+        let vs = all_states::<f64>(n_v, rbm.visible_units()).unwrap();
+        let hs = all_states::<f64>(n_h, rbm.hidden_units()).unwrap();
         let vs2 = all_states::<f64>(n_v, vu).unwrap();
         let hs2 = all_states::<f64>(n_h, hu).unwrap();
         for (v, v2) in vs.rows().into_iter().zip(vs2.rows()) {
@@ -110,9 +110,9 @@ proptest! {
             prop_assert!((a - b).abs() < 1e-10);
         }
         // Converting back restores the model.
-        let (back, offset_back) = conv.with_units(rbm.visible_units, rbm.hidden_units);
+        let (back, offset_back) = conv.with_units(rbm.visible_units(), rbm.hidden_units());
         prop_assert!((offset + offset_back).abs() < 1e-10);
-        for (a, b) in back.weights.iter().zip(&rbm.weights) {
+        for (a, b) in back.weights().iter().zip(rbm.weights()) {
             prop_assert!((a - b).abs() < 1e-12);
         }
     }
@@ -120,8 +120,8 @@ proptest! {
     #[test]
     fn paper_convention_gives_the_same_energy(rbm in model()) {
         let paper = rbm.to_paper();
-        let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units).unwrap();
-        let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units).unwrap();
+        let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units()).unwrap();
+        let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units()).unwrap();
         for v in vs.rows() {
             for h in hs.rows() {
                 // The paper's formula, written out term by term.
@@ -144,8 +144,8 @@ proptest! {
 
     #[test]
     fn conditionals_match_ratios_of_joint_probabilities(rbm in model()) {
-        let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units).unwrap();
-        let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units).unwrap();
+        let vs = all_states::<f64>(rbm.n_visible(), rbm.visible_units()).unwrap();
+        let hs = all_states::<f64>(rbm.n_hidden(), rbm.hidden_units()).unwrap();
         let means = rbm.hidden_means(vs.view()).unwrap();
         let probs = rbm.hidden_probabilities(vs.view()).unwrap();
         for (k, v) in vs.rows().into_iter().enumerate() {

@@ -35,7 +35,7 @@ fn config(persistent: bool, seed: u64) -> TrainConfig {
 
 fn bits(t: &Trainer<f32>) -> Vec<u32> {
     let m = t.model();
-    m.weights.iter().chain(&m.visible_bias).chain(&m.hidden_bias).map(|x| x.to_bits()).collect()
+    m.weights().iter().chain(m.visible_bias()).chain(m.hidden_bias()).map(|x| x.to_bits()).collect()
 }
 
 #[test]

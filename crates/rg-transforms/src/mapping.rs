@@ -175,16 +175,16 @@ fn unit_value(units: Units, spin: i8) -> f64 {
 /// to the RBM's unit values: `+1` ↔ upper).
 pub fn kernel_log_weight(ham: &SpinHamiltonian, rbm: &Rbm<f64>, v: &[i8], h: &[i8]) -> Result<f64> {
     check_sizes(ham, rbm)?;
-    let u = Array1::from_iter(v.iter().map(|&s| unit_value(rbm.visible_units, s)));
-    let g = Array1::from_iter(h.iter().map(|&s| unit_value(rbm.hidden_units, s)));
+    let u = Array1::from_iter(v.iter().map(|&s| unit_value(rbm.visible_units(), s)));
+    let g = Array1::from_iter(h.iter().map(|&s| unit_value(rbm.hidden_units(), s)));
     Ok(-rbm.energy(u.view(), g.view())? + ham.energy(v)?)
 }
 
 /// `T'(v, h) = ln p(h | v)` for one pair of configurations (spins, `+1` ↔ upper).
 pub fn normalized_kernel_log_weight(rbm: &Rbm<f64>, v: &[i8], h: &[i8]) -> Result<f64> {
     rbm.validate()?;
-    let u = Array1::from_iter(v.iter().map(|&s| unit_value(rbm.visible_units, s)));
-    let g = Array1::from_iter(h.iter().map(|&s| unit_value(rbm.hidden_units, s)));
+    let u = Array1::from_iter(v.iter().map(|&s| unit_value(rbm.visible_units(), s)));
+    let g = Array1::from_iter(h.iter().map(|&s| unit_value(rbm.hidden_units(), s)));
     Ok(-rbm.energy(u.view(), g.view())? + rbm.free_energy(u.view())?)
 }
 
@@ -247,15 +247,15 @@ impl<'a> Ctx<'a> {
             ham,
             n: rbm.n_visible(),
             m: rbm.n_hidden(),
-            w: rbm.weights.iter().copied().collect(),
-            a: rbm.visible_bias.to_vec(),
-            b: rbm.hidden_bias.to_vec(),
-            v_lo: rbm.visible_units.lower(),
-            v_hi: rbm.visible_units.upper(),
-            h_lo: rbm.hidden_units.lower(),
-            h_hi: rbm.hidden_units.upper(),
-            visible_units: rbm.visible_units,
-            hidden_units: rbm.hidden_units,
+            w: rbm.weights().iter().copied().collect(),
+            a: rbm.visible_bias().to_vec(),
+            b: rbm.hidden_bias().to_vec(),
+            v_lo: rbm.visible_units().lower(),
+            v_hi: rbm.visible_units().upper(),
+            h_lo: rbm.hidden_units().lower(),
+            h_hi: rbm.hidden_units().upper(),
+            visible_units: rbm.visible_units(),
+            hidden_units: rbm.hidden_units(),
         }
     }
 }

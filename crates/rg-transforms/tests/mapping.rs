@@ -77,9 +77,9 @@ fn check_against_brute(ham: &SpinHamiltonian, rbm: &Rbm<f64>) -> std::result::Re
         );
         let g = Array1::from_iter(spins(h, rbm.n_hidden()).iter().map(|&s| {
             if s > 0 {
-                rbm.hidden_units.upper()
+                rbm.hidden_units().upper()
             } else {
-                rbm.hidden_units.lower()
+                rbm.hidden_units().lower()
             }
         }));
         prop_assert!(close(rbm.hidden_free_energy(g.view()).unwrap(), c, 1e-10));
@@ -89,9 +89,9 @@ fn check_against_brute(ham: &SpinHamiltonian, rbm: &Rbm<f64>) -> std::result::Re
     for (v, &tau) in b.tau.iter().enumerate() {
         let u = Array1::from_iter(spins(v, n).iter().map(|&s| {
             if s > 0 {
-                rbm.visible_units.upper()
+                rbm.visible_units().upper()
             } else {
-                rbm.visible_units.lower()
+                rbm.visible_units().lower()
             }
         }));
         let expect = ham.energy(&spins(v, n)).unwrap() - rbm.free_energy(u.view()).unwrap();
@@ -282,7 +282,7 @@ fn decimation_stack_follows_the_exact_flow() {
         assert!((check.renormalized_coupling - stack.couplings[layer + 1]).abs() < 1e-15);
         // Layer weights are K_n, two per visible unit (on a ring of 4 the two neighbours of a
         // removed spin are the same pair of kept spins, so every weight is K_n).
-        let w = &stack.rbms[layer].weights;
+        let w = &stack.rbms[layer].weights();
         assert!(w.iter().all(|&x| x == 0.0 || x == stack.couplings[layer]));
         assert!(w.rows().into_iter().all(|r| r.iter().filter(|&&x| x != 0.0).count() == 2.min(r.len())));
     }
@@ -335,9 +335,10 @@ fn multi_chunk_enumerations_agree_with_rbm_core() {
     let (n, m) = (14usize, 13usize);
     let ham = SpinHamiltonian::ring(n, 0.35, 0.1).unwrap();
     let mut rng = lattice_physics::rng::chain_rng(8, 0);
-    let mut rbm = Rbm::<f64>::random(n, m, Units::Spin, Units::Binary, 0.4, &mut rng).unwrap();
-    rbm.visible_bias.iter_mut().enumerate().for_each(|(i, a)| *a = 0.05 * i as f64 - 0.3);
-    rbm.hidden_bias.iter_mut().enumerate().for_each(|(j, b)| *b = 0.1 - 0.02 * j as f64);
+    let mut parts = Rbm::<f64>::random(n, m, Units::Spin, Units::Binary, 0.4, &mut rng).unwrap().into_parts();
+    parts.visible_bias.iter_mut().enumerate().for_each(|(i, a)| *a = 0.05 * i as f64 - 0.3);
+    parts.hidden_bias.iter_mut().enumerate().for_each(|(j, b)| *b = 0.1 - 0.02 * j as f64);
+    let rbm = Rbm::try_from(parts).unwrap();
     let r = exact_mapping(&ham, &rbm, &MappingOptions { double_sums: false }).unwrap();
     assert!(r.normalized.is_none() && r.coarse_hamiltonian_check.is_none());
     // H^RG(h) against rbm-core's hidden free energy, for every h.
