@@ -14,7 +14,6 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_core::dbn::Dbn;
 use serde_json::{json, Value};
 
-use crate::cmd_train::unit_to_spin;
 use crate::files::{self, PendingOutput};
 use crate::model_file;
 
@@ -72,7 +71,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let v = dbn.generate(args.samples, args.gibbs_steps, None, &mut rng)?;
     let units = dbn.layers()[0].visible_units();
-    let spins: Vec<i8> = v.iter().map(|&x| unit_to_spin(x, units)).collect();
+    let spins: Vec<i8> = v.iter().map(|&x| units.unit_to_spin(x)).collect();
     let mut full_shape = vec![args.samples];
     full_shape.extend(&shape);
     let provenance =

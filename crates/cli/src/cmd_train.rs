@@ -1,26 +1,28 @@
 //! `kadanoff train`: greedy layer-wise training of a deep belief network on a `.npy` data set,
 //! with atomic checkpoints and bit-exact resumption.
 //!
-//! Recipe (identical to `rbm_core::dbn::train_greedy`): layer `ℓ` is trained with seed
-//! `seed + ℓ` on one sampled up pass of the data through the finished layers below, drawn
-//! from that seed's stream advanced by one jump. A checkpoint (`MODEL.safetensors.ckpt`) is
-//! written atomically after an epoch when at least a few seconds have passed since the last one,
-//! and at the end of every layer; `--resume` restarts from it and ends with a model
-//! byte-identical to an uninterrupted run.
+//! The training is `rbm_core::GreedyTrainer`'s (layer `ℓ` is trained with seed `seed + ℓ` on
+//! one sampled up pass of the data through the finished layers below); this command parses
+//! and checks its arguments before any work, loads the data, loops over
+//! `GreedyTrainer::step`, and writes a checkpoint (`MODEL.safetensors.ckpt`,
+//! `rbm_core::format`) atomically after an epoch when at least a few seconds have passed since
+//! the last one, and at the end of every layer. `--resume` continues from it, after checking it
+//! completely against the requested run, and ends with a model byte-identical to an
+//! uninterrupted run. A failing epoch leaves the checkpoint as it was.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use ndarray::{Array2, ArrayView2};
 use rbm_core::ais::{AisConfig, BetaSchedule};
-use rbm_core::dbn::{layer_config, next_layer_data};
-use rbm_core::{EpochMetrics, MomentumSwitch, Rbm, TrainConfig, Trainer, Units};
+use rbm_core::{Error as RbmError, GreedyConfig, GreedyTrainer, MomentumSwitch, Rbm, TrainConfig, Units};
 use serde_json::{json, Map, Value};
 
+use crate::budget;
 use crate::files::{self, PendingOutput};
-use crate::model_file::{self, Checkpoint};
+use crate::model_file;
 use crate::progress::Progress;
 
 /// Arguments of `kadanoff train`.
@@ -41,36 +43,37 @@ pub struct TrainArgs {
     /// Persistent contrastive divergence (PCD) instead of CD.
     #[arg(long)]
     pub persistent: bool,
-    /// Epochs per layer.
+    /// Epochs per layer (at least 1).
     #[arg(long, default_value_t = 50)]
     pub epochs: usize,
     /// Mini-batch size.
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
-    /// Learning rate (default 0.01 for spin units, 0.1 for binary units: the same distribution
-    /// has 4× smaller weights and up to 4× larger gradients with spins).
-    #[arg(long)]
+    /// Learning rate (default `rbm_core::TrainConfig::default_learning_rate`: 0.01 for spin
+    /// units and 0.1 for binary units with CD, ten times less with PCD).
+    #[arg(long, allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
-    /// Initial momentum.
-    #[arg(long, default_value_t = 0.5)]
+    /// Initial momentum, in [0, 1).
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     pub momentum: f64,
-    /// Momentum after `--momentum-switch-epoch` (Hinton: 0.9 after 5 epochs). Negative: no switch.
-    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
-    pub final_momentum: f64,
+    /// Momentum from `--momentum-switch-epoch` on, in [0, 1); negative: no switch. Default:
+    /// 0.9 with CD (Hinton), no switch with PCD.
+    #[arg(long, allow_negative_numbers = true)]
+    pub final_momentum: Option<f64>,
     /// First epoch using the final momentum.
     #[arg(long, default_value_t = 5)]
     pub momentum_switch_epoch: usize,
-    /// L1 penalty on the weights (the paper's sparsity term).
-    #[arg(long, default_value_t = 0.0)]
+    /// L1 penalty on the weights (the paper's sparsity term), in [0, 1].
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub l1: f64,
-    /// L2 weight decay.
-    #[arg(long, default_value_t = 0.0)]
+    /// L2 weight decay, in [0, 1].
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub l2: f64,
-    /// Standard deviation of the initial Gaussian weights.
-    #[arg(long, default_value_t = 0.01)]
+    /// Standard deviation of the initial Gaussian weights, in [0, 10].
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub init_std: f64,
-    /// Fraction of samples held out to monitor overfitting (free-energy gap).
-    #[arg(long, default_value_t = 0.0)]
+    /// Fraction of samples held out to monitor overfitting (free-energy gap), in [0, 1).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub holdout: f64,
     /// Rows used for per-epoch monitoring (reconstruction error, pseudo-log-likelihood).
     #[arg(long, default_value_t = 500)]
@@ -103,32 +106,7 @@ pub struct TrainArgs {
 
 /// Unit type from its name.
 pub fn parse_units(s: &str) -> Result<Units> {
-    match s {
-        "spin" => Ok(Units::Spin),
-        "binary" => Ok(Units::Binary),
-        _ => bail!("--units must be `spin` or `binary`, got `{s}`"),
-    }
-}
-
-/// A spin `±1` as a unit value: itself for spin units, `(1 + s)/2` for binary units.
-pub fn spin_to_unit(s: i8, units: Units) -> f32 {
-    match units {
-        Units::Spin => s as f32,
-        Units::Binary => ((1 + s) / 2) as f32,
-    }
-}
-
-/// A unit value (or a sample of one) as a spin: `+1` for the upper value, `-1` for the lower.
-pub fn unit_to_spin(x: f32, units: Units) -> i8 {
-    let upper = match units {
-        Units::Spin => x > 0.0,
-        Units::Binary => x > 0.5,
-    };
-    if upper {
-        1
-    } else {
-        -1
-    }
+    s.parse::<Units>().map_err(|_| anyhow!("--units must be `spin` or `binary`, got `{s}`"))
 }
 
 /// Read a data set as an `(samples, units)` f32 matrix in the given unit convention: ±1 data
@@ -146,7 +124,7 @@ pub fn load_training_data(path: &Path, units: Units) -> Result<(Array2<f32>, Vec
     let (n, d) = (data.samples(), data.shape[1..].iter().product::<usize>());
     // 0/1 data is already in binary units; ±1 data is converted.
     let values: Vec<f32> =
-        data.values.iter().map(|&x| if has_zero { x as f32 } else { spin_to_unit(x, units) }).collect();
+        data.values.iter().map(|&x| if has_zero { f32::from(x) } else { units.spin_to_unit(x) }).collect();
     Ok((Array2::from_shape_vec((n, d), values)?, data.shape[1..].to_vec()))
 }
 
@@ -159,19 +137,28 @@ fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
     h
 }
 
-fn train_config(args: &TrainArgs, units: Units) -> TrainConfig {
-    TrainConfig {
+/// The training settings of every layer (the seed is the master seed; layer `ℓ` gets
+/// `seed + ℓ`), with the library's unit- and mode-aware defaults, checked with flag names.
+fn train_config(args: &TrainArgs, units: Units) -> Result<TrainConfig> {
+    let momentum_switch = match args.final_momentum {
+        None => TrainConfig::default_momentum_switch(args.persistent)
+            .map(|m| MomentumSwitch { epoch: args.momentum_switch_epoch, ..m }),
+        Some(x) if !x.is_finite() => {
+            bail!("--final-momentum {x}: must be a number in [0, 1) (negative: no switch)")
+        }
+        Some(x) if x < 0.0 => None,
+        Some(x) => Some(MomentumSwitch { epoch: args.momentum_switch_epoch, value: x }),
+    };
+    let config = TrainConfig {
         cd_k: args.cd_k,
         persistent: args.persistent,
         epochs: args.epochs,
         batch_size: args.batch_size,
-        learning_rate: args.learning_rate.unwrap_or(match units {
-            Units::Spin => 0.01,
-            Units::Binary => 0.1,
-        }),
+        learning_rate: args
+            .learning_rate
+            .unwrap_or_else(|| TrainConfig::default_learning_rate(units, args.persistent)),
         momentum: args.momentum,
-        momentum_switch: (args.final_momentum >= 0.0)
-            .then_some(MomentumSwitch { epoch: args.momentum_switch_epoch, value: args.final_momentum }),
+        momentum_switch,
         l1: args.l1,
         l2: args.l2,
         init_std: args.init_std,
@@ -180,13 +167,58 @@ fn train_config(args: &TrainArgs, units: Units) -> TrainConfig {
         monitor_samples: args.monitor_samples,
         exact_max_units: 20,
         seed: args.seed,
+    };
+    if args.epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    match config.validate() {
+        Err(e @ RbmError::InvalidParameter { name, .. }) => bail!("--{}: {e}", name.replace('_', "-")),
+        other => other?,
+    }
+    Ok(config)
+}
+
+/// Refuses a run whose model, training state, data copies or AIS chains would not fit in the
+/// memory budget, before anything is allocated. `n` samples of `n_visible` units.
+fn check_memory(args: &TrainArgs, n: usize, n_visible: usize) -> Result<()> {
+    let sizes: Vec<u128> =
+        std::iter::once(n_visible).chain(args.layers.iter().copied()).map(|x| x as u128).collect();
+    let (n, batch) = (n as u128, args.batch_size as u128);
+    let mut total = Some(n * sizes[0] * 12); // the data (f32) and its f64 copy for likelihoods
+    for w in sizes.windows(2) {
+        let (nv, nh) = (w[0], w[1]);
+        // Model, momentum, the snapshot kept during an epoch and the finished copy; the next
+        // layer's data; mini-batch scratch and persistent chains; AIS chains (f64, both layers).
+        let layer = budget::product(&[4, nv, nh, 4])
+            .zip(budget::product(&[n, nh, 12]))
+            .zip(budget::product(&[batch, 4 * nv + 4 * nh, 4]))
+            .zip(budget::product(&[args.ais_chains as u128, nv + nh, 8 * 3]))
+            .map(|(((a, b), c), d)| a + b + c + d);
+        total = total.zip(layer).and_then(|(t, l)| t.checked_add(l));
+    }
+    let shape: Vec<String> = sizes.iter().map(u128::to_string).collect();
+    budget::check(&format!("training {} on {n} samples", shape.join("→")), total)
+}
+
+/// Minimum wall time between two checkpoints written inside a layer: 5 seconds, or the
+/// environment variable `KADANOFF_CHECKPOINT_SECONDS` (0 checkpoints after every epoch).
+fn checkpoint_interval() -> Result<Duration> {
+    const VAR: &str = "KADANOFF_CHECKPOINT_SECONDS";
+    const MAX: f64 = 1e6;
+    match std::env::var(VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(Duration::from_secs(5)),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{VAR} is not valid UTF-8"),
+        Ok(s) => match s.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && (0.0..=MAX).contains(&x) => Ok(Duration::from_secs_f64(x)),
+            _ => bail!("{VAR}={s:?}: must be a number of seconds between 0 and {MAX}"),
+        },
     }
 }
 
-/// The next layer's training data: one sampled up pass through `rbm` (the recipe of
-/// `rbm_core::dbn::train_greedy`, so the CLI's layer-by-layer training gives the same model).
-fn next_input(rbm: &Rbm<f32>, x: ArrayView2<f32>, config: &TrainConfig, layer: usize) -> Result<Array2<f32>> {
-    Ok(next_layer_data(rbm, x, &layer_config(config, layer))?)
+fn checkpoint_path(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".ckpt");
+    PathBuf::from(s)
 }
 
 /// Log-likelihood per sample of `data` under `rbm`: exact when a layer has ≤ 24 units, else AIS.
@@ -212,31 +244,6 @@ pub fn log_likelihood(
     let ll = r64.log_likelihood_with(d64.view(), est.log_z)?;
     Ok(json!({"value": ll, "stderr": est.stderr, "method": "ais", "ais_chains": chains, "ais_steps": steps,
               "effective_sample_size": est.effective_sample_size}))
-}
-
-fn checkpoint_path(out: &Path) -> PathBuf {
-    let mut s = out.as_os_str().to_owned();
-    s.push(".ckpt");
-    PathBuf::from(s)
-}
-
-fn write_checkpoint(path: &Path, c: &Checkpoint) -> Result<()> {
-    let bytes = model_file::encode_checkpoint(c)?;
-    let out = PendingOutput::claim(path, true)?;
-    out.write_with(|w| {
-        use std::io::Write;
-        w.write_all(&bytes)?;
-        Ok(())
-    })?;
-    out.commit()
-}
-
-/// Minimum wall time between two checkpoints written inside a layer (the environment variable
-/// `KADANOFF_CHECKPOINT_SECONDS` overrides it; 0 checkpoints after every epoch).
-fn checkpoint_interval() -> Duration {
-    let secs =
-        std::env::var("KADANOFF_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(5.0);
-    Duration::from_secs_f64(secs.clamp(0.0, 1e6))
 }
 
 /// The outcome of a training run, for reports.
@@ -269,17 +276,71 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
 }
 
+/// The run to continue from the checkpoint at `path`, if it is of this run; with `--force`
+/// a checkpoint of another run (or a damaged one) is set aside and training starts over.
+fn resume_from(
+    path: &Path,
+    config: &GreedyConfig,
+    run_id: &Value,
+    data: ArrayView2<f32>,
+    force: bool,
+    progress: &Progress,
+) -> Result<Option<GreedyTrainer<f32>>> {
+    let refuse = |why: String| -> Result<Option<GreedyTrainer<f32>>> {
+        if force {
+            progress.message(&format!("discarding {why}; starting from scratch (--force)"));
+            Ok(None)
+        } else {
+            bail!("{why}; rerun with the same arguments, or add --force (or drop --resume) to start over")
+        }
+    };
+    let c = match model_file::read_checkpoint(path) {
+        Ok(c) => c,
+        Err(e) => return refuse(format!("{e:#}")),
+    };
+    let found: Option<Value> = c.metadata.get("run").and_then(|s| serde_json::from_str(s).ok());
+    if found.as_ref() != Some(run_id) {
+        return refuse(format!(
+            "the checkpoint {} was made by a different run (for other data)",
+            path.display()
+        ));
+    }
+    match GreedyTrainer::resume(config, c.state, data) {
+        Ok(run) => Ok(Some(run)),
+        Err(e @ RbmError::StateMismatch { .. }) => {
+            refuse(format!("the checkpoint {} was made by a different run: {e}", path.display()))
+        }
+        Err(e) => refuse(format!("the checkpoint {} is unusable: {e}", path.display())),
+    }
+}
+
 /// Train as `args` says, reporting to `progress`; writes the model and removes the checkpoint.
 pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
+    // Everything that can be checked before reading the data is checked first.
     let units = parse_units(&args.units)?;
     if args.layers.is_empty() || args.layers.contains(&0) {
         bail!("--layers must list at least one positive layer size, e.g. 400,100,25");
     }
+    if args.layers.len() > rbm_core::format::MAX_LAYERS {
+        bail!(
+            "--layers lists {} layers; at most {} are supported",
+            args.layers.len(),
+            rbm_core::format::MAX_LAYERS
+        );
+    }
     if args.out.extension().and_then(|e| e.to_str()) != Some("safetensors") {
         bail!("--out must name a .safetensors file, got {}", args.out.display());
     }
-    let config = train_config(args, units);
-    config.validate()?;
+    let config = train_config(args, units)?;
+    let interval = checkpoint_interval()?;
+    let ckpt_path = checkpoint_path(&args.out);
+    if args.resume && !args.force && args.out.exists() && !ckpt_path.exists() {
+        bail!(
+            "{} is already trained and has no checkpoint to resume from; use --force to train it again",
+            args.out.display()
+        );
+    }
+    let provenance = read_sidecar(&args.data);
     let (data, sample_shape) = load_training_data(&args.data, units)?;
     if args.batch_size > data.nrows() {
         bail!(
@@ -289,143 +350,90 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
             args.data.display()
         );
     }
-    let data_hash = fnv1a(data.iter().flat_map(|x| x.to_le_bytes()));
-    let run_id = json!({
-        "data_hash": format!("{data_hash:016x}"),
-        "data_shape": data.shape(),
-        "layers": args.layers,
-        "units": units.name(),
-        "config": config,
-    });
-    let ckpt_path = checkpoint_path(&args.out);
-    if args.resume && !args.force && args.out.exists() && !ckpt_path.exists() {
-        bail!(
-            "{} is already trained and has no checkpoint to resume from; use --force to train it again",
-            args.out.display()
-        );
-    }
+    check_memory(args, data.nrows(), data.ncols())?;
     let out = PendingOutput::claim(&args.out, args.force || args.resume)?;
+    // One seed per layer from the master seed.
+    let greedy =
+        GreedyConfig::uniform(units, units, &args.layers, &config, |l| config.seed.wrapping_add(l as u64));
+    let data_hash = fnv1a(data.iter().flat_map(|x| x.to_le_bytes()));
+    let run_id = json!({"data_hash": format!("{data_hash:016x}"), "data_shape": data.shape()});
+    let mut ckpt_meta = Map::new();
+    ckpt_meta.insert("run".into(), Value::String(run_id.to_string()));
 
-    // State: finished layers, their histories, and possibly a trainer in progress.
-    let mut layers: Vec<Rbm<f32>> = Vec::new();
-    let mut history: Vec<Vec<EpochMetrics>> = Vec::new();
-    let mut resumed_trainer: Option<Trainer<f32>> = None;
-    if args.resume && ckpt_path.exists() {
-        let c = model_file::read_checkpoint(&ckpt_path)?;
-        if c.run != run_id {
-            let old_layers = c.run.get("layers").cloned().unwrap_or(Value::Null);
-            bail!(
-                "the checkpoint {} was made by a different run (layers {old_layers}, or other data/settings); \
-                 rerun with the same arguments, or without --resume to start over",
-                ckpt_path.display()
-            );
+    let resumed = if args.resume && ckpt_path.exists() {
+        resume_from(&ckpt_path, &greedy, &run_id, data.view(), args.force, progress)?
+    } else {
+        if args.resume {
+            progress.message(&format!("no checkpoint at {}; starting from scratch", ckpt_path.display()));
         }
-        layers = c.layers;
-        history = serde_json::from_value(c.history).context("checkpoint history")?;
-        if let Some(t) = c.trainer {
-            let t: Trainer<f32> = serde_json::from_value(t).context("checkpoint trainer state")?;
-            t.validate().context("checkpoint trainer state")?;
-            resumed_trainer = Some(t);
-        }
-        progress.message(&format!(
-            "resuming from {} ({} finished layer(s){})",
-            ckpt_path.display(),
-            layers.len(),
-            resumed_trainer
-                .as_ref()
-                .map(|t| format!(", layer {} at epoch {}", layers.len(), t.epochs_done()))
-                .unwrap_or_default()
-        ));
-    } else if args.resume {
-        progress.message(&format!("no checkpoint at {}; starting from scratch", ckpt_path.display()));
-    }
-
-    // inputs[l] is the training data of layer l: the data, then one sampled up pass per
-    // finished layer (recomputed deterministically on resume).
-    let n_samples = data.nrows();
-    let mut inputs: Vec<Array2<f32>> = vec![data];
-    for (l, rbm) in layers.iter().enumerate() {
-        let next = next_input(rbm, inputs[l].view(), &config, l)?;
-        inputs.push(next);
-    }
-    let started = Instant::now();
-    for l in layers.len()..args.layers.len() {
-        let this_config = layer_config(&config, l);
-        let input = &inputs[l];
-        let mut trainer = match resumed_trainer.take() {
-            Some(t) => t,
-            None => Trainer::new(this_config, input.view(), units, args.layers[l], units)?,
-        };
-        if history.len() <= l {
-            history.push(Vec::new());
-        }
-        let phase = format!("layer {}/{} ({}->{})", l + 1, args.layers.len(), input.ncols(), args.layers[l]);
-        progress.phase(&phase, args.epochs as u64, "epochs");
-        progress.set(trainer.epochs_done() as u64);
-        let mut last_ckpt = Instant::now();
-        while !trainer.is_finished() {
-            let m = match trainer.epoch(input.view()) {
-                Ok(m) => m,
-                Err(e) => {
-                    let c = Checkpoint {
-                        layers: layers.clone(),
-                        run: run_id.clone(),
-                        history: serde_json::to_value(&history)?,
-                        trainer: Some(serde_json::to_value(&trainer)?),
-                    };
-                    write_checkpoint(&ckpt_path, &c)?;
-                    bail!(
-                        "training stopped at layer {} epoch {}: {e}; the last good state is kept in {} \
-                         (try a smaller --learning-rate)",
-                        l + 1,
-                        trainer.epochs_done() + 1,
-                        ckpt_path.display()
-                    );
-                }
-            };
-            progress.set(m.epoch as u64);
+        None
+    };
+    let mut run = match resumed {
+        Some(run) => {
             progress.message(&format!(
-                "layer {} epoch {}: reconstruction error {:.5}, pseudo-log-likelihood {:.5}/unit{}",
-                l + 1,
-                m.epoch,
-                m.reconstruction_error,
-                m.pseudo_log_likelihood,
-                m.free_energy_gap.map(|g| format!(", free-energy gap {g:.4}")).unwrap_or_default()
+                "resuming from {} ({} finished layer(s){})",
+                ckpt_path.display(),
+                run.finished_layers().len(),
+                run.current()
+                    .map(|t| format!(
+                        ", layer {} at epoch {}",
+                        run.finished_layers().len() + 1,
+                        t.epochs_done()
+                    ))
+                    .unwrap_or_default()
             ));
-            history[l].push(m);
-            if last_ckpt.elapsed() >= checkpoint_interval() && !trainer.is_finished() {
-                let c = Checkpoint {
-                    layers: layers.clone(),
-                    run: run_id.clone(),
-                    history: serde_json::to_value(&history)?,
-                    trainer: Some(serde_json::to_value(&trainer)?),
-                };
-                write_checkpoint(&ckpt_path, &c)?;
-                last_ckpt = Instant::now();
-            }
+            run
         }
-        let rbm = trainer.into_model();
-        if l + 1 < args.layers.len() {
-            let next = next_input(&rbm, input.view(), &config, l)?;
-            inputs.push(next);
+        None => GreedyTrainer::new(greedy, data.view())?,
+    };
+
+    let started = Instant::now();
+    let mut last_ckpt = Instant::now();
+    let mut phase = None;
+    while let Some(trainer) = run.current() {
+        let l = run.finished_layers().len();
+        if phase != Some(l) {
+            let input = run.layer_input(l, data.view()).expect("the current layer has data").ncols();
+            let name = format!("layer {}/{} ({}->{})", l + 1, args.layers.len(), input, args.layers[l]);
+            progress.phase(&name, args.epochs as u64, "epochs");
+            progress.set(trainer.epochs_done() as u64);
+            phase = Some(l);
         }
-        layers.push(rbm);
-        let c = Checkpoint {
-            layers: layers.clone(),
-            run: run_id.clone(),
-            history: serde_json::to_value(&history)?,
-            trainer: None,
-        };
-        write_checkpoint(&ckpt_path, &c)?;
+        let step = run.step(data.view()).map_err(|e| match e {
+            RbmError::Diverged { .. } => anyhow!(
+                "training stopped at layer {}: {e}; rerun with a smaller --learning-rate (or --l1/--l2); \
+                 the checkpoint {} is left as it was",
+                l + 1,
+                ckpt_path.display()
+            ),
+            e => anyhow!("training stopped at layer {}: {e}", l + 1),
+        })?;
+        let m = &step.metrics;
+        progress.set(m.epoch as u64);
+        progress.message(&format!(
+            "layer {} epoch {}: reconstruction error {:.5}, pseudo-log-likelihood {:.5}/unit{}",
+            l + 1,
+            m.epoch,
+            m.reconstruction_error,
+            m.pseudo_log_likelihood,
+            m.free_energy_gap.map(|g| format!(", free-energy gap {g:.4}")).unwrap_or_default()
+        ));
+        if step.layer_finished || last_ckpt.elapsed() >= interval {
+            model_file::write_checkpoint(&ckpt_path, &run.state(), &ckpt_meta)?;
+            last_ckpt = Instant::now();
+        }
     }
     progress.finish();
 
     // Final metrics per layer, with likelihoods (exact or AIS) on each layer's training input.
+    let history = run.history().to_vec();
+    let layers = run.finished_layers();
     progress.phase("log-likelihood", layers.len() as u64, "layers");
     let mut per_layer = Vec::new();
-    for (l, (rbm, x)) in layers.iter().zip(&inputs).enumerate() {
+    for (l, rbm) in layers.iter().enumerate() {
+        let x = run.layer_input(l, data.view()).expect("every finished layer has data");
         let last = history.get(l).and_then(|h| h.last());
-        let ll = log_likelihood(rbm, x.view(), (args.ais_chains, args.ais_steps), config.seed ^ 0xa15)?;
+        let ll = log_likelihood(rbm, x, (args.ais_chains, args.ais_steps), config.seed ^ 0xa15)?;
         per_layer.push(json!({
             "index": l,
             "n_visible": rbm.n_visible(),
@@ -448,15 +456,16 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
         "data".into(),
         json!({
             "path": args.data.display().to_string(),
-            "samples": n_samples,
+            "samples": data.nrows(),
             "sample_shape": sample_shape,
             "hash_fnv1a64": format!("{data_hash:016x}"),
-            "provenance": read_sidecar(&args.data),
+            "provenance": provenance,
         }),
     );
     extra.insert("seed".into(), json!(args.seed.to_string()));
     extra.insert("history".into(), serde_json::to_value(&history)?);
-    model_file::write_model(&out, &layers, &extra)?;
+    let dbn = run.into_dbn()?;
+    model_file::write_model(&out, &dbn, &extra)?;
     out.commit()?;
     let _ = std::fs::remove_file(&ckpt_path);
 
@@ -470,10 +479,27 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
     Ok(TrainOutcome { summary })
 }
 
+/// Selected provenance fields of the data's JSON sidecar, if it is a regular file of at most
+/// 1 MiB that parses.
 fn read_sidecar(data: &Path) -> Value {
-    std::fs::read_to_string(files::sidecar_path(data))
+    use std::io::Read;
+    const MAX: u64 = 1 << 20;
+    let path = files::sidecar_path(data);
+    // Checked before opening: opening a FIFO would block.
+    let regular = |m: std::io::Result<std::fs::Metadata>| m.is_ok_and(|m| m.is_file() && m.len() <= MAX);
+    if !regular(std::fs::metadata(&path)) {
+        return Value::Null;
+    }
+    let Ok(file) = std::fs::File::open(&path) else { return Value::Null };
+    if !regular(file.metadata()) {
+        return Value::Null;
+    }
+    let mut text = String::new();
+    if file.take(MAX).read_to_string(&mut text).is_err() {
+        return Value::Null;
+    }
+    serde_json::from_str::<Value>(&text)
         .ok()
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
         .map(|v| {
             let mut m = Map::new();
             for k in ["model", "size", "coupling", "field", "algorithm", "seed", "samples", "tool_version"] {

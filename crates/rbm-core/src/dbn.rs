@@ -6,18 +6,17 @@
 //!   `ℓ` coarse-graining steps.
 //! - Down pass ([`Dbn::down`]): top → … → data, by `p(v | h)` of each RBM.
 //! - Generation ([`Dbn::generate`]): block Gibbs sampling in the top RBM, then a down pass.
-//! - Greedy training ([`train_greedy`]): RBM `ℓ` is trained on one sample of the up pass of the
-//!   data through the layers below (samples, not means, so that the next layer's data are
-//!   valid unit values). Each layer uses [`Trainer`], with the seed `config.seed + ℓ`.
+//! - Greedy training lives in [`crate::greedy`]: RBM `ℓ` is trained on one sample of the up
+//!   pass of the data through the layers below (samples, not means, so that the next layer's
+//!   data are valid unit values), each layer with the seed its caller chose.
 //! - Receptive fields ([`Dbn::receptive_fields`]): `W₁ W₂ … W_ℓ`, a `(n_visible, n_ℓ)` matrix
 //!   whose column `j` is the effective field of unit `j` of layer `ℓ` (docs/science.md §6).
 
 use ndarray::{Array2, ArrayView2};
 use rand::Rng;
-use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use crate::{EpochMetrics, Error, Float, Rbm, Result, TrainConfig, Trainer, Units};
+use crate::{Error, Float, Rbm, Result, Units};
 
 /// How a pass moves between layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,64 +218,4 @@ impl<F: Float> Dbn<F> {
         }
         Ok(())
     }
-}
-
-/// Greedy layer-wise training (see the [module docs](self)): layer `ℓ` has `sizes[ℓ]` hidden
-/// units of type `hidden_units` and is trained for `config.epochs` epochs with seed
-/// `config.seed + ℓ` on one sample of the up pass of `data` through the layers below (drawn
-/// from the sub-stream one jump ahead of that layer's training generator). `on_epoch(ℓ, metrics)` is
-/// called after every epoch. Stops at the first error (for example divergence).
-pub fn train_greedy<F: Float>(
-    data: ArrayView2<F>,
-    visible_units: Units,
-    sizes: &[usize],
-    hidden_units: Units,
-    config: &TrainConfig,
-    on_epoch: &mut dyn FnMut(usize, &EpochMetrics),
-) -> Result<Dbn<F>> {
-    if sizes.is_empty() {
-        return Err(Error::NoLayers);
-    }
-    let mut layers: Vec<Rbm<F>> = Vec::with_capacity(sizes.len());
-    let mut input: Option<Array2<F>> = None;
-    for (l, &n_hidden) in sizes.iter().enumerate() {
-        let this_config = layer_config(config, l);
-        let (x, units) = match &input {
-            None => (data, visible_units),
-            Some(x) => (x.view(), hidden_units),
-        };
-        let mut trainer = Trainer::new(this_config.clone(), x, units, n_hidden, hidden_units)?;
-        while !trainer.is_finished() {
-            let m = trainer.epoch(x)?;
-            on_epoch(l, &m);
-        }
-        let rbm = trainer.into_model();
-        if l + 1 < sizes.len() {
-            input = Some(next_layer_data(&rbm, x, &this_config)?);
-        }
-        layers.push(rbm);
-    }
-    Dbn::new(layers)
-}
-
-/// The configuration [`train_greedy`] uses for layer `layer`: `config` with seed
-/// `config.seed + layer`.
-pub fn layer_config(config: &TrainConfig, layer: usize) -> TrainConfig {
-    TrainConfig { seed: config.seed.wrapping_add(layer as u64), ..config.clone() }
-}
-
-/// The training data [`train_greedy`] gives the layer above `rbm`: one sample of
-/// `p(h | v)` for every row of `data`, drawn from the sub-stream one jump ahead of the
-/// generator seeded with `layer_config.seed` (the config `rbm` was trained with). Callers that
-/// train layer by layer themselves (for checkpointing) reproduce `train_greedy` exactly with
-/// [`layer_config`] and this function.
-pub fn next_layer_data<F: Float>(
-    rbm: &Rbm<F>,
-    data: ArrayView2<F>,
-    layer_config: &TrainConfig,
-) -> Result<Array2<F>> {
-    use rand::SeedableRng;
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(layer_config.seed);
-    rng.jump();
-    rbm.sample_hidden(data, &mut rng)
 }

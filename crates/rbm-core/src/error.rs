@@ -122,6 +122,80 @@ pub enum Error {
     /// A deep belief network with no layers.
     #[error("a deep belief network needs at least one layer")]
     NoLayers,
+    /// A saved training state (for example a checkpoint) that is inconsistent in itself.
+    #[error("invalid training state: {what} {detail}")]
+    InvalidState {
+        /// The part of the state at fault.
+        what: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A saved training state that is consistent but belongs to another run than the one
+    /// requested.
+    #[error(
+        "the saved state is of another run: {what} is {found} in the state but {expected} was requested"
+    )]
+    StateMismatch {
+        /// The setting that differs (for example "layer 2 hidden units").
+        what: String,
+        /// The requested value.
+        expected: String,
+        /// The value in the state.
+        found: String,
+    },
+    /// Input longer than the byte limit the caller set.
+    #[error("the input is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// Reading or writing failed.
+    #[error("input/output error: {message}")]
+    Io {
+        /// The operating system's message.
+        message: String,
+    },
+    /// Bytes that are not a valid safetensors container (header, offsets, lengths).
+    #[error("not a valid safetensors file: {reason}")]
+    Safetensors {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A safetensors file of another kind than the one expected.
+    #[error("a `{found}` file, not a `{expected}` file")]
+    FileKind {
+        /// The kind expected (`kadanoff.dbn` or `kadanoff.checkpoint`).
+        expected: &'static str,
+        /// The kind found.
+        found: String,
+    },
+    /// A file of a layout version this crate does not read.
+    #[error("format version {found}; this version of rbm-core reads version {expected}")]
+    FormatVersion {
+        /// The version read.
+        expected: &'static str,
+        /// The version found.
+        found: String,
+    },
+    /// A metadata entry of a file that is missing or malformed.
+    #[error("metadata `{key}` {reason}")]
+    Metadata {
+        /// The entry.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tensor of a file that is missing or of the wrong shape, dtype or values.
+    #[error("tensor `{name}` {reason}")]
+    Tensor {
+        /// The tensor's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A step was asked of a training run that has finished.
+    #[error("training is finished: every layer has run all its epochs")]
+    AlreadyFinished,
 }
 
 /// `Result` with this crate's [`Error`](enum@Error).

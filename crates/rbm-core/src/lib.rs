@@ -12,8 +12,9 @@
 //! - [`Units`]: spin (`±1`) or binary (`0/1`) units, chosen per layer;
 //! - [`Trainer`] with [`TrainConfig`]: CD-k / PCD training over explicit, serialisable state,
 //!   one [`Trainer::epoch`] at a time, with [`EpochMetrics`] ([`monitor`]);
-//! - [`Dbn`]: a stack of RBMs, trained greedily by [`train_greedy`], with up and down passes
-//!   and generation ([`dbn`]).
+//! - [`Dbn`]: a stack of RBMs with up and down passes and generation ([`dbn`]), trained
+//!   greedily by [`GreedyTrainer`], one resumable step at a time over explicit state
+//!   ([`GreedyState`]), or by the loop [`train_greedy`] ([`greedy`]).
 //!
 //! Reproducibility: everything random takes a seed or an `rng`; reproducible runs use
 //! `Xoshiro256PlusPlus`, random numbers are drawn sequentially from one generator, and
@@ -37,16 +38,23 @@ pub mod error;
 pub mod exact;
 pub mod float;
 mod kernel;
+#[cfg(feature = "safetensors")]
+pub mod format;
+pub mod greedy;
 pub mod monitor;
 pub mod rbm;
+mod rng_state;
 pub mod train;
 pub mod units;
 
 pub use ais::{base_rate_bias, AisConfig, AisEstimate, BetaSchedule};
-pub use dbn::{layer_config, next_layer_data, train_greedy, Dbn, Propagation};
+pub use dbn::{Dbn, Propagation};
 pub use error::{Error, Result};
 pub use exact::{Gradient, MAX_EXACT_UNITS};
 pub use float::Float;
+pub use greedy::{
+    next_layer_data, train_greedy, GreedyConfig, GreedyLayer, GreedyState, GreedyStep, GreedyTrainer,
+};
 pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm, RbmParts};
-pub use train::{EpochMetrics, MomentumSwitch, TrainConfig, Trainer, PLL_MAX_ROWS};
+pub use train::{EpochMetrics, MomentumSwitch, TrainConfig, Trainer, TrainerState, PLL_MAX_ROWS};
 pub use units::Units;

@@ -62,6 +62,30 @@ impl Units {
         }
     }
 
+    /// A spin `s = ±1` as a unit value: `s` itself for spin units, `(1 + s)/2` for binary
+    /// units (so `+1 → 1`, `-1 → 0`). Other values are not unit values and are not checked
+    /// here ([`crate::validate_data`] refuses the result).
+    pub fn spin_to_unit<F: Float>(self, s: i8) -> F {
+        match self {
+            Units::Spin => F::from_f64(f64::from(s)),
+            Units::Binary => F::from_f64(f64::from((1 + i16::from(s)) / 2)),
+        }
+    }
+
+    /// A unit value (or a mean of one) as a spin: `+1` above the midpoint of the two values
+    /// (`0` for spins, `0.5` for bits), `-1` otherwise.
+    pub fn unit_to_spin<F: Float>(self, x: F) -> i8 {
+        let mid = match self {
+            Units::Spin => 0.0,
+            Units::Binary => 0.5,
+        };
+        if x.to_f64() > mid {
+            1
+        } else {
+            -1
+        }
+    }
+
     /// `ln Σ_u e^{u x}` over the two unit values, computed without overflow.
     pub fn log_partition<F: Float>(self, x: F) -> F {
         let ax = x.abs();
@@ -156,6 +180,13 @@ mod tests {
             }
         }
         assert_eq!("spin".parse::<Units>().unwrap(), Units::Spin);
+        for s in [-1i8, 1] {
+            let (spin, bit): (f32, f32) = (Units::Spin.spin_to_unit(s), Units::Binary.spin_to_unit(s));
+            assert_eq!(spin, f32::from(s));
+            assert_eq!(bit, if s > 0 { 1.0 } else { 0.0 });
+            assert_eq!(Units::Spin.unit_to_spin(spin), s);
+            assert_eq!(Units::Binary.unit_to_spin(bit), s);
+        }
         assert!("ising".parse::<Units>().is_err());
     }
 }

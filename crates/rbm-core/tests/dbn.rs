@@ -6,7 +6,7 @@
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use rbm_core::{all_states, train_greedy, Dbn, Error, Propagation, Rbm, TrainConfig, Units};
+use rbm_core::{all_states, train_greedy, Dbn, Error, GreedyConfig, Propagation, Rbm, TrainConfig, Units};
 
 const L: usize = 4;
 const N: usize = L * L;
@@ -74,9 +74,9 @@ fn dbn_generates_ising_configurations_with_the_right_energy() {
         seed: 21,
     };
     let mut epochs = vec![0usize; 2];
-    let dbn =
-        train_greedy(data.view(), Units::Spin, &[24, 12], Units::Spin, &config, &mut |l, _| epochs[l] += 1)
-            .unwrap();
+    let greedy =
+        GreedyConfig::uniform(Units::Spin, Units::Spin, &[24, 12], &config, |l| config.seed + l as u64);
+    let dbn = train_greedy(data.view(), &greedy, &mut |l, _| epochs[l] += 1).unwrap();
     assert_eq!(epochs, vec![40, 40]);
     assert_eq!(dbn.sizes(), vec![16, 24, 12]);
 
@@ -147,20 +147,22 @@ fn dbn_layers_must_chain() {
 
 #[test]
 fn layer_by_layer_training_reproduces_train_greedy() {
-    use rbm_core::{layer_config, next_layer_data, Trainer};
+    use rbm_core::{next_layer_data, Trainer};
     let (data, _) = ising_4x4(300, 5);
     let config = TrainConfig { epochs: 2, batch_size: 30, ..TrainConfig::hinton(2, 4) };
-    let dbn =
-        train_greedy(data.view(), Units::Spin, &[8, 4], Units::Binary, &config, &mut |_, _| {}).unwrap();
+    let seeds = [4, 77];
+    let greedy = GreedyConfig::uniform(Units::Spin, Units::Binary, &[8, 4], &config, |l| seeds[l]);
+    let dbn = train_greedy(data.view(), &greedy, &mut |_, _| {}).unwrap();
     // By hand, as a command line that checkpoints between layers would do.
-    let c0 = layer_config(&config, 0);
+    let c0 = TrainConfig { seed: seeds[0], ..config.clone() };
     let mut t0 = Trainer::new(c0.clone(), data.view(), Units::Spin, 8, Units::Binary).unwrap();
     while !t0.is_finished() {
         t0.epoch(data.view()).unwrap();
     }
     let r0 = t0.into_model();
-    let x1 = next_layer_data(&r0, data.view(), &c0).unwrap();
-    let mut t1 = Trainer::new(layer_config(&config, 1), x1.view(), Units::Binary, 4, Units::Binary).unwrap();
+    let x1 = next_layer_data(&r0, data.view(), seeds[0]).unwrap();
+    let c1 = TrainConfig { seed: seeds[1], ..config.clone() };
+    let mut t1 = Trainer::new(c1, x1.view(), Units::Binary, 4, Units::Binary).unwrap();
     while !t1.is_finished() {
         t1.epoch(x1.view()).unwrap();
     }

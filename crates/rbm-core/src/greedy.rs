@@ -1,0 +1,470 @@
+//! Greedy layer-wise training of a deep belief network as a step API over explicit state.
+//!
+//! Layer `ℓ` is an RBM with `config.layers[ℓ].n_hidden` hidden units, trained with its own
+//! [`TrainConfig`] (`config.layers[ℓ].train`, whose `seed` the caller chooses: this crate
+//! derives no seeds) on the training data of layer `ℓ`: the data for `ℓ = 0`, else one sample
+//! of `p(h | v)` of the finished layer `ℓ - 1` for every row of its own training data, drawn
+//! from the generator seeded with that layer's seed advanced by one `jump` (a stream disjoint
+//! from the one its training used; [`next_layer_data`]).
+//!
+//! [`GreedyTrainer::step`] runs one epoch of the current layer and moves to the next layer
+//! when it finishes; the caller loops, observes and checkpoints. [`GreedyTrainer::state`]
+//! gives the whole run as named arrays ([`GreedyState`]: finished layers, histories, the
+//! current layer's [`TrainerState`]); [`GreedyTrainer::from_state`] checks such a state
+//! completely and continues it bit for bit (the training data of the upper layers are
+//! recomputed from the finished layers). [`train_greedy`] is the loop without checkpoints.
+
+use ndarray::{Array2, ArrayView2};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    validate_data, Dbn, EpochMetrics, Error, Float, Rbm, Result, TrainConfig, Trainer, TrainerState, Units,
+};
+
+/// One layer of a greedy run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GreedyLayer {
+    /// Hidden units of this layer's RBM.
+    pub n_hidden: usize,
+    /// How this layer is trained (including its seed).
+    pub train: TrainConfig,
+}
+
+/// What a greedy run trains. Plain data; [`GreedyConfig::validate`] checks it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GreedyConfig {
+    /// Units of the data layer.
+    pub visible_units: Units,
+    /// Units of every hidden layer.
+    pub hidden_units: Units,
+    /// The layers, data side first.
+    pub layers: Vec<GreedyLayer>,
+}
+
+impl GreedyConfig {
+    /// Every layer trained with `train`, except that layer `ℓ` gets the seed `seed(ℓ)`.
+    pub fn uniform(
+        visible_units: Units,
+        hidden_units: Units,
+        sizes: &[usize],
+        train: &TrainConfig,
+        seed: impl Fn(usize) -> u64,
+    ) -> Self {
+        let layers = sizes
+            .iter()
+            .enumerate()
+            .map(|(l, &n_hidden)| GreedyLayer {
+                n_hidden,
+                train: TrainConfig { seed: seed(l), ..train.clone() },
+            })
+            .collect();
+        GreedyConfig { visible_units, hidden_units, layers }
+    }
+
+    /// Checks that there is at least one layer, every layer has hidden units and at least one
+    /// epoch, and every training configuration is valid.
+    pub fn validate(&self) -> Result<()> {
+        if self.layers.is_empty() {
+            return Err(Error::NoLayers);
+        }
+        for layer in &self.layers {
+            if layer.n_hidden == 0 {
+                return Err(Error::EmptyLayer { layer: "hidden" });
+            }
+            if layer.train.epochs == 0 {
+                return Err(Error::InvalidParameter {
+                    name: "epochs",
+                    value: 0.0,
+                    reason: "must be at least 1",
+                });
+            }
+            layer.train.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Layer widths, data layer first (`n_visible` is the data's).
+    pub fn sizes(&self, n_visible: usize) -> Vec<usize> {
+        std::iter::once(n_visible).chain(self.layers.iter().map(|l| l.n_hidden)).collect()
+    }
+
+    /// Checks that a saved run (`found`) is the run `self` describes; the error names the
+    /// first setting that differs.
+    pub fn check_same(&self, found: &GreedyConfig) -> Result<()> {
+        let mismatch = |what: String, e: &dyn std::fmt::Debug, f: &dyn std::fmt::Debug| {
+            Err(Error::StateMismatch { what, expected: format!("{e:?}"), found: format!("{f:?}") })
+        };
+        if self.visible_units != found.visible_units {
+            return mismatch("the data units".into(), &self.visible_units, &found.visible_units);
+        }
+        if self.hidden_units != found.hidden_units {
+            return mismatch("the hidden units".into(), &self.hidden_units, &found.hidden_units);
+        }
+        if self.layers.len() != found.layers.len() {
+            return mismatch("the number of layers".into(), &self.layers.len(), &found.layers.len());
+        }
+        for (l, (e, f)) in self.layers.iter().zip(&found.layers).enumerate() {
+            if e.n_hidden != f.n_hidden {
+                return mismatch(format!("layer {} hidden units", l + 1), &e.n_hidden, &f.n_hidden);
+            }
+            let (a, b) = (&e.train, &f.train);
+            macro_rules! same {
+                ($($field:ident),*) => {$(
+                    if a.$field != b.$field {
+                        return mismatch(format!("layer {} {}", l + 1, stringify!($field)), &a.$field, &b.$field);
+                    }
+                )*};
+            }
+            same!(
+                epochs,
+                cd_k,
+                persistent,
+                batch_size,
+                learning_rate,
+                momentum,
+                momentum_switch,
+                l1,
+                l2,
+                init_std,
+                visible_bias_from_data,
+                holdout,
+                monitor_samples,
+                exact_max_units,
+                seed
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A greedy run as named arrays: everything [`GreedyTrainer::from_state`] needs besides the
+/// data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GreedyState<F> {
+    /// What the run trains.
+    pub config: GreedyConfig,
+    /// The finished layers, data side first.
+    pub finished: Vec<Rbm<F>>,
+    /// The metrics of every epoch of every started layer (finished layers, then the current
+    /// one).
+    pub history: Vec<Vec<EpochMetrics>>,
+    /// The trainer of layer `finished.len()`; `None` exactly when every layer is finished.
+    pub current: Option<TrainerState<F>>,
+}
+
+/// What one [`GreedyTrainer::step`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GreedyStep {
+    /// The layer (0-based) the epoch trained.
+    pub layer: usize,
+    /// Its metrics.
+    pub metrics: EpochMetrics,
+    /// Whether this epoch finished the layer.
+    pub layer_finished: bool,
+    /// Whether every layer is now finished.
+    pub finished: bool,
+}
+
+/// A resumable greedy training run (see the [module docs](self)).
+#[derive(Debug, Clone)]
+pub struct GreedyTrainer<F> {
+    config: GreedyConfig,
+    finished: Vec<Rbm<F>>,
+    history: Vec<Vec<EpochMetrics>>,
+    current: Option<Trainer<F>>,
+    /// `inputs[ℓ - 1]` is the training data of layer `ℓ ≥ 1`.
+    inputs: Vec<Array2<F>>,
+    data_shape: (usize, usize),
+}
+
+impl<F: Float> GreedyTrainer<F> {
+    /// Starts a run on `data` (`(samples, n_visible)` of `config.visible_units` values): checks
+    /// the configuration and the data and starts the first layer's trainer.
+    pub fn new(config: GreedyConfig, data: ArrayView2<F>) -> Result<Self> {
+        config.validate()?;
+        if data.ncols() == 0 {
+            return Err(Error::EmptyLayer { layer: "visible" });
+        }
+        validate_data(data, data.ncols(), config.visible_units)?;
+        let first = &config.layers[0];
+        let trainer = Trainer::new(
+            first.train.clone(),
+            data,
+            config.visible_units,
+            first.n_hidden,
+            config.hidden_units,
+        )?;
+        Ok(GreedyTrainer {
+            config,
+            finished: Vec::new(),
+            history: vec![Vec::new()],
+            current: Some(trainer),
+            inputs: Vec::new(),
+            data_shape: data.dim(),
+        })
+    }
+
+    /// [`GreedyTrainer::from_state`] after checking that the state is of the run `config`
+    /// describes ([`GreedyConfig::check_same`]).
+    pub fn resume(config: &GreedyConfig, state: GreedyState<F>, data: ArrayView2<F>) -> Result<Self> {
+        config.validate()?;
+        config.check_same(&state.config)?;
+        Self::from_state(state, data)
+    }
+
+    /// Continues a run from `state` on `data` (the data it was started on), after checking
+    /// the state completely: the configuration; every finished layer's shape and units against
+    /// the configuration and the data; one history per started layer with one entry per epoch
+    /// done; the current trainer ([`Trainer::from_state`]) against its layer's configuration,
+    /// shape, units and the data's row count. Recomputes the upper layers' training data.
+    pub fn from_state(state: GreedyState<F>, data: ArrayView2<F>) -> Result<Self> {
+        let GreedyState { config, finished, history, current } = state;
+        config.validate()?;
+        validate_data(data, data.ncols(), config.visible_units)?;
+        let bad = |what: &'static str, detail: String| Err(Error::InvalidState { what, detail });
+        let n_layers = config.layers.len();
+        if finished.len() > n_layers {
+            return bad("finished layers", format!("{} finished but the run has {n_layers}", finished.len()));
+        }
+        let mut n_visible = data.ncols();
+        let mut units = config.visible_units;
+        for (l, rbm) in finished.iter().enumerate() {
+            let shape = (rbm.n_visible(), rbm.n_hidden());
+            if shape != (n_visible, config.layers[l].n_hidden) {
+                return bad(
+                    "finished layer",
+                    format!(
+                        "{} is {}→{}, the run needs {}→{}",
+                        l + 1,
+                        shape.0,
+                        shape.1,
+                        n_visible,
+                        config.layers[l].n_hidden
+                    ),
+                );
+            }
+            if (rbm.visible_units(), rbm.hidden_units()) != (units, config.hidden_units) {
+                return bad("finished layer", format!("{} has other units than the run", l + 1));
+            }
+            n_visible = rbm.n_hidden();
+            units = config.hidden_units;
+        }
+        let started = finished.len() + usize::from(finished.len() < n_layers);
+        if history.len() != started {
+            return bad("history", format!("has {} layers, expected {started}", history.len()));
+        }
+        for (l, h) in history.iter().enumerate() {
+            if let Some((k, m)) = h.iter().enumerate().find(|(k, m)| m.epoch != k + 1) {
+                return bad("history", format!("entry {k} of layer {} is for epoch {}", l + 1, m.epoch));
+            }
+            if l < finished.len() && h.len() != config.layers[l].train.epochs {
+                return bad(
+                    "history",
+                    format!(
+                        "layer {} has {} epochs, expected {}",
+                        l + 1,
+                        h.len(),
+                        config.layers[l].train.epochs
+                    ),
+                );
+            }
+        }
+        let current = match (current, finished.len() < n_layers) {
+            (None, false) => None,
+            (Some(_), false) => return bad("current layer", "is present but every layer is finished".into()),
+            (None, true) => return bad("current layer", format!("{} is missing", finished.len() + 1)),
+            (Some(ts), true) => {
+                let l = finished.len();
+                let layer = &config.layers[l];
+                if ts.config != layer.train {
+                    return Err(Error::StateMismatch {
+                        what: format!("layer {} trainer settings", l + 1),
+                        expected: format!("{:?}", layer.train),
+                        found: format!("{:?}", ts.config),
+                    });
+                }
+                let t = Trainer::from_state(ts)?;
+                let m = t.model();
+                if (m.n_visible(), m.n_hidden()) != (n_visible, layer.n_hidden) {
+                    return bad(
+                        "current layer",
+                        format!(
+                            "{} is {}→{}, the run needs {}→{}",
+                            l + 1,
+                            m.n_visible(),
+                            m.n_hidden(),
+                            n_visible,
+                            layer.n_hidden
+                        ),
+                    );
+                }
+                if (m.visible_units(), m.hidden_units()) != (units, config.hidden_units) {
+                    return bad("current layer", format!("{} has other units than the run", l + 1));
+                }
+                if t.n_samples() != data.nrows() {
+                    return Err(Error::DataChanged { expected: t.n_samples(), found: data.nrows() });
+                }
+                if history[l].len() != t.epochs_done() {
+                    return bad(
+                        "history",
+                        format!(
+                            "layer {} has {} epochs but its trainer has done {}",
+                            l + 1,
+                            history[l].len(),
+                            t.epochs_done()
+                        ),
+                    );
+                }
+                Some(t)
+            }
+        };
+        let mut inputs: Vec<Array2<F>> = Vec::with_capacity(finished.len());
+        for (l, rbm) in finished.iter().enumerate().take(n_layers - 1) {
+            let x = if l == 0 { data } else { inputs[l - 1].view() };
+            inputs.push(next_layer_data(rbm, x, config.layers[l].train.seed)?);
+        }
+        Ok(GreedyTrainer { config, finished, history, current, inputs, data_shape: data.dim() })
+    }
+
+    /// The whole run as named arrays.
+    pub fn state(&self) -> GreedyState<F> {
+        GreedyState {
+            config: self.config.clone(),
+            finished: self.finished.clone(),
+            history: self.history.clone(),
+            current: self.current.as_ref().map(Trainer::state),
+        }
+    }
+
+    /// One epoch of the current layer on `data` (the data the run was started on); when the
+    /// layer finishes, its model joins the finished layers and the next layer's trainer
+    /// starts. On an error (for example [`Error::Diverged`]) the state is that of before the
+    /// epoch.
+    pub fn step(&mut self, data: ArrayView2<F>) -> Result<GreedyStep> {
+        if data.dim() != self.data_shape {
+            return Err(Error::DataChanged { expected: self.data_shape.0, found: data.nrows() });
+        }
+        let l = self.finished.len();
+        let Some(trainer) = self.current.as_mut() else {
+            return Err(Error::AlreadyFinished);
+        };
+        let input = if l == 0 { data } else { self.inputs[l - 1].view() };
+        let metrics = trainer.epoch(input)?;
+        self.history[l].push(metrics.clone());
+        let layer_finished = trainer.is_finished();
+        if layer_finished {
+            self.finish_layer(data)?;
+        }
+        Ok(GreedyStep { layer: l, metrics, layer_finished, finished: self.is_finished() })
+    }
+
+    /// Moves the finished current layer to the finished layers and starts the next one; leaves
+    /// the state unchanged on error.
+    fn finish_layer(&mut self, data: ArrayView2<F>) -> Result<()> {
+        let l = self.finished.len();
+        let trainer = self.current.as_ref().expect("a current layer");
+        let rbm = trainer.model().clone();
+        let next = if l + 1 < self.config.layers.len() {
+            let input = if l == 0 { data } else { self.inputs[l - 1].view() };
+            let x = next_layer_data(&rbm, input, self.config.layers[l].train.seed)?;
+            let layer = &self.config.layers[l + 1];
+            let t = Trainer::new(
+                layer.train.clone(),
+                x.view(),
+                self.config.hidden_units,
+                layer.n_hidden,
+                self.config.hidden_units,
+            )?;
+            Some((x, t))
+        } else {
+            None
+        };
+        self.finished.push(rbm);
+        self.current = match next {
+            Some((x, t)) => {
+                self.inputs.push(x);
+                self.history.push(Vec::new());
+                Some(t)
+            }
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Whether every layer is finished.
+    pub fn is_finished(&self) -> bool {
+        self.current.is_none()
+    }
+
+    /// The configuration of the run.
+    pub fn config(&self) -> &GreedyConfig {
+        &self.config
+    }
+
+    /// The finished layers, data side first.
+    pub fn finished_layers(&self) -> &[Rbm<F>] {
+        &self.finished
+    }
+
+    /// The metrics of every epoch of every started layer.
+    pub fn history(&self) -> &[Vec<EpochMetrics>] {
+        &self.history
+    }
+
+    /// The trainer of the layer in training (`None` when finished); its index is
+    /// `finished_layers().len()`.
+    pub fn current(&self) -> Option<&Trainer<F>> {
+        self.current.as_ref()
+    }
+
+    /// The training data of layer `layer` (`data` itself for layer 0), for the finished
+    /// layers and the current one.
+    pub fn layer_input<'a>(&'a self, layer: usize, data: ArrayView2<'a, F>) -> Option<ArrayView2<'a, F>> {
+        match layer {
+            0 => Some(data),
+            l => self.inputs.get(l - 1).map(|x| x.view()),
+        }
+    }
+
+    /// The trained network (every layer must be finished).
+    pub fn into_dbn(self) -> Result<Dbn<F>> {
+        if !self.is_finished() {
+            return Err(Error::InvalidState {
+                what: "run",
+                detail: format!(
+                    "is not finished ({} of {} layers)",
+                    self.finished.len(),
+                    self.config.layers.len()
+                ),
+            });
+        }
+        Dbn::new(self.finished)
+    }
+}
+
+/// Greedy layer-wise training without checkpoints: [`GreedyTrainer::step`] until finished.
+/// `on_epoch(ℓ, metrics)` is called after every epoch. Stops at the first error (for example
+/// divergence).
+pub fn train_greedy<F: Float>(
+    data: ArrayView2<F>,
+    config: &GreedyConfig,
+    on_epoch: &mut dyn FnMut(usize, &EpochMetrics),
+) -> Result<Dbn<F>> {
+    let mut run = GreedyTrainer::new(config.clone(), data)?;
+    while !run.is_finished() {
+        let step = run.step(data)?;
+        on_epoch(step.layer, &step.metrics);
+    }
+    run.into_dbn()
+}
+
+/// The training data the layer above `rbm` gets: one sample of `p(h | v)` for every row of
+/// `data`, drawn from the generator seeded with `seed` (the seed `rbm` was trained with)
+/// advanced by one `jump`.
+pub fn next_layer_data<F: Float>(rbm: &Rbm<F>, data: ArrayView2<F>, seed: u64) -> Result<Array2<F>> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    rng.jump();
+    rbm.sample_hidden(data, &mut rng)
+}
