@@ -66,7 +66,7 @@ pub enum Error {
         max: usize,
     },
     /// A configuration parameter outside its allowed range.
-    #[error("invalid {name} = {value}: {reason}")]
+    #[error("invalid {name} = {}: {reason}", show_value(*.value))]
     InvalidParameter {
         /// Parameter name as in the config struct.
         name: &'static str,
@@ -196,6 +196,16 @@ pub enum Error {
     /// A step was asked of a training run that has finished.
     #[error("training is finished: every layer has run all its epochs")]
     AlreadyFinished,
+}
+
+/// A number as a person would write it: plain when moderate, in exponent form otherwise
+/// (`1e300`, not three hundred digits).
+fn show_value(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-4..1e15).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
 }
 
 /// `Result` with this crate's [`Error`](enum@Error).
