@@ -1,8 +1,10 @@
 //! # rbm-core
 //!
 //! Restricted Boltzmann machines and deep belief networks. This crate knows nothing of
-//! lattices: it sees matrices of unit values (`±1` or `0/1`). It does no file I/O and never
-//! prints; it depends on no other workspace crate.
+//! lattices: it sees matrices of unit values (`±1` or `0/1`). It opens no files and never
+//! prints (the optional `format` module, feature `safetensors`, encodes models and
+//! checkpoints to bytes, readers and writers the caller provides); it depends on no other
+//! workspace crate.
 //!
 //! Core types:
 //! - [`Rbm`]: an RBM over `f32` (fast training) or `f64` (exact computation), with the ML sign
