@@ -343,8 +343,15 @@ impl<F: Float> GreedyTrainer<F> {
     /// starts. On an error (for example [`Error::Diverged`]) the state is that of before the
     /// epoch.
     pub fn step(&mut self, data: ArrayView2<F>) -> Result<GreedyStep> {
-        if data.dim() != self.data_shape {
+        if data.nrows() != self.data_shape.0 {
             return Err(Error::DataChanged { expected: self.data_shape.0, found: data.nrows() });
+        }
+        if data.ncols() != self.data_shape.1 {
+            return Err(Error::ShapeMismatch {
+                what: "data columns",
+                expected: self.data_shape.1,
+                found: data.ncols(),
+            });
         }
         let l = self.finished.len();
         let Some(trainer) = self.current.as_mut() else {
