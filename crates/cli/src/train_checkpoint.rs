@@ -12,11 +12,34 @@ use anyhow::Result;
 use kadanoff_analysis::study::{self, check_resume, layer_train_config, StudyConfig, StudySeeds};
 use kadanoff_analysis::study::{TrainEvent, TrainState, TrainSummary};
 use ndarray::ArrayView2;
-use serde_json::{json, Value};
+use rbm_core::{GreedyConfig, GreedyLayer, GreedyState, Trainer, Units};
+use serde_json::{json, Map, Value};
 
 use crate::files::PendingOutput;
-use crate::model_file::{self, Checkpoint};
+use crate::model_file;
 use crate::progress::Progress;
+
+/// The study's training as a [`GreedyConfig`] (its per-layer settings and seeds), so its state
+/// can be saved as an `rbm_core::format` checkpoint.
+fn greedy_config(cfg: &StudyConfig, seeds: &StudySeeds) -> GreedyConfig {
+    GreedyConfig {
+        visible_units: Units::Spin,
+        hidden_units: Units::Spin,
+        layers: (0..cfg.layers.len())
+            .map(|l| GreedyLayer { n_hidden: cfg.layers[l], train: layer_train_config(cfg, seeds, l) })
+            .collect(),
+    }
+}
+
+/// The study's training state as a [`GreedyState`] of `config`.
+fn to_greedy(config: &GreedyConfig, state: &TrainState) -> GreedyState<f32> {
+    GreedyState {
+        config: config.clone(),
+        finished: state.layers.clone(),
+        history: state.history.clone(),
+        current: state.trainer.as_ref().map(Trainer::state),
+    }
+}
 
 /// Minimum wall time between two checkpoints inside a layer (`KADANOFF_CHECKPOINT_SECONDS`).
 fn checkpoint_interval() -> Duration {
@@ -39,9 +62,11 @@ fn resume_state(
     let state = (|| -> Result<TrainState> {
         anyhow::ensure!(!force, "--force was given");
         let c = model_file::read_checkpoint(path)?;
-        anyhow::ensure!(&c.run == run, "it was made with other settings");
-        let trainer = c.trainer.map(serde_json::from_value).transpose()?;
-        let state = TrainState { layers: c.layers, history: serde_json::from_value(c.history)?, trainer };
+        let saved_run = c.metadata.get("run").and_then(|r| serde_json::from_str::<Value>(r).ok());
+        anyhow::ensure!(saved_run.as_ref() == Some(run), "it was made with other settings");
+        greedy_config(cfg, seeds).check_same(&c.state.config)?;
+        let trainer = c.state.current.map(Trainer::from_state).transpose()?;
+        let state = TrainState { layers: c.state.finished, history: c.state.history, trainer };
         check_resume(cfg, seeds, &state)?;
         Ok(state)
     })();
@@ -79,6 +104,9 @@ pub fn train(
     let out = PendingOutput::claim(model, true)?;
     let state = resume_state(&ckpt, run, force, cfg, seeds, progress);
     let (interval, mut last, mut failure) = (checkpoint_interval(), Instant::now(), None);
+    let greedy = greedy_config(cfg, seeds);
+    let mut run_meta = Map::new();
+    run_meta.insert("run".into(), run.clone());
     let mut on_event = |e: &TrainEvent<'_>| {
         let n = cfg.layers.len();
         progress.phase(&format!("2/4 train layer {}/{n}", e.layer + 1), cfg.epochs as u64, "epochs");
@@ -95,15 +123,7 @@ pub fn train(
         if e.epoch.is_some() && last.elapsed() < interval {
             return ControlFlow::Continue(());
         }
-        let write = || -> Result<()> {
-            let c = Checkpoint {
-                layers: e.state.layers.clone(),
-                run: run.clone(),
-                history: serde_json::to_value(&e.state.history)?,
-                trainer: e.state.trainer.as_ref().map(serde_json::to_value).transpose()?,
-            };
-            crate::cmd_reproduce::write_bytes(&ckpt, &model_file::encode_checkpoint(&c)?)
-        };
+        let write = || model_file::write_checkpoint(&ckpt, &to_greedy(&greedy, e.state), &run_meta);
         match write() {
             Ok(()) => {
                 last = Instant::now();
@@ -125,7 +145,7 @@ pub fn train(
     extra.insert("training".into(), serde_json::to_value(layer_train_config(cfg, seeds, 0))?);
     extra.insert("seed".into(), json!(seeds.master().to_string()));
     extra.insert("history".into(), serde_json::to_value(&summary.history)?);
-    model_file::write_model(&out, dbn.layers(), &extra)?;
+    model_file::write_model(&out, &dbn, &extra)?;
     out.commit()?;
     let _ = std::fs::remove_file(&ckpt);
     Ok(summary)

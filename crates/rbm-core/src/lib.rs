@@ -39,10 +39,10 @@ pub mod dbn;
 pub mod error;
 pub mod exact;
 pub mod float;
-mod kernel;
 #[cfg(feature = "safetensors")]
 pub mod format;
 pub mod greedy;
+mod kernel;
 pub mod monitor;
 pub mod rbm;
 mod rng_state;

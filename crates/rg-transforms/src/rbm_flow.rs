@@ -223,7 +223,7 @@ pub fn flow(
             expected: n,
         });
     }
-    if rbm.visible_units != Units::Spin {
+    if rbm.visible_units() != Units::Spin {
         return Err(Error::InvalidParameter {
             name: "rbm",
             reason: "the flow needs spin (±1) visible units",

@@ -182,7 +182,7 @@ pub fn analyse(
     let depth = dbn.layers().len();
 
     // Receptive fields.
-    let weights: Vec<ArrayView2<f32>> = dbn.layers().iter().map(|r| r.weights.view()).collect();
+    let weights: Vec<ArrayView2<f32>> = dbn.layers().iter().map(|r| r.weights().view()).collect();
     let fields = receptive_fields(&weights)?;
     let mut field_summaries = Vec::new();
     let mut field_pngs = Vec::new();

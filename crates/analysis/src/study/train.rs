@@ -162,7 +162,7 @@ pub fn check_resume(config: &StudyConfig, seeds: &StudySeeds, state: &TrainState
                 widths[l + 1]
             ));
         }
-        if rbm.visible_units != Units::Spin || rbm.hidden_units != Units::Spin {
+        if rbm.visible_units() != Units::Spin || rbm.hidden_units() != Units::Spin {
             return mismatch(format!("layer {} does not use spin units", l + 1));
         }
     }
@@ -270,7 +270,7 @@ fn log_likelihood(
     if config.ais_chains < 2 || config.ais_steps == 0 {
         return Ok(None);
     }
-    let base = rbm_core::ais::base_rate_bias(d64.view(), rbm.visible_units)?;
+    let base = rbm_core::ais::base_rate_bias(d64.view(), rbm.visible_units())?;
     let ais = AisConfig {
         chains: config.ais_chains,
         steps: config.ais_steps,

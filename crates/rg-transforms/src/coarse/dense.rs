@@ -89,7 +89,7 @@ pub fn place_hidden_units(rbm: &Rbm<f64>, fine: Lattice, factor: usize) -> Resul
     for j in 0..m {
         let (mut cx, mut sx, mut cy, mut sy, mut total, mut sum) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
         for i in 0..l * l {
-            let w = rbm.weights[(i, j)];
+            let w = rbm.weights()[(i, j)];
             let q = w * w;
             let (x, y) = ((i % l) as f64, (i / l) as f64);
             cx += q * (tau * x / lf).cos();
@@ -256,9 +256,9 @@ impl DenseKernel {
     /// The field `x_j(v)` of hidden unit `j` (its energy is `−h_j x_j`).
     #[inline]
     fn field(&self, v: &[i8], j: usize) -> f64 {
-        let mut x = self.rbm.hidden_bias[j];
-        let col = self.rbm.weights.column(j);
-        match self.rbm.visible_units {
+        let mut x = self.rbm.hidden_bias()[j];
+        let col = self.rbm.weights().column(j);
+        match self.rbm.visible_units() {
             Units::Spin => {
                 for (w, &s) in col.iter().zip(v) {
                     x += w * s as f64;
@@ -278,7 +278,7 @@ impl DenseKernel {
     /// `ln p(h_j = upper | v)` and `ln p(h_j = lower | v)` for field `x`.
     #[inline]
     fn log_probs(&self, x: f64) -> (f64, f64) {
-        match self.rbm.hidden_units {
+        match self.rbm.hidden_units() {
             Units::Spin => (x - ln_2cosh(x), -x - ln_2cosh(x)),
             Units::Binary => {
                 let softplus = |t: f64| if t > 0.0 { t + (-t).exp().ln_1p() } else { t.exp().ln_1p() };
@@ -477,12 +477,13 @@ mod tests {
             perm.swap(i, rng.random_range(0..=i));
         }
         let flip: Vec<f64> = (0..m).map(|j| if j % 3 == 0 { -1.0 } else { 1.0 }).collect();
-        let mut shuffled = dense.clone();
+        let mut parts = dense.clone().into_parts();
         for (new, &old) in perm.iter().enumerate() {
             for i in 0..64 {
-                shuffled.weights[(i, new)] = flip[new] * dense.weights[(i, old)];
+                parts.weights[(i, new)] = flip[new] * dense.weights()[(i, old)];
             }
         }
+        let shuffled = Rbm::try_from(parts).unwrap();
         let (kernel, placement) = DenseKernel::place(shuffled.clone(), lat, 2).unwrap();
         assert_eq!(placement.occupancy, 1.0);
         assert!(placement.max_displacement.unwrap() < 1e-9);

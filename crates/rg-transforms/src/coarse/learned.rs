@@ -478,7 +478,7 @@ mod tests {
         filter[0] = 1.0; // top-left of the window
         let k = ConvKernel::new(lat, 2, 4, filter).unwrap();
         let rbm = k.to_rbm().unwrap();
-        let col: Vec<usize> = (0..64).filter(|&i| rbm.weights[(i, 1)] != 0.0).collect();
+        let col: Vec<usize> = (0..64).filter(|&i| rbm.weights()[(i, 1)] != 0.0).collect();
         assert_eq!(col, vec![7 * 8 + 1]);
         assert!(ConvKernel::new(lat, 2, 3, vec![0.0; 9]).is_err());
         assert!(ConvKernel::new(lat, 2, 10, vec![0.0; 100]).is_err());
