@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use lattice_physics::rng::chain_rng;
 use lattice_physics::sampler::{Sampler, Wolff};
-use lattice_physics::{IsingModel, Lattice, Spins};
+use lattice_physics::{Configurations, IsingModel, Lattice, Spins};
 use rg_transforms::assess::{assess, coarse_readings, Assessment};
 use rg_transforms::coarse::dense::{compare_correlations, DenseKernel};
 use rg_transforms::coarse::learned::{train_conv_kernel, ConvFilter, ConvKernel, ConvTrainConfig};
@@ -125,9 +125,9 @@ pub fn run(cmd: AssessCommand) -> Result<()> {
     }
 }
 
-fn square_data(path: &Path) -> Result<(files::SpinData, Lattice)> {
-    let data = files::read_spins(path)?;
-    let lattice = crate::cmd_stats::lattice_of(&data.shape)?;
+fn square_data(path: &Path) -> Result<(Configurations, Lattice)> {
+    let data = files::read_configurations(path)?;
+    let lattice = data.lattice();
     if lattice.dimension() != 2 {
         bail!("{} holds 1D configurations; kernels act on 2D data of shape (samples, L, L)", path.display());
     }
@@ -152,7 +152,7 @@ fn train_kernel(a: TrainKernelArgs) -> Result<()> {
     // Validate everything (sizes, window, configuration) before claiming the output.
     rg_transforms::coarse::learned::ConvTrainer::new(lattice, config.clone(), &mut chain_rng(a.seed, 0))?;
     let out = PendingOutput::claim(&a.out, a.force)?;
-    let (kernel, history) = train_conv_kernel(&data.values, lattice, &config, &mut chain_rng(a.seed, 0))?;
+    let (kernel, history) = train_conv_kernel(data.as_slice(), lattice, &config, &mut chain_rng(a.seed, 0))?;
     let v = json!({
         "kind": KERNEL_KIND,
         "format_version": KERNEL_FORMAT,
@@ -326,7 +326,7 @@ fn run_assess(a: AssessArgs) -> Result<()> {
     };
     let mut result: Assessment = match (&mcrg_kernel, &mcrg_config) {
         (Some((k, d, _)), Some(c)) => {
-            assess(k, Some((&d.values, c)), None, placement.clone()).context("MCRG")?
+            assess(k, Some((d.as_slice(), c)), None, placement.clone()).context("MCRG")?
         }
         _ => Assessment {
             kernel: grid_kernel.as_ref().expect("grid or data").name(),
@@ -355,13 +355,13 @@ fn run_assess(a: AssessArgs) -> Result<()> {
             jackknife_blocks: 20.min(d.samples()),
         };
         result.coarse =
-            coarse_readings(k, &d.values, c.levels, a.seed, &config).context("coarse couplings")?;
+            coarse_readings(k, d.as_slice(), c.levels, a.seed, &config).context("coarse couplings")?;
     }
     if let (Some(p), Some((d, _))) = (&result.placement, &data) {
         let model = crate::model_file::read_model(Path::new(&a.kernel))?;
         let layer = model.layers.first().context("the model has no layers")?.to_f64();
         let max = (p.size / p.factor / 2).clamp(1, 4);
-        result.correlations = Some(compare_correlations(&layer, p, &d.values, max)?);
+        result.correlations = Some(compare_correlations(&layer, p, d.as_slice(), max)?);
     }
     if a.json {
         return crate::print_json(&serde_json::to_value(&result)?);

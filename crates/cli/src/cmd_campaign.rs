@@ -28,7 +28,7 @@ use kadanoff_analysis::campaign::{
     self, Analysis, Campaign, CampaignModel, CampaignSpec, FoundRecord, OutputRecord, Task, TaskMcrg,
     TaskRecord, TaskStats,
 };
-use lattice_physics::{observables, IsingModel};
+use lattice_physics::{observables, Configurations, IsingModel};
 use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::WriteNpyExt;
 use rg_transforms::mcrg::{mcrg, McrgConfig};
@@ -240,7 +240,6 @@ fn run_task(loaded: &Loaded, task: &Task) -> Result<f64> {
     let thin = spec.thin.to_string();
     let request = crate::cmd_sample::SampleRequest {
         model: model_kind,
-        size: task.size,
         coupling: task.coupling,
         field: 0.0,
         seed: task.derived_seed,
@@ -251,10 +250,8 @@ fn run_task(loaded: &Loaded, task: &Task) -> Result<f64> {
         output: Path::new("spins.npy"),
     };
     let mut meta = crate::cmd_sample::metadata(&request, lattice, c.algorithm(), &data, 0.0);
-    if let Some(m) = meta.as_object_mut() {
-        // Times differ from run to run; the task record keeps the wall-clock time instead.
-        m.remove("elapsed_seconds");
-    }
+    // Times differ from run to run; the task record keeps the wall-clock time instead.
+    meta.elapsed_seconds = None;
 
     let o = &data.observables;
     let mut obs = std::collections::BTreeMap::new();
@@ -264,7 +261,7 @@ fn run_task(loaded: &Loaded, task: &Task) -> Result<f64> {
     obs.insert("specific_heat_per_site".to_string(), est(&o.specific_heat_per_site));
     obs.insert("susceptibility_per_site".to_string(), est(&o.susceptibility_per_site));
     obs.insert("binder_cumulant".to_string(), est(&o.binder_cumulant));
-    let corr = observables::correlations(lattice, &data.spins)?;
+    let corr = observables::correlations(&Configurations::new(lattice, data.spins.clone())?)?;
     if let Some(xi) = &corr.second_moment_length {
         obs.insert("second_moment_correlation_length".to_string(), est(xi));
     }

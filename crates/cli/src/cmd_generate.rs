@@ -9,10 +9,13 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use lattice_physics::io::sidecar::GenerateRecord;
+use lattice_physics::io::{Sidecar, Source};
+use lattice_physics::{Configurations, Lattice};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_core::dbn::Dbn;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::files::{self, PendingOutput};
 use crate::model_file;
@@ -64,6 +67,16 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             model.layers[0].n_visible()
         );
     }
+    // The output's lattice, the memory of the generation and the outputs are all checked
+    // before any work.
+    let lattice = Lattice::from_shape(&shape)
+        .map_err(|e| anyhow::anyhow!("{}: the model's data shape {shape:?}: {e}", args.model.display()))?;
+    let widest = model.layers.iter().map(|l| l.n_visible().max(l.n_hidden())).max().unwrap_or(0);
+    crate::budget::check(
+        &format!("generating {} samples", args.samples),
+        crate::budget::product(&[args.samples as u128, widest as u128, 4 * 4])
+            .and_then(|b| b.checked_add(args.samples as u128 * lattice.num_sites() as u128)),
+    )?;
     let npy_out = PendingOutput::claim(&args.out, args.force)?;
     let json_out = PendingOutput::claim(&files::sidecar_path(&args.out), args.force)?;
     let dbn = Dbn::new(model.layers)?;
@@ -72,33 +85,33 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let v = dbn.generate(args.samples, args.gibbs_steps, None, &mut rng)?;
     let units = dbn.layers()[0].visible_units();
     let spins: Vec<i8> = v.iter().map(|&x| units.unit_to_spin(x)).collect();
-    let mut full_shape = vec![args.samples];
-    full_shape.extend(&shape);
     let provenance =
         model.metadata.get("data").and_then(|d| d.get("provenance")).cloned().unwrap_or(Value::Null);
-    let model_name = if shape.len() == 2 { "ising2d" } else { "ising1d" };
-    let meta = json!({
-        "kind": "kadanoff.spins",
-        "source": "generate",
-        "tool_version": env!("CARGO_PKG_VERSION"),
-        "model": model_name,
-        "size": shape[0],
-        "shape": full_shape,
-        "coupling": provenance.get("coupling").cloned().unwrap_or(Value::Null),
-        "field": provenance.get("field").cloned().unwrap_or(Value::Null),
-        "samples": args.samples,
-        "seed": args.seed,
-        "gibbs_steps": args.gibbs_steps,
-        "from_model": args.model.display().to_string(),
-        "elapsed_seconds": started.elapsed().as_secs_f64(),
-        "output": args.out.display().to_string(),
-    });
-    files::write_spins(&npy_out, &full_shape, spins)?;
-    files::write_json(&json_out, &meta)?;
+    let data = Configurations::new(lattice, spins)?;
+    let mut meta = Sidecar::new(
+        lattice,
+        args.samples,
+        args.seed,
+        Source::Generate(GenerateRecord {
+            gibbs_steps: args.gibbs_steps,
+            from_model: args.model.display().to_string(),
+        }),
+    );
+    meta.tool_version = env!("CARGO_PKG_VERSION").into();
+    meta.coupling = provenance.get("coupling").and_then(Value::as_f64);
+    meta.field = provenance.get("field").and_then(Value::as_f64);
+    if meta.ising_model().is_none() {
+        meta.coupling = None;
+        meta.field = None;
+    }
+    meta.elapsed_seconds = Some(started.elapsed().as_secs_f64());
+    meta.output = args.out.display().to_string();
+    files::write_configurations(&npy_out, &data)?;
+    files::write_sidecar(&json_out, &meta)?;
     npy_out.commit()?;
     json_out.commit()?;
     if args.json {
-        crate::print_json(&meta)
+        crate::print_json(&serde_json::to_value(&meta)?)
     } else {
         outln!("{} configurations of shape {shape:?} written to {}", args.samples, args.out.display());
         Ok(())

@@ -212,7 +212,7 @@ pub fn run_shard(job: ShardRun<'_>) -> Result<()> {
     };
     let run = RunId {
         model: req.model.name().into(),
-        size: req.size,
+        size: job.model.lattice().linear_size(),
         coupling: req.coupling,
         field: req.field,
         algorithm: job.algorithm.name().into(),
@@ -446,7 +446,6 @@ pub fn run(args: MergeArgs) -> Result<()> {
     let json_out = PendingOutput::claim(&files::sidecar_path(&args.out), args.force)?;
     let request = SampleRequest {
         model: kind,
-        size: run.size,
         coupling: run.coupling,
         field: run.field,
         seed: run.seed,
@@ -460,11 +459,11 @@ pub fn run(args: MergeArgs) -> Result<()> {
     let mut shape = vec![run.samples];
     shape.extend(lattice.shape());
     files::write_spins(&npy_out, &shape, data.spins)?;
-    files::write_json(&json_out, &meta)?;
+    files::write_sidecar(&json_out, &meta)?;
     npy_out.commit()?;
     json_out.commit()?;
     if args.json {
-        crate::print_json(&meta)
+        crate::print_json(&serde_json::to_value(&meta)?)
     } else {
         outln!("merged {count} shards of run {}", first.sidecar.run_hash);
         crate::cmd_sample::print_summary(&meta);

@@ -88,9 +88,10 @@ fn write_npy<T: ndarray_npy::WritableElement>(path: &Path, shape: &[usize], valu
 
 /// The study's data, read back and checked against the configuration.
 pub(crate) fn read_data(dir: &Path, cfg: &StudyConfig) -> Result<Vec<i8>> {
-    let data = files::read_spins(&dir.join("data.npy"))?;
-    anyhow::ensure!(data.shape == [cfg.samples, cfg.size, cfg.size], "data.npy has shape {:?}", data.shape);
-    Ok(data.values)
+    let data = files::read_configurations(&dir.join("data.npy"))?;
+    let shape = data.shape();
+    anyhow::ensure!(shape == [cfg.samples, cfg.size, cfg.size], "data.npy has shape {shape:?}");
+    Ok(data.into_vec())
 }
 
 fn analysis_step(
@@ -164,7 +165,6 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         let data_path = dir.join("data.npy");
         let request = SampleRequest {
             model: crate::ModelKind::Ising2d,
-            size: cfg.size,
             coupling: cfg.coupling,
             field: 0.0,
             seed: seeds.sample(),
@@ -178,7 +178,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         let (npy, side) =
             (PendingOutput::claim(&data_path, true)?, PendingOutput::claim(&dir.join("data.json"), true)?);
         files::write_spins(&npy, &[cfg.samples, cfg.size, cfg.size], data.spins)?;
-        files::write_json(&side, &meta)?;
+        files::write_sidecar(&side, &meta)?;
         npy.commit()?;
         side.commit()?;
         Ok(summary)

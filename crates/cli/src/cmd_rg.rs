@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use lattice_physics::io::sidecar::BlockRecord;
+use lattice_physics::io::{Sidecar, Source};
 use lattice_physics::{IsingModel, Lattice};
 use rg_transforms::block::{coarse_grain, BlockRule};
 use rg_transforms::chain::{flow, ChainCouplings};
@@ -195,42 +197,43 @@ fn block(a: BlockArgs) -> Result<()> {
     if a.out.extension().and_then(|e| e.to_str()) != Some("npy") {
         bail!("--out must name a .npy file, got {}", a.out.display());
     }
-    let data = files::read_spins(&a.data)?;
-    let lattice = crate::cmd_stats::lattice_of(&data.shape)?;
+    let data = files::read_configurations(&a.data)?;
+    let lattice = data.lattice();
     // Validate the factor for every level before claiming outputs.
     let mut lat = lattice;
     for _ in 0..a.levels {
         lat = rg_transforms::block::coarse_lattice(lat, a.factor)?;
     }
+    // A broken input sidecar is not copied, but does not stop the blocking either.
+    let inherited = match files::read_sidecar(&a.data) {
+        Ok(s) => s.map(Box::new),
+        Err(e) => {
+            eprintln!("kadanoff: warning: {e:#}; its metadata is not carried over");
+            None
+        }
+    };
     let npy_out = PendingOutput::claim(&a.out, a.force)?;
     let json_out = PendingOutput::claim(&files::sidecar_path(&a.out), a.force)?;
-    let (coarse, coarse_lattice) = coarse_grain(&data.values, lattice, rule, a.factor, a.levels, a.seed)?;
+    let (coarse, coarse_lattice) = coarse_grain(data.as_slice(), lattice, rule, a.factor, a.levels, a.seed)?;
     let mut shape = vec![data.samples()];
     shape.extend(coarse_lattice.shape());
-    let inherited = std::fs::read_to_string(files::sidecar_path(&a.data))
-        .ok()
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok());
-    let meta = json!({
-        "kind": "kadanoff.spins",
-        "source": "rg block",
-        "tool_version": env!("CARGO_PKG_VERSION"),
-        "model": if coarse_lattice.dimension() == 2 { "ising2d" } else { "ising1d" },
-        "size": coarse_lattice.linear_size(),
-        "shape": shape,
-        "rule": rule.name(),
-        "factor": a.factor,
-        "levels": a.levels,
-        "seed": a.seed,
-        "from_data": a.data.display().to_string(),
-        "from_metadata": inherited,
-        "output": a.out.display().to_string(),
-    });
+    let record = BlockRecord {
+        rule: rule.name().to_string(),
+        factor: a.factor,
+        levels: a.levels,
+        from_data: a.data.display().to_string(),
+        from_metadata: inherited,
+    };
+    let mut meta = Sidecar::new(coarse_lattice, data.samples(), a.seed, Source::Block(record));
+    meta.tool_version = env!("CARGO_PKG_VERSION").into();
+    // The coarse data's couplings are not those of the fine lattice: they stay unknown.
+    meta.output = a.out.display().to_string();
     files::write_spins(&npy_out, &shape, coarse)?;
-    files::write_json(&json_out, &meta)?;
+    files::write_sidecar(&json_out, &meta)?;
     npy_out.commit()?;
     json_out.commit()?;
     if a.json {
-        crate::print_json(&meta)
+        crate::print_json(&serde_json::to_value(&meta)?)
     } else {
         outln!(
             "{} samples blocked {}× by {} (b = {}) → shape {:?} in {}",
@@ -367,13 +370,13 @@ fn mapping(a: MappingArgs) -> Result<()> {
 }
 
 fn run_mcrg(a: McrgArgs) -> Result<()> {
-    let data = files::read_spins(&a.data)?;
-    let lattice = crate::cmd_stats::lattice_of(&data.shape)?;
+    let data = files::read_configurations(&a.data)?;
+    let lattice = data.lattice();
     if lattice.dimension() != 2 {
         bail!("MCRG needs 2D configurations of shape (samples, L, L)");
     }
     let config = McrgConfig::standard(a.factor, a.levels, a.seed);
-    let r = mcrg(&data.values, lattice, &config).context("MCRG")?;
+    let r = mcrg(data.as_slice(), lattice, &config).context("MCRG")?;
     let est = |e: &rg_transforms::mcrg::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
     let levels: Vec<Value> = r
         .levels

@@ -6,9 +6,13 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use clap::Args;
 use lattice_physics::dataset::{self, DatasetConfig, Sweeps};
+use lattice_physics::io::sidecar::{
+    Autocorrelation, ExactReference, ObservableEstimates, SampleRecord, SweepsRecord,
+};
+use lattice_physics::io::{Sidecar, Source};
 use lattice_physics::sampler::{Algorithm, AnySampler};
 use lattice_physics::{exact, IsingModel, Lattice};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::files::{self, PendingOutput};
 use crate::progress::Progress;
@@ -68,6 +72,9 @@ pub struct SampleArgs {
     shard: Option<String>,
 }
 
+/// Upper bound of the memory one sampler needs per site (spins, neighbour tables, stacks).
+const SAMPLER_BYTES_PER_SITE: u128 = 64;
+
 fn parse_sweeps(name: &str, s: &str) -> Result<Sweeps> {
     if s.eq_ignore_ascii_case("auto") {
         return Ok(Sweeps::Auto);
@@ -82,9 +89,6 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let lattice = args.model.lattice(args.size)?;
     let model = IsingModel::new(lattice, args.coupling, args.field)?;
     let algorithm: Algorithm = args.algorithm.parse()?;
-    // Build one sampler now so that invalid combinations (a field with a cluster algorithm,
-    // odd sizes where unsupported) fail before any output is claimed.
-    AnySampler::new(algorithm, model)?;
     if args.samples == 0 {
         bail!("--samples must be at least 1");
     }
@@ -99,6 +103,21 @@ pub fn run(args: SampleArgs) -> Result<()> {
         &[args.samples, lattice.num_sites()],
         1,
     )?;
+    // Every chain owns its spins and its sampler's tables (neighbour lists and cluster stacks of
+    // Wolff and Swendsen-Wang: at most 64 bytes per site), checked before any is built.
+    crate::budget::check(
+        &format!(
+            "{} chains of the {} sampler on {} sites",
+            args.chains,
+            algorithm.name(),
+            lattice.num_sites()
+        ),
+        crate::budget::product(&[args.chains as u128, lattice.num_sites() as u128, SAMPLER_BYTES_PER_SITE])
+            .and_then(|b| b.checked_add(args.samples as u128 * lattice.num_sites() as u128)),
+    )?;
+    // Build one sampler now so that invalid combinations (a field with a cluster algorithm,
+    // odd sizes where unsupported) fail before any output is claimed.
+    AnySampler::new(algorithm, model)?;
     if let (Algorithm::Wolff, Sweeps::Fixed(t)) = (algorithm, parse_sweeps("thermalize", &args.thermalize)?) {
         let min = lattice_physics::sampler::Wolff::CALIBRATION_SWEEPS;
         if t < min {
@@ -125,7 +144,6 @@ pub fn run(args: SampleArgs) -> Result<()> {
         return crate::cmd_merge::run_shard(crate::cmd_merge::ShardRun {
             request: SampleRequest {
                 model: args.model,
-                size: args.size,
                 coupling: args.coupling,
                 field: args.field,
                 seed: args.seed,
@@ -154,7 +172,6 @@ pub fn run(args: SampleArgs) -> Result<()> {
 
     let request = SampleRequest {
         model: args.model,
-        size: args.size,
         coupling: args.coupling,
         field: args.field,
         seed: args.seed,
@@ -166,12 +183,12 @@ pub fn run(args: SampleArgs) -> Result<()> {
     };
     let meta = metadata(&request, lattice, algorithm, &data, elapsed);
     files::write_spins(&npy_out, &shape(lattice, args.samples), data.spins)?;
-    files::write_json(&json_out, &meta)?;
+    files::write_sidecar(&json_out, &meta)?;
     npy_out.commit()?;
     json_out.commit()?;
 
     if args.json {
-        crate::print_json(&meta)
+        crate::print_json(&serde_json::to_value(&meta)?)
     } else {
         print_summary(&meta);
         Ok(())
@@ -184,26 +201,25 @@ fn shape(lattice: Lattice, samples: usize) -> Vec<usize> {
     s
 }
 
-fn exact_reference(model: ModelKind, lattice: Lattice, coupling: f64, field: f64) -> Value {
+fn exact_reference(model: ModelKind, lattice: Lattice, coupling: f64, field: f64) -> Option<ExactReference> {
     match model {
-        ModelKind::Ising2d if field == 0.0 => match exact::kaufman(lattice.linear_size(), coupling) {
-            Ok(t) => json!({
-                "method": "kaufman",
-                "energy_per_site": t.energy_per_site,
-                "specific_heat_per_site": t.specific_heat_per_site,
-            }),
-            Err(_) => Value::Null,
-        },
-        ModelKind::Ising1d => match exact::ring(lattice.linear_size(), coupling, field) {
-            Ok(r) => json!({
-                "method": "transfer-matrix",
-                "energy_per_site": r.energy_per_site,
-                "specific_heat_per_site": r.specific_heat_per_site,
-                "magnetization": r.magnetization,
-            }),
-            Err(_) => Value::Null,
-        },
-        _ => Value::Null,
+        ModelKind::Ising2d if field == 0.0 => {
+            exact::kaufman(lattice.linear_size(), coupling).ok().map(|t| ExactReference {
+                method: "kaufman".into(),
+                energy_per_site: t.energy_per_site,
+                specific_heat_per_site: t.specific_heat_per_site,
+                magnetization: None,
+            })
+        }
+        ModelKind::Ising1d => {
+            exact::ring(lattice.linear_size(), coupling, field).ok().map(|r| ExactReference {
+                method: "transfer-matrix".into(),
+                energy_per_site: r.energy_per_site,
+                specific_heat_per_site: r.specific_heat_per_site,
+                magnetization: Some(r.magnetization),
+            })
+        }
+        _ => None,
     }
 }
 
@@ -211,8 +227,6 @@ fn exact_reference(model: ModelKind, lattice: Lattice, coupling: f64, field: f64
 pub struct SampleRequest<'a> {
     /// Model family.
     pub model: ModelKind,
-    /// Linear size.
-    pub size: usize,
     /// Coupling K.
     pub coupling: f64,
     /// Field h.
@@ -253,77 +267,76 @@ pub fn generate_with_progress(
     Ok(data)
 }
 
-/// The observables of a data set as `{name: {mean, stderr}}` with the keys of the JSON contract.
-pub fn observables_json(o: &lattice_physics::observables::Observables) -> Value {
-    let est = |e: &lattice_physics::stats::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
-    json!({
-        "energy_per_site": est(&o.energy_per_site),
-        "abs_magnetization": est(&o.abs_magnetization),
-        "magnetization_sq": est(&o.magnetization_sq),
-        "specific_heat_per_site": est(&o.specific_heat_per_site),
-        "susceptibility_per_site": est(&o.susceptibility_per_site),
-        "binder_cumulant": est(&o.binder_cumulant),
-    })
-}
-
-/// The JSON sidecar of a sampled data set: everything needed to reproduce and judge it.
+/// The sidecar of a sampled data set: everything needed to reproduce and judge it.
 pub fn metadata(
     req: &SampleRequest<'_>,
     lattice: Lattice,
     algorithm: Algorithm,
     data: &dataset::Dataset,
     elapsed: f64,
-) -> Value {
-    json!({
-        "kind": "kadanoff.spins",
-        "format": "int8 .npy of ±1 values, shape (samples, L, L) for ising2d or (samples, L) for ising1d, row-major sites",
-        "tool_version": env!("CARGO_PKG_VERSION"),
-        "model": req.model.name(),
-        "size": req.size,
-        "shape": shape(lattice, req.samples),
-        "coupling": req.coupling,
-        "field": req.field,
-        "algorithm": algorithm.name(),
-        "seed": req.seed,
-        "samples": req.samples,
-        "chains": req.chains,
-        "thermalize": {"requested": req.thermalize, "sweeps": data.thermalize},
-        "thin": {"requested": req.thin, "sweeps": data.thin},
-        "autocorrelation": {
-            "unit": "sweeps",
-            "energy": data.tau_energy.tau,
-            "energy_stderr": data.tau_energy.stderr,
-            "abs_magnetization": data.tau_abs_magnetization.tau,
-            "abs_magnetization_stderr": data.tau_abs_magnetization.stderr,
-        },
-        "observables": observables_json(&data.observables),
-        "susceptibility_convention": "chi = N (<m^2> - <|m|>^2)",
-        "exact": exact_reference(req.model, lattice, req.coupling, req.field),
-        "elapsed_seconds": elapsed,
-        "output": req.output.display().to_string(),
-    })
+) -> Sidecar {
+    let record = SampleRecord {
+        algorithm: algorithm.name().to_string(),
+        chains: req.chains,
+        thermalize: SweepsRecord { requested: req.thermalize.to_string(), sweeps: data.thermalize },
+        thin: SweepsRecord { requested: req.thin.to_string(), sweeps: data.thin },
+        autocorrelation: Some(Autocorrelation {
+            unit: "sweeps".into(),
+            energy: data.tau_energy.tau,
+            energy_stderr: data.tau_energy.stderr,
+            abs_magnetization: data.tau_abs_magnetization.tau,
+            abs_magnetization_stderr: data.tau_abs_magnetization.stderr,
+        }),
+        observables: Some(ObservableEstimates::from(&data.observables)),
+        error_bars_unavailable: None,
+        susceptibility_convention: "chi = N (<m^2> - <|m|>^2)".into(),
+        exact: exact_reference(req.model, lattice, req.coupling, req.field),
+    };
+    let mut s = Sidecar::new(lattice, req.samples, req.seed, Source::Sample(record));
+    s.tool_version = env!("CARGO_PKG_VERSION").into();
+    s.coupling = Some(req.coupling);
+    s.field = Some(req.field);
+    s.elapsed_seconds = Some(elapsed);
+    s.output = req.output.display().to_string();
+    s
 }
 
-pub(crate) fn print_summary(meta: &Value) {
+pub(crate) fn print_summary(meta: &Sidecar) {
+    let Source::Sample(rec) = &meta.source else { return };
     outln!(
         "{} {} L={} K={} h={} samples={} algorithm={}",
-        meta["output"].as_str().unwrap_or(""),
-        meta["model"].as_str().unwrap_or(""),
-        meta["size"],
-        meta["coupling"],
-        meta["field"],
-        meta["samples"],
-        meta["algorithm"].as_str().unwrap_or(""),
+        meta.output,
+        meta.model,
+        meta.size,
+        meta.coupling.unwrap_or(f64::NAN),
+        meta.field.unwrap_or(f64::NAN),
+        meta.samples,
+        rec.algorithm,
     );
-    outln!(
-        "  thermalize {} sweeps, thin {} sweeps, tau_int(E) = {:.2}, tau_int(|m|) = {:.2} sweeps",
-        meta["thermalize"]["sweeps"],
-        meta["thin"]["sweeps"],
-        meta["autocorrelation"]["energy"].as_f64().unwrap_or(f64::NAN),
-        meta["autocorrelation"]["abs_magnetization"].as_f64().unwrap_or(f64::NAN),
-    );
-    crate::cmd_stats::print_observables(&meta["observables"], &meta["exact"]);
-    if let Some(t) = meta["elapsed_seconds"].as_f64() {
-        outln!("  {:.2} s", t);
+    match &rec.autocorrelation {
+        Some(a) => outln!(
+            "  thermalize {} sweeps, thin {} sweeps, tau_int(E) = {:.2}, tau_int(|m|) = {:.2} sweeps",
+            rec.thermalize.sweeps,
+            rec.thin.sweeps,
+            a.energy,
+            a.abs_magnetization,
+        ),
+        None => outln!("  thermalize {} sweeps, thin {} sweeps", rec.thermalize.sweeps, rec.thin.sweeps),
+    }
+    match &rec.observables {
+        Some(o) => {
+            let exact = rec.exact.as_ref().map(|e| serde_json::to_value(e).unwrap_or(Value::Null));
+            crate::cmd_stats::print_observables(
+                &serde_json::to_value(o).unwrap_or(Value::Null),
+                &exact.unwrap_or(Value::Null),
+            )
+        }
+        None => outln!(
+            "  error bars unavailable: {}",
+            rec.error_bars_unavailable.as_deref().unwrap_or("the run is too short")
+        ),
+    }
+    if let Some(t) = meta.elapsed_seconds {
+        outln!("  {t:.2} s");
     }
 }

@@ -6,10 +6,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Args;
-use lattice_physics::observables;
-use lattice_physics::Lattice;
+use lattice_physics::observables::{self, LengthStatus};
 use serde_json::{json, Value};
 
 use crate::files;
@@ -27,34 +26,20 @@ pub struct StatsArgs {
     json: bool,
 }
 
-/// The lattice a data set's shape describes.
-pub fn lattice_of(shape: &[usize]) -> Result<Lattice> {
-    Ok(match shape {
-        [_, n] => Lattice::ring(*n)?,
-        [_, a, b] if a == b => Lattice::square(*a)?,
-        _ => bail!("expected shape (samples, L, L) or (samples, L), got {shape:?}"),
-    })
-}
-
-fn sidecar_coupling(file: &std::path::Path) -> Option<f64> {
-    let text = std::fs::read_to_string(files::sidecar_path(file)).ok()?;
-    let v: Value = serde_json::from_str(&text).ok()?;
-    v.get("coupling")?.as_f64()
-}
-
 pub fn run(args: StatsArgs) -> Result<()> {
-    let data = files::read_spins(&args.file)?;
-    let lattice = lattice_of(&data.shape).with_context(|| format!("{}", args.file.display()))?;
+    let data = files::read_configurations(&args.file)?;
+    let lattice = data.lattice();
     let coupling = match args.coupling {
         Some(k) => Some(k),
-        None => sidecar_coupling(&args.file),
+        // Only consulted when --coupling is not given; a broken sidecar is an error, not a guess.
+        None => files::read_sidecar(&args.file)?.and_then(|s| s.coupling),
     };
     if let Some(k) = coupling {
         lattice_physics::IsingModel::new(lattice, k, 0.0)?;
     }
-    let measurements = observables::measure_all(lattice, &data.values)?;
+    let measurements = observables::measure_all(&data);
     let o = observables::estimate(lattice, coupling.unwrap_or(0.0), &measurements)?;
-    let corr = observables::correlations(lattice, &data.values)?;
+    let corr = observables::correlations(&data)?;
     let est = |e: &lattice_physics::stats::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
     let mut obs = json!({
         "energy_per_site": est(&o.energy_per_site),
@@ -64,6 +49,7 @@ pub fn run(args: StatsArgs) -> Result<()> {
         "binder_cumulant": est(&o.binder_cumulant),
         "second_moment_correlation_length": corr.second_moment_length.as_ref().map(est),
     });
+    let xi_status = corr.second_moment_status;
     obs["specific_heat_per_site"] =
         if coupling.is_some() { est(&o.specific_heat_per_site) } else { Value::Null };
     let value = json!({
@@ -77,6 +63,7 @@ pub fn run(args: StatsArgs) -> Result<()> {
             "mean": corr.g.iter().map(|e| e.mean).collect::<Vec<_>>(),
             "stderr": corr.g.iter().map(|e| e.stderr).collect::<Vec<_>>(),
         },
+        "second_moment_correlation_length_status": xi_status,
         "autocorrelation": {
             "unit": "samples",
             "energy": o.tau_energy.tau,
@@ -89,6 +76,15 @@ pub fn run(args: StatsArgs) -> Result<()> {
     } else {
         outln!("{}: {} samples on {:?}", args.file.display(), data.samples(), lattice);
         print_observables(&value["observables"], &Value::Null);
+        match xi_status {
+            LengthStatus::Finite => {}
+            LengthStatus::Infinite => outln!(
+                "  second-moment correlation length is infinite: no configuration fluctuates at k_min (ordered data)"
+            ),
+            LengthStatus::Undefined => {
+                outln!("  second-moment correlation length is undefined: chi_c(0) <= chi(k_min) in the data")
+            }
+        }
         outln!(
             "  tau_int (in samples): energy {:.2}, |m| {:.2}",
             o.tau_energy.tau,
@@ -105,7 +101,9 @@ pub fn print_observables(obs: &Value, exact: &Value) {
     let Some(map) = obs.as_object() else { return };
     for (k, v) in map {
         if v.is_null() {
-            outln!("  {k:<34} (needs --coupling)");
+            if k == "specific_heat_per_site" {
+                outln!("  {k:<34} (needs --coupling)");
+            }
             continue;
         }
         let mean = v["mean"].as_f64().unwrap_or(f64::NAN);

@@ -479,27 +479,14 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
     Ok(TrainOutcome { summary })
 }
 
-/// Selected provenance fields of the data's JSON sidecar, if it is a regular file of at most
-/// 1 MiB that parses.
+/// Selected provenance fields of the data's JSON sidecar, if it is a regular file within the
+/// sidecar size limit that parses as the sidecar schema.
 fn read_sidecar(data: &Path) -> Value {
-    use std::io::Read;
-    const MAX: u64 = 1 << 20;
-    let path = files::sidecar_path(data);
-    // Checked before opening: opening a FIFO would block.
-    let regular = |m: std::io::Result<std::fs::Metadata>| m.is_ok_and(|m| m.is_file() && m.len() <= MAX);
-    if !regular(std::fs::metadata(&path)) {
-        return Value::Null;
-    }
-    let Ok(file) = std::fs::File::open(&path) else { return Value::Null };
-    if !regular(file.metadata()) {
-        return Value::Null;
-    }
-    let mut text = String::new();
-    if file.take(MAX).read_to_string(&mut text).is_err() {
-        return Value::Null;
-    }
-    serde_json::from_str::<Value>(&text)
+    // Regular files only, size-limited and schema-checked; a missing or invalid sidecar gives no provenance.
+    files::read_sidecar(data)
         .ok()
+        .flatten()
+        .and_then(|s| serde_json::to_value(&s).ok())
         .map(|v| {
             let mut m = Map::new();
             for k in ["model", "size", "coupling", "field", "algorithm", "seed", "samples", "tool_version"] {

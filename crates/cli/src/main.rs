@@ -112,8 +112,18 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Let every option that takes a value accept negative-looking values (`--learning-rate -0.1`),
+/// so that they reach the range checks and get a range message instead of "unexpected argument".
+fn negative_numbers_everywhere(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| if a.get_action().takes_values() { a.allow_negative_numbers(true) } else { a })
+        .mut_subcommands(negative_numbers_everywhere)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = negative_numbers_everywhere(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    files::install_signal_cleanup();
     let result = match cli.command {
         Command::Reproduce(a) => cmd_reproduce::run(a),
         Command::Sample(a) => cmd_sample::run(a),

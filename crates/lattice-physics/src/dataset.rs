@@ -55,6 +55,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::configurations::Configurations;
 use crate::error::{Error, Result};
 use crate::model::{IsingModel, Spins};
 use crate::observables::{self, Measurement, Observables};
@@ -485,7 +486,9 @@ where
         spins.extend_from_slice(out);
     }
     drop(outputs);
-    let measurements = observables::measure_all(lattice, &spins)?;
+    let configurations = Configurations::new(lattice, spins)?;
+    let measurements = observables::measure_all(&configurations);
+    let spins = configurations.into_vec();
     let series_b: Vec<f64> = chains.iter().flat_map(|ch| ch.series_b.iter().copied()).collect();
     let series_m: Vec<f64> = chains.iter().flat_map(|ch| ch.series_m.iter().copied()).collect();
     let tau_energy = integrated_autocorrelation_time(&series_b)?;
@@ -664,7 +667,9 @@ pub fn assemble(
             reason: "the pieces do not cover every chain",
         });
     }
-    let measurements = observables::measure_all(lattice, &spins)?;
+    let configurations = Configurations::new(lattice, spins)?;
+    let measurements = observables::measure_all(&configurations);
+    let spins = configurations.into_vec();
     let tau_energy = integrated_autocorrelation_time(&series_b)?;
     let tau_abs_magnetization = integrated_autocorrelation_time(&series_m)?;
     let observables = observables::estimate(lattice, model.coupling(), &measurements)?;

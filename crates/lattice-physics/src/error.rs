@@ -24,6 +24,12 @@ pub enum Error {
         /// The largest number of sites supported.
         max: usize,
     },
+    /// A configuration shape that is neither `[n]` (ring) nor `[l, l]` (square lattice).
+    #[error("expected a configuration of shape [L] (ring) or [L, L] (square lattice), got {shape:?}")]
+    UnsupportedShape {
+        /// The shape of one configuration.
+        shape: Vec<usize>,
+    },
     /// A coupling or field that is NaN or infinite.
     #[error("{name} must be a finite number, got {value}")]
     NonFinite {
@@ -147,6 +153,78 @@ pub enum Error {
     PilotRunTooLong {
         /// Length of the last pilot run tried, in sweeps.
         sweeps: usize,
+    },
+    /// Reading or writing a data set failed at the operating-system level.
+    #[error("{what}: {message}")]
+    Io {
+        /// What was being read or written.
+        what: &'static str,
+        /// The kind of I/O failure.
+        kind: std::io::ErrorKind,
+        /// The operating system's message.
+        message: String,
+    },
+    /// An `.npy` input that is not a well-formed `.npy` file.
+    #[error("not a valid .npy file: {reason}")]
+    NpyFormat {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An `.npy` element type that data sets cannot hold.
+    #[error(
+        "unsupported .npy dtype {descr:?}: expected an integer or float type (|i1, |u1, <i2, <i4, <i8, <f4, <f8, or big-endian)"
+    )]
+    NpyDtype {
+        /// The dtype descriptor of the header.
+        descr: String,
+    },
+    /// An `.npy` header whose shape disagrees with the length of the data that follows it.
+    #[error(
+        ".npy header claims shape {shape:?} ({expected} data bytes) but the input holds {actual} data bytes"
+    )]
+    NpyLength {
+        /// The shape the header claims.
+        shape: Vec<usize>,
+        /// Data bytes that shape needs (saturated at `u128::MAX`).
+        expected: u128,
+        /// Data bytes actually present after the header.
+        actual: u64,
+    },
+    /// A request for more memory than the caller's limit.
+    #[error("{what} would need {bytes} bytes, over the memory limit of {limit} bytes")]
+    OverMemoryLimit {
+        /// What would be allocated.
+        what: &'static str,
+        /// Bytes needed.
+        bytes: u128,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// A data value that is not one of the unit values `-1`, `0`, `1`.
+    #[error("value {value} at flat index {index} is not one of the unit values -1, 0, 1")]
+    NotAUnitValue {
+        /// Index in the flattened data.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// A data set whose array does not have the shape `(samples, sites...)`.
+    #[error("expected a data set of shape (samples, L) or (samples, L, L) with at least one sample, got shape {shape:?}")]
+    DatasetShape {
+        /// The shape of the array.
+        shape: Vec<usize>,
+    },
+    /// A sidecar larger than its size limit.
+    #[error("sidecar is larger than {limit} bytes; it is not a kadanoff sidecar")]
+    SidecarTooLarge {
+        /// The size limit.
+        limit: u64,
+    },
+    /// A sidecar that does not follow the schema.
+    #[error("not a kadanoff data-set sidecar: {reason}")]
+    SidecarFormat {
+        /// What is wrong with it.
+        reason: String,
     },
     /// A generic invalid-parameter error with a named parameter and a reason.
     #[error("invalid {name}: {reason}")]

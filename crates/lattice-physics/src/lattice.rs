@@ -14,10 +14,19 @@ use crate::error::{Error, Result};
 /// Largest number of sites any lattice may have (2^31, far beyond memory for our use).
 pub const MAX_SITES: usize = 1 << 31;
 
-/// A periodic lattice. Build it with [`Lattice::ring`] or [`Lattice::square`], which validate the size.
+/// A periodic lattice. Build it with [`Lattice::ring`] or [`Lattice::square`], which validate the
+/// size; a `Lattice` always holds a valid size (deserialisation validates it as well).
+/// Match on its geometry through [`Lattice::kind`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "LatticeKind", into = "LatticeKind")]
+pub struct Lattice(LatticeKind);
+
+/// The geometry and size of a [`Lattice`], as plain data (to match on, or to build a lattice
+/// from with [`Lattice::try_from`]). Serialised as `{"kind": "ring", "n": …}` or
+/// `{"kind": "square", "l": …}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Lattice {
+pub enum LatticeKind {
     /// A periodic chain of `n ≥ 2` sites.
     Ring {
         /// Number of sites.
@@ -30,6 +39,28 @@ pub enum Lattice {
     },
 }
 
+impl std::fmt::Debug for Lattice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl TryFrom<LatticeKind> for Lattice {
+    type Error = Error;
+    fn try_from(kind: LatticeKind) -> Result<Self> {
+        match kind {
+            LatticeKind::Ring { n } => Lattice::ring(n),
+            LatticeKind::Square { l } => Lattice::square(l),
+        }
+    }
+}
+
+impl From<Lattice> for LatticeKind {
+    fn from(lattice: Lattice) -> Self {
+        lattice.0
+    }
+}
+
 impl Lattice {
     /// A periodic ring of `n ≥ 2` sites.
     pub fn ring(n: usize) -> Result<Self> {
@@ -39,7 +70,7 @@ impl Lattice {
         if n > MAX_SITES {
             return Err(Error::SizeTooLarge { size: n, max: MAX_SITES });
         }
-        Ok(Lattice::Ring { n })
+        Ok(Lattice(LatticeKind::Ring { n }))
     }
 
     /// A periodic `l × l` square lattice with `l ≥ 2`.
@@ -48,40 +79,56 @@ impl Lattice {
             return Err(Error::SizeTooSmall { size: l, min: 2 });
         }
         match l.checked_mul(l) {
-            Some(n) if n <= MAX_SITES => Ok(Lattice::Square { l }),
+            Some(n) if n <= MAX_SITES => Ok(Lattice(LatticeKind::Square { l })),
             _ => Err(Error::SizeTooLarge { size: l, max: MAX_SITES }),
         }
     }
 
+    /// The lattice of one configuration of the given data shape: `[n]` is a ring, `[l, l]` a
+    /// square lattice (the inverse of [`Lattice::shape`]).
+    pub fn from_shape(shape: &[usize]) -> Result<Self> {
+        match *shape {
+            [n] => Lattice::ring(n),
+            [a, b] if a == b => Lattice::square(a),
+            _ => Err(Error::UnsupportedShape { shape: shape.to_vec() }),
+        }
+    }
+
+    /// The geometry and size, to match on.
+    #[inline]
+    pub fn kind(&self) -> LatticeKind {
+        self.0
+    }
+
     /// Number of sites `N`.
     pub fn num_sites(&self) -> usize {
-        match *self {
-            Lattice::Ring { n } => n,
-            Lattice::Square { l } => l * l,
+        match self.0 {
+            LatticeKind::Ring { n } => n,
+            LatticeKind::Square { l } => l * l,
         }
     }
 
     /// Number of bonds (with multiplicity): `N` on a ring, `2N` on the square lattice.
     pub fn num_bonds(&self) -> usize {
-        match *self {
-            Lattice::Ring { n } => n,
-            Lattice::Square { l } => 2 * l * l,
+        match self.0 {
+            LatticeKind::Ring { n } => n,
+            LatticeKind::Square { l } => 2 * l * l,
         }
     }
 
     /// Linear size: `n` for a ring, `l` for the square lattice.
     pub fn linear_size(&self) -> usize {
-        match *self {
-            Lattice::Ring { n } => n,
-            Lattice::Square { l } => l,
+        match self.0 {
+            LatticeKind::Ring { n } => n,
+            LatticeKind::Square { l } => l,
         }
     }
 
     /// Spatial dimension (1 or 2).
     pub fn dimension(&self) -> usize {
-        match self {
-            Lattice::Ring { .. } => 1,
-            Lattice::Square { .. } => 2,
+        match self.0 {
+            LatticeKind::Ring { .. } => 1,
+            LatticeKind::Square { .. } => 2,
         }
     }
 
@@ -92,9 +139,9 @@ impl Lattice {
 
     /// Shape of one configuration as stored in data files: `[n]` or `[l, l]`.
     pub fn shape(&self) -> Vec<usize> {
-        match *self {
-            Lattice::Ring { n } => vec![n],
-            Lattice::Square { l } => vec![l, l],
+        match self.0 {
+            LatticeKind::Ring { n } => vec![n],
+            LatticeKind::Square { l } => vec![l, l],
         }
     }
 
@@ -102,9 +149,9 @@ impl Lattice {
     /// Summing `s_i s_j` over all sites and their forward neighbours counts every bond once.
     #[inline]
     pub fn forward_neighbours(&self, site: usize) -> ([usize; 2], usize) {
-        match *self {
-            Lattice::Ring { n } => ([if site + 1 == n { 0 } else { site + 1 }, 0], 1),
-            Lattice::Square { l } => {
+        match self.0 {
+            LatticeKind::Ring { n } => ([if site + 1 == n { 0 } else { site + 1 }, 0], 1),
+            LatticeKind::Square { l } => {
                 let (x, y) = (site % l, site / l);
                 let xp = if x + 1 == l { 0 } else { x + 1 };
                 let yp = if y + 1 == l { 0 } else { y + 1 };
@@ -117,13 +164,13 @@ impl Lattice {
     /// Returns the array and how many of its entries are used (2 or 4).
     #[inline]
     pub fn neighbours(&self, site: usize) -> ([usize; 4], usize) {
-        match *self {
-            Lattice::Ring { n } => {
+        match self.0 {
+            LatticeKind::Ring { n } => {
                 let right = if site + 1 == n { 0 } else { site + 1 };
                 let left = if site == 0 { n - 1 } else { site - 1 };
                 ([right, left, 0, 0], 2)
             }
-            Lattice::Square { l } => {
+            LatticeKind::Square { l } => {
                 let (x, y) = (site % l, site / l);
                 let xp = if x + 1 == l { 0 } else { x + 1 };
                 let xm = if x == 0 { l - 1 } else { x - 1 };

@@ -1,12 +1,14 @@
 //! # lattice-physics
 //!
 //! Ising lattices, Monte Carlo samplers, exact solutions and observables with honest error bars.
-//! This crate does no file I/O and never prints; it depends on no other workspace crate.
+//! This crate never prints and depends on no other workspace crate. It opens no files; with
+//! the cargo feature `io` its `io` module reads and writes data-set formats (`.npy` and JSON
+//! sidecars) on readers, writers and byte slices the caller provides.
 //!
 //! Core types:
 //! - [`Lattice`]: a periodic ring or square torus;
 //! - [`IsingModel`]: a lattice with dimensionless coupling `K = βJ` and field `h = βH`;
-//! - [`Spins`]: one `±1` configuration;
+//! - [`Spins`]: one `±1` configuration, [`Configurations`]: a validated data set of them;
 //! - [`sampler::Sampler`]: one Markov-chain update rule (`sweep`).
 //!
 //! Conventions (docs/science.md §2): `H(s) = -K Σ_<ij> s_i s_j - h Σ_i s_i`, `P(s) = e^{-H}/Z`,
@@ -22,9 +24,12 @@
 //! # Ok::<(), lattice_physics::Error>(())
 //! ```
 
+pub mod configurations;
 pub mod dataset;
 pub mod error;
 pub mod exact;
+#[cfg(feature = "io")]
+pub mod io;
 pub mod lattice;
 pub mod model;
 pub mod observables;
@@ -32,8 +37,9 @@ pub mod rng;
 pub mod sampler;
 pub mod stats;
 
+pub use configurations::Configurations;
 pub use error::{Error, Result};
-pub use lattice::Lattice;
+pub use lattice::{Lattice, LatticeKind};
 pub use model::{IsingModel, Spins};
 
 /// Critical coupling of the square-lattice Ising model, `K_c = ½ ln(1 + √2)`.

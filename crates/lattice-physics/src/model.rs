@@ -9,18 +9,35 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::lattice::Lattice;
+use crate::lattice::{Lattice, LatticeKind};
 
 /// Largest accepted `|K|` and `|h|`: beyond this every Boltzmann factor over- or underflows
 /// on any lattice we can store, so the input is certainly a mistake.
 pub const MAX_ABS_PARAMETER: f64 = 50.0;
 
 /// A validated Ising model: lattice, coupling `K` and field `h` (dimensionless).
+/// Deserialisation validates exactly as [`IsingModel::new`] does.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "IsingModelFields")]
 pub struct IsingModel {
     lattice: Lattice,
     coupling: f64,
     field: f64,
+}
+
+/// The serialised form of an [`IsingModel`], validated on the way in.
+#[derive(Deserialize)]
+struct IsingModelFields {
+    lattice: Lattice,
+    coupling: f64,
+    field: f64,
+}
+
+impl TryFrom<IsingModelFields> for IsingModel {
+    type Error = Error;
+    fn try_from(f: IsingModelFields) -> Result<Self> {
+        IsingModel::new(f.lattice, f.coupling, f.field)
+    }
 }
 
 fn check(name: &'static str, value: f64) -> Result<()> {
@@ -115,7 +132,7 @@ impl Spins {
 
     /// `B = Σ_<ij> s_i s_j` over every bond once.
     pub fn bond_sum(&self) -> i64 {
-        bond_sum(self.lattice, &self.s)
+        bond_sum_unchecked(self.lattice, &self.s)
     }
 
     /// `M = Σ_i s_i`.
@@ -124,12 +141,22 @@ impl Spins {
     }
 }
 
-/// `B = Σ_<ij> s_i s_j` for raw `±1` values on `lattice` (row-major); the length must match.
-pub fn bond_sum(lattice: Lattice, s: &[i8]) -> i64 {
-    assert_eq!(s.len(), lattice.num_sites(), "configuration length must match the lattice");
-    match lattice {
-        Lattice::Ring { n } => (0..n).map(|i| (s[i] * s[(i + 1) % n]) as i64).sum(),
-        Lattice::Square { l } => {
+/// `B = Σ_<ij> s_i s_j` for raw `±1` values on `lattice` (row-major).
+///
+/// Errors: [`Error::ConfigurationLength`] if the length does not match the lattice.
+pub fn bond_sum(lattice: Lattice, s: &[i8]) -> Result<i64> {
+    if s.len() != lattice.num_sites() {
+        return Err(Error::ConfigurationLength { len: s.len(), sites: lattice.num_sites() });
+    }
+    Ok(bond_sum_unchecked(lattice, s))
+}
+
+/// [`bond_sum`] for a slice whose length is known to match (`Spins`, `Configurations`).
+pub(crate) fn bond_sum_unchecked(lattice: Lattice, s: &[i8]) -> i64 {
+    debug_assert_eq!(s.len(), lattice.num_sites());
+    match lattice.kind() {
+        LatticeKind::Ring { n } => (0..n).map(|i| (s[i] * s[(i + 1) % n]) as i64).sum(),
+        LatticeKind::Square { l } => {
             let mut b = 0i64;
             for y in 0..l {
                 let row = &s[y * l..(y + 1) * l];
@@ -155,6 +182,29 @@ mod tests {
         assert!(matches!(IsingModel::new(lat, 0.4, f64::INFINITY), Err(Error::NonFinite { .. })));
         assert!(matches!(IsingModel::new(lat, 1e6, 0.0), Err(Error::OutOfRange { .. })));
         assert!(IsingModel::new(lat, -0.3, 0.1).is_ok());
+    }
+
+    #[test]
+    fn deserialisation_validates() {
+        let good = r#"{"lattice":{"kind":"square","l":4},"coupling":0.4,"field":0.0}"#;
+        let m: IsingModel = serde_json::from_str(good).unwrap();
+        assert_eq!(m, IsingModel::new(Lattice::square(4).unwrap(), 0.4, 0.0).unwrap());
+        assert_eq!(serde_json::from_str::<IsingModel>(&serde_json::to_string(&m).unwrap()).unwrap(), m);
+        for bad in [
+            r#"{"lattice":{"kind":"square","l":0},"coupling":0.4,"field":0.0}"#,
+            r#"{"lattice":{"kind":"ring","n":1},"coupling":0.4,"field":0.0}"#,
+            r#"{"lattice":{"kind":"square","l":4},"coupling":1e6,"field":0.0}"#,
+            r#"{"lattice":{"kind":"square","l":4294967296},"coupling":0.4,"field":0.0}"#,
+        ] {
+            assert!(serde_json::from_str::<IsingModel>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bond_sum_refuses_a_wrong_length() {
+        let lat = Lattice::square(3).unwrap();
+        assert_eq!(bond_sum(lat, &[1; 9]), Ok(18));
+        assert_eq!(bond_sum(lat, &[1; 8]), Err(Error::ConfigurationLength { len: 8, sites: 9 }));
     }
 
     #[test]

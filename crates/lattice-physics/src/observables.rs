@@ -23,17 +23,24 @@
 //!   both axes, for `r = 0 … ⌊L/2⌋`;
 //! - `χ(k) = (1/N) ⟨|Σ_x s_x e^{i k·x}|²⟩`, at `k = 0` (`χ(0) = N⟨m²⟩`) and at the smallest
 //!   nonzero wave vector `k_min = 2π/L` along an axis (averaged over both axes);
-//! - the second-moment correlation length `ξ = sqrt(χ(0)/χ(k_min) - 1) / (2 sin(π/L))`
-//!   (`L` = linear size; for a ring, `L = n`), with a jackknife error.
+//! - the connected `χ_c(0) = N (⟨m²⟩ - ⟨m⟩²)` (equal to `χ(0)` at zero field by symmetry, but
+//!   not in a field, where `χ(0)` grows with `N`);
+//! - the second-moment correlation length `ξ = sqrt(χ_c(0)/χ(k_min) - 1) / (2 sin(π/L))`
+//!   (`L` = linear size; for a ring, `L = n`), built from the connected correlator, with a
+//!   jackknife error. It is reported as [`LengthStatus::Infinite`] when no configuration
+//!   fluctuates at `k_min` (`χ(k_min) = 0`, as in perfectly ordered data, while `χ_c(0) > 0`),
+//!   and [`LengthStatus::Undefined`] when `χ_c(0) ≤ χ(k_min)` (including `0/0`). Values of
+//!   `|Σ_x s_x e^{i k_min x}|²` below [`FOURIER_ZERO`] are rounding noise and count as `0`.
 //!
 //! Errors of correlations use the same block rule, with `τ_max` over `G(1)`, `M²/N` and the
 //! per-configuration `χ(k_min)`.
 
 use serde::{Deserialize, Serialize};
 
+use crate::configurations::Configurations;
 use crate::error::{Error, Result};
-use crate::lattice::Lattice;
-use crate::model::{bond_sum, Spins};
+use crate::lattice::{Lattice, LatticeKind};
+use crate::model::{bond_sum, bond_sum_unchecked, Spins};
 use crate::stats::{self, BlockMeans, Estimate, TauInt};
 
 /// The smallest number of measurements the estimators accept.
@@ -44,6 +51,9 @@ pub const MIN_BLOCKS: usize = 4;
 
 /// The largest number of jackknife blocks used (longer blocks are used when data abound).
 pub const MAX_BLOCKS: usize = 100;
+
+/// Per-configuration `|Σ_x s_x e^{i k_min x}|²` below this is rounding noise of an exact zero.
+pub const FOURIER_ZERO: f64 = 1e-9;
 
 /// Block length in units of the largest `τ_int`.
 pub const BLOCK_TAU_FACTOR: f64 = 5.0;
@@ -65,9 +75,8 @@ impl Measurement {
 
     /// Measure raw row-major `±1` values on `lattice` (the length must match).
     pub fn from_slice(lattice: Lattice, spins: &[i8]) -> Result<Self> {
-        check_len(lattice, spins.len())?;
         Ok(Measurement {
-            bond_sum: bond_sum(lattice, spins),
+            bond_sum: bond_sum(lattice, spins)?,
             magnetization_sum: spins.iter().map(|&v| v as i64).sum(),
         })
     }
@@ -80,13 +89,16 @@ fn check_len(lattice: Lattice, len: usize) -> Result<()> {
     Ok(())
 }
 
-/// Measure every configuration of `spins` (`samples × sites`, row-major).
-pub fn measure_all(lattice: Lattice, spins: &[i8]) -> Result<Vec<Measurement>> {
-    let n = lattice.num_sites();
-    if spins.len() % n != 0 {
-        return Err(Error::ConfigurationLength { len: spins.len(), sites: n });
-    }
-    spins.chunks_exact(n).map(|c| Measurement::from_slice(lattice, c)).collect()
+/// Measure every configuration of a data set, in order.
+pub fn measure_all(configurations: &Configurations) -> Vec<Measurement> {
+    let lattice = configurations.lattice();
+    configurations
+        .iter()
+        .map(|c| Measurement {
+            bond_sum: bond_sum_unchecked(lattice, c),
+            magnetization_sum: c.iter().map(|&v| v as i64).sum(),
+        })
+        .collect()
 }
 
 /// Thermodynamic estimates from a time series of measurements (see the module documentation
@@ -186,6 +198,9 @@ pub fn estimate(lattice: Lattice, coupling: f64, measurements: &[Measurement]) -
     })
 }
 
+/// Entries per configuration beyond `G(0..=R)`: `M/N`, `M²/N`, `χ(k_min)`.
+const WIDTH_EXTRA: usize = 4;
+
 /// Accumulates per-configuration correlation measurements without allocating per
 /// configuration (beyond the amortised growth of its record, which
 /// [`CorrelationMeter::with_capacity`] avoids).
@@ -193,7 +208,7 @@ pub fn estimate(lattice: Lattice, coupling: f64, measurements: &[Measurement]) -
 pub struct CorrelationMeter {
     lattice: Lattice,
     max_distance: usize,
-    /// `G(0..=R)`, `M²/N`, `χ(k_min)` per configuration.
+    /// `G(0..=R)`, `M/N`, `M²/N`, `χ(k_min)` per configuration.
     rows: Vec<f64>,
     cos: Vec<f64>,
     sin: Vec<f64>,
@@ -214,7 +229,7 @@ impl CorrelationMeter {
         CorrelationMeter {
             lattice,
             max_distance,
-            rows: Vec::with_capacity(configurations * (max_distance + 3)),
+            rows: Vec::with_capacity(configurations * (max_distance + WIDTH_EXTRA)),
             cos: (0..l).map(|x| (k * x as f64).cos()).collect(),
             sin: (0..l).map(|x| (k * x as f64).sin()).collect(),
             line: vec![0; l],
@@ -228,7 +243,7 @@ impl CorrelationMeter {
 
     /// Number of configurations measured so far.
     pub fn len(&self) -> usize {
-        self.rows.len() / (self.max_distance + 3)
+        self.rows.len() / (self.max_distance + WIDTH_EXTRA)
     }
 
     /// Whether nothing was measured yet.
@@ -243,7 +258,12 @@ impl CorrelationMeter {
             re += v as f64 * c;
             im += v as f64 * s;
         }
-        re * re + im * im
+        let f = re * re + im * im;
+        if f < FOURIER_ZERO {
+            0.0
+        } else {
+            f
+        }
     }
 
     /// Measure one configuration (row-major `±1` values; the length must match the lattice).
@@ -252,8 +272,8 @@ impl CorrelationMeter {
         let n = spins.len();
         let nf = n as f64;
         let r_max = self.max_distance;
-        match self.lattice {
-            Lattice::Ring { .. } => {
+        match self.lattice.kind() {
+            LatticeKind::Ring { .. } => {
                 for r in 0..=r_max {
                     let mut acc = 0i64;
                     for i in 0..n {
@@ -263,6 +283,7 @@ impl CorrelationMeter {
                     self.rows.push(acc as f64 / nf);
                 }
                 let m: i64 = spins.iter().map(|&v| v as i64).sum();
+                self.rows.push(m as f64 / nf);
                 self.rows.push((m * m) as f64 / nf);
                 for (l, &v) in self.line.iter_mut().zip(spins) {
                     *l = v as i64;
@@ -270,7 +291,7 @@ impl CorrelationMeter {
                 let chi_k = self.fourier_sq() / nf;
                 self.rows.push(chi_k);
             }
-            Lattice::Square { l } => {
+            LatticeKind::Square { l } => {
                 for r in 0..=r_max {
                     let mut acc = 0i64;
                     for y in 0..l {
@@ -290,6 +311,7 @@ impl CorrelationMeter {
                     self.rows.push(acc as f64 / (2.0 * nf));
                 }
                 let m: i64 = spins.iter().map(|&v| v as i64).sum();
+                self.rows.push(m as f64 / nf);
                 self.rows.push((m * m) as f64 / nf);
                 // Column sums (k along x), then row sums (k along y).
                 self.line.iter_mut().for_each(|c| *c = 0);
@@ -311,7 +333,7 @@ impl CorrelationMeter {
 
     /// Estimates with errors from everything measured so far, in time order.
     pub fn estimate(&self) -> Result<Correlations> {
-        let width = self.max_distance + 3;
+        let width = self.max_distance + WIDTH_EXTRA;
         let n = self.len();
         if n < MIN_SAMPLES {
             return Err(Error::TooFewSamples { what: "observables::correlations", len: n, min: MIN_SAMPLES });
@@ -326,27 +348,56 @@ impl CorrelationMeter {
         let g = (0..=self.max_distance).map(|r| bm.jackknife(|q| q[r])).collect();
         let chi_zero = bm.jackknife(|q| q[width - 2]);
         let chi_kmin = bm.jackknife(|q| q[width - 1]);
+        let sites = self.lattice.num_sites() as f64;
+        let connected = |q: &[f64]| q[width - 2] - sites * q[width - 3] * q[width - 3];
+        let chi_zero_connected = bm.jackknife(connected);
         let two_sin = 2.0 * (std::f64::consts::PI / self.lattice.linear_size() as f64).sin();
         let xi = bm.jackknife(|q| {
-            let ratio = q[width - 2] / q[width - 1];
+            let ratio = connected(q) / q[width - 1];
             if ratio > 1.0 {
                 (ratio - 1.0).sqrt() / two_sin
             } else {
                 f64::NAN
             }
         });
-        let second_moment_length = (xi.mean.is_finite() && xi.stderr.is_finite()).then_some(xi);
+        let no_kmin_fluctuations = self.rows.chunks_exact(width).all(|r| r[width - 1] == 0.0);
+        let (second_moment_length, second_moment_status) = if no_kmin_fluctuations {
+            if chi_zero_connected.mean > 0.0 {
+                (None, LengthStatus::Infinite)
+            } else {
+                (None, LengthStatus::Undefined)
+            }
+        } else if xi.mean.is_finite() && xi.stderr.is_finite() {
+            (Some(xi), LengthStatus::Finite)
+        } else {
+            (None, LengthStatus::Undefined)
+        };
         Ok(Correlations {
             samples: n,
             g,
             chi_zero,
+            chi_zero_connected,
             chi_kmin,
             second_moment_length,
+            second_moment_status,
             tau_chi_zero,
             blocks,
             block_length: n / blocks,
         })
     }
+}
+
+/// What the data say about the second-moment correlation length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LengthStatus {
+    /// A finite estimate with an error bar.
+    Finite,
+    /// No configuration fluctuates at `k_min` while `χ_c(0) > 0`: correlations extend beyond
+    /// the lattice (for example perfectly ordered data of both signs).
+    Infinite,
+    /// `χ_c(0) ≤ χ(k_min)`: no correlations resolved, or no fluctuations at all (`0/0`).
+    Undefined,
 }
 
 /// Correlation functions with errors (see the module documentation for definitions).
@@ -358,11 +409,16 @@ pub struct Correlations {
     pub g: Vec<Estimate>,
     /// `χ(0) = N⟨m²⟩`.
     pub chi_zero: Estimate,
+    /// `χ_c(0) = N(⟨m²⟩ - ⟨m⟩²)`, the connected susceptibility.
+    pub chi_zero_connected: Estimate,
     /// `χ(k_min)`, `k_min = 2π/L` along an axis.
     pub chi_kmin: Estimate,
-    /// Second-moment correlation length; `None` when `χ(0) ≤ χ(k_min)` in the data or in a
-    /// jackknife subsample (no correlations resolved).
+    /// Second-moment correlation length from the connected correlator; `None` unless
+    /// `second_moment_status` is [`LengthStatus::Finite`].
     pub second_moment_length: Option<Estimate>,
+    /// Whether the second-moment length is finite, infinite (no fluctuations at `k_min`) or
+    /// undefined (`χ_c(0) ≤ χ(k_min)` in the data or a jackknife subsample).
+    pub second_moment_status: LengthStatus,
     /// `τ_int` of `M²/N`, in units of the measurement spacing.
     pub tau_chi_zero: TauInt,
     /// Number of jackknife blocks.
@@ -371,14 +427,10 @@ pub struct Correlations {
     pub block_length: usize,
 }
 
-/// Correlations of every configuration in `spins` (`samples × sites`, row-major, time order).
-pub fn correlations(lattice: Lattice, spins: &[i8]) -> Result<Correlations> {
-    let n = lattice.num_sites();
-    if spins.len() % n != 0 {
-        return Err(Error::ConfigurationLength { len: spins.len(), sites: n });
-    }
-    let mut meter = CorrelationMeter::with_capacity(lattice, spins.len() / n);
-    for config in spins.chunks_exact(n) {
+/// Correlations of every configuration of a data set (in time order).
+pub fn correlations(configurations: &Configurations) -> Result<Correlations> {
+    let mut meter = CorrelationMeter::with_capacity(configurations.lattice(), configurations.samples());
+    for config in configurations.iter() {
         meter.measure(config)?;
     }
     meter.estimate()

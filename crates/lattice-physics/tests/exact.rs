@@ -243,7 +243,7 @@ mod properties {
             prop_assert!(near(a.magnetization, -b.magnetization, 1e-12));
             prop_assert!(near(a.abs_magnetization, b.abs_magnetization, 1e-12));
             prop_assert!(near(a.binder_cumulant, b.binder_cumulant, 1e-11));
-            if let Lattice::Ring { n } = lattice {
+            if let lattice_physics::LatticeKind::Ring { n } = lattice.kind() {
                 let (c, d) = (ring(n, k, h).unwrap(), ring(n, k, -h).unwrap());
                 prop_assert!(near(c.ln_z_per_site, d.ln_z_per_site, 1e-13));
                 prop_assert!(near(c.magnetization, -d.magnetization, 1e-12));

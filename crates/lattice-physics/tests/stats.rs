@@ -8,9 +8,10 @@
 //! Every statistical check is `|estimate - exact| < 4σ` with `σ` the estimator's own error,
 //! plus a bound on `σ` so that a test cannot pass by reporting a huge error.
 
+use lattice_physics::observables::LengthStatus;
 use lattice_physics::observables::{self, CorrelationMeter, Measurement};
 use lattice_physics::stats::{self, BlockMeans, Estimate};
-use lattice_physics::{exact, Error, IsingModel, Lattice};
+use lattice_physics::{exact, Configurations, Error, IsingModel, Lattice, LatticeKind};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -194,9 +195,9 @@ fn spins_of(code: usize, n: usize) -> Vec<i8> {
 /// Bond sum by hand: right and down neighbours of every site (every bond once).
 fn bonds(lattice: Lattice, s: &[i8]) -> f64 {
     let mut b = 0i64;
-    match lattice {
-        Lattice::Ring { n } => (0..n).for_each(|i| b += (s[i] * s[(i + 1) % n]) as i64),
-        Lattice::Square { l } => {
+    match lattice.kind() {
+        LatticeKind::Ring { n } => (0..n).for_each(|i| b += (s[i] * s[(i + 1) % n]) as i64),
+        LatticeKind::Square { l } => {
             for y in 0..l {
                 for x in 0..l {
                     let v = s[y * l + x];
@@ -374,7 +375,7 @@ fn correlations_on_a_square_lattice_match_enumeration() {
     for _ in 0..20_000 {
         flat.extend_from_slice(ex.draw(&mut r));
     }
-    let corr = observables::correlations(lattice, &flat).unwrap();
+    let corr = observables::correlations(&Configurations::new(lattice, flat).unwrap()).unwrap();
     for (dist, (est, exact)) in corr.g.iter().zip(&g).enumerate().skip(1) {
         assert_within(&format!("square G({dist})"), *est, *exact, 0.02);
     }
@@ -394,7 +395,7 @@ fn estimators_reject_bad_input() {
     let many = vec![Measurement { bond_sum: 0, magnetization_sum: 0 }; 100];
     assert!(matches!(observables::estimate(lattice, f64::NAN, &many), Err(Error::NonFinite { .. })));
     assert!(matches!(Measurement::from_slice(lattice, &[1; 15]), Err(Error::ConfigurationLength { .. })));
-    assert!(observables::correlations(lattice, &[1; 17]).is_err());
+    assert!(Configurations::new(lattice, vec![1; 17]).is_err());
     assert!(CorrelationMeter::new(lattice).measure(&[1; 9]).is_err());
     // A perfectly slow series (a ramp) has no autocorrelation window: an error, not a guess.
     let ramp: Vec<Measurement> =
@@ -454,4 +455,103 @@ mod identities {
             prop_assert!((bm.means()[0] - mean).abs() < 1e-12);
         }
     }
+}
+
+/// Exact independent samples of a periodic ring in a field, drawn site by site from the
+/// transfer matrix `T(s, s') = exp(K s s' + h (s + s')/2)`:
+/// `P(s_0) ∝ (T^N)_{s_0 s_0}`, `P(s_i | s_{i-1}, s_0) ∝ T(s_{i-1}, s_i) (T^{N-i})_{s_i s_0}`.
+struct RingSampler {
+    n: usize,
+    t: [[f64; 2]; 2],
+    /// `T^p` normalised (only ratios matter), `p = 0 … n`.
+    powers: Vec<[[f64; 2]; 2]>,
+}
+
+impl RingSampler {
+    fn new(n: usize, k: f64, h: f64) -> Self {
+        let spin = |a: usize| if a == 0 { 1.0 } else { -1.0 };
+        let mut t = [[0.0; 2]; 2];
+        for (a, row) in t.iter_mut().enumerate() {
+            for (b, x) in row.iter_mut().enumerate() {
+                *x = (k * spin(a) * spin(b) + h * (spin(a) + spin(b)) / 2.0).exp();
+            }
+        }
+        let mut powers = vec![[[1.0, 0.0], [0.0, 1.0]]];
+        for p in 1..=n {
+            let q = powers[p - 1];
+            let mut m = [[0.0; 2]; 2];
+            for a in 0..2 {
+                for b in 0..2 {
+                    m[a][b] = q[a][0] * t[0][b] + q[a][1] * t[1][b];
+                }
+            }
+            let norm = m.iter().flatten().fold(0.0f64, |x, &y| x.max(y));
+            m.iter_mut().flatten().for_each(|x| *x /= norm);
+            powers.push(m);
+        }
+        RingSampler { n, t, powers }
+    }
+
+    fn draw<R: Rng>(&self, rng: &mut R, out: &mut Vec<i8>) {
+        let pick = |w0: f64, w1: f64, rng: &mut R| usize::from(rng.random::<f64>() * (w0 + w1) >= w0);
+        let tn = &self.powers[self.n];
+        let s0 = pick(tn[0][0], tn[1][1], rng);
+        let mut prev = s0;
+        out.push(if s0 == 0 { 1 } else { -1 });
+        for i in 1..self.n {
+            let rest = &self.powers[self.n - i];
+            let w = |a: usize| self.t[prev][a] * rest[a][s0];
+            let si = pick(w(0), w(1), rng);
+            out.push(if si == 0 { 1 } else { -1 });
+            prev = si;
+        }
+    }
+}
+
+#[test]
+fn second_moment_length_in_a_field_uses_the_connected_correlator() {
+    // Ring at K = 0.8, h = 0.1. The connected correlator of the infinite chain is A t^r with
+    // t = λ₋/λ₊, for which sqrt(χ_c(0)/χ(k) - 1)/(2 sin(k/2)) = sqrt(t)/(1 - t) at every k;
+    // on rings of N ≥ 20 the periodic corrections (t^N < 1e-5) are far below the error bars.
+    // The full χ(0) = N⟨m²⟩ grows like N⟨m⟩², so a length built from it grows with N.
+    let (k, h) = (0.8f64, 0.1f64);
+    let root = ((k.exp() * h.sinh()).powi(2) + (-2.0 * k).exp()).sqrt();
+    let (lp, lm) = (k.exp() * h.cosh() + root, k.exp() * h.cosh() - root);
+    let t = lm / lp;
+    let xi_exact = t.sqrt() / (1.0 - t);
+    let xi_exponential = -1.0 / t.ln();
+    assert!((1.5..2.5).contains(&xi_exponential), "{xi_exponential}");
+    // The error grows like 1/(k_min ξ)², so the longer rings get more samples.
+    for (n, samples, seed) in [(20, 8_000, 31), (40, 16_000, 32), (80, 40_000, 33)] {
+        let lattice = Lattice::ring(n).unwrap();
+        let sampler = RingSampler::new(n, k, h);
+        let mut r = rng(seed);
+        let mut flat = Vec::with_capacity(samples * n);
+        for _ in 0..samples {
+            sampler.draw(&mut r, &mut flat);
+        }
+        let corr = observables::correlations(&Configurations::new(lattice, flat).unwrap()).unwrap();
+        assert_eq!(corr.second_moment_status, LengthStatus::Finite);
+        let xi = corr.second_moment_length.unwrap();
+        assert_within(&format!("xi_2 on N = {n}"), xi, xi_exact, 0.25 * xi_exact);
+        assert!(corr.chi_zero.mean > 1.5 * corr.chi_zero_connected.mean, "a field makes χ(0) ≠ χ_c(0)");
+    }
+}
+
+#[test]
+fn perfectly_ordered_data_has_an_infinite_or_undefined_length() {
+    let lattice = Lattice::square(8).unwrap();
+    // Both ordered states, alternating in blocks: χ_c(0) > 0, no fluctuation at k_min.
+    let mut both = Vec::new();
+    for i in 0..400 {
+        both.extend(std::iter::repeat_n(if (i / 50) % 2 == 0 { 1i8 } else { -1 }, 64));
+    }
+    let corr = observables::correlations(&Configurations::new(lattice, both).unwrap()).unwrap();
+    assert_eq!(corr.second_moment_status, LengthStatus::Infinite);
+    assert_eq!(corr.second_moment_length, None);
+    // All up: χ_c(0) = χ(k_min) = 0, the ratio is 0/0.
+    let up = Configurations::new(lattice, vec![1; 400 * 64]).unwrap();
+    let corr = observables::correlations(&up).unwrap();
+    assert_eq!(corr.second_moment_status, LengthStatus::Undefined);
+    assert_eq!(corr.second_moment_length, None);
 }

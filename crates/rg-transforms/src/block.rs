@@ -21,7 +21,7 @@
 //! (2 sites or 2×2), is an error.
 
 use lattice_physics::rng::Seed;
-use lattice_physics::Lattice;
+use lattice_physics::{Lattice, LatticeKind};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -105,9 +105,9 @@ pub fn coarse_lattice(lattice: Lattice, factor: usize) -> Result<Lattice> {
     if size % factor != 0 {
         return Err(Error::FactorDoesNotDivide { factor, size });
     }
-    Ok(match lattice {
-        Lattice::Ring { n } => Lattice::ring(n / factor)?,
-        Lattice::Square { l } => Lattice::square(l / factor)?,
+    Ok(match lattice.kind() {
+        LatticeKind::Ring { n } => Lattice::ring(n / factor)?,
+        LatticeKind::Square { l } => Lattice::square(l / factor)?,
     })
 }
 
@@ -163,8 +163,8 @@ impl Blocking {
     /// [`Blocking::apply`] without the length checks (callers guarantee them).
     fn apply_unchecked<R: Rng + ?Sized>(&self, fine: &[i8], coarse: &mut [i8], rng: &mut R) {
         let b = self.factor;
-        match (self.fine, self.rule) {
-            (Lattice::Ring { .. }, BlockRule::Decimation) => {
+        match (self.fine.kind(), self.rule) {
+            (LatticeKind::Ring { .. }, BlockRule::Decimation) => {
                 for (j, c) in coarse.iter_mut().enumerate() {
                     *c = fine[b * j];
                 }
@@ -172,7 +172,7 @@ impl Blocking {
             (_, BlockRule::Majority) => {
                 for_each_block_sum(self.fine, b, fine, |j, sum| coarse[j] = majority(sum, rng));
             }
-            (Lattice::Square { l }, BlockRule::Decimation) => {
+            (LatticeKind::Square { l }, BlockRule::Decimation) => {
                 let lc = l / b;
                 for yc in 0..lc {
                     for xc in 0..lc {
@@ -206,13 +206,13 @@ impl Blocking {
 #[inline]
 pub(crate) fn for_each_block_sum(fine: Lattice, factor: usize, v: &[i8], mut f: impl FnMut(usize, i32)) {
     let b = factor;
-    match fine {
-        Lattice::Ring { n } => {
+    match fine.kind() {
+        LatticeKind::Ring { n } => {
             for j in 0..n / b {
                 f(j, v[b * j..b * (j + 1)].iter().map(|&x| x as i32).sum());
             }
         }
-        Lattice::Square { l } => {
+        LatticeKind::Square { l } => {
             let lc = l / b;
             for yc in 0..lc {
                 for xc in 0..lc {
@@ -357,8 +357,8 @@ mod tests {
             for (k, (f, cc)) in data.chunks(n).zip(c.chunks(nc)).enumerate() {
                 for (j, &coarse_spin) in cc.iter().enumerate() {
                     // sum over the block by coordinates
-                    let sum: i32 = match lat {
-                        Lattice::Square { l } => {
+                    let sum: i32 = match lat.kind() {
+                        LatticeKind::Square { l } => {
                             let lc = l / b;
                             let (xc, yc) = (j % lc, j / lc);
                             let mut s = 0;
@@ -369,7 +369,7 @@ mod tests {
                             }
                             s
                         }
-                        Lattice::Ring { .. } => (b * j..b * j + b).map(|i| f[i] as i32).sum(),
+                        LatticeKind::Ring { .. } => (b * j..b * j + b).map(|i| f[i] as i32).sum(),
                     };
                     if sum == 0 {
                         ties += 1;

@@ -37,7 +37,7 @@ use rayon::prelude::*;
 use rbm_core::{Rbm, Units};
 use serde::{Deserialize, Serialize};
 
-use lattice_physics::{IsingModel, Lattice};
+use lattice_physics::{IsingModel, Lattice, LatticeKind};
 
 use crate::error::{finite, Error, Result};
 
@@ -724,13 +724,13 @@ impl OperatorBasis {
         }
         let mut ops = vec![HiddenOperator::new("field", (0..n).map(|i| vec![i]).collect())];
         let dist2 = |i: usize, j: usize| -> usize {
-            match lattice {
-                Lattice::Ring { n } => {
+            match lattice.kind() {
+                LatticeKind::Ring { n } => {
                     let d = i.abs_diff(j);
                     let d = d.min(n - d);
                     d * d
                 }
-                Lattice::Square { l } => {
+                LatticeKind::Square { l } => {
                     let (dx, dy) = ((i % l).abs_diff(j % l), (i / l).abs_diff(j / l));
                     let (dx, dy) = (dx.min(l - dx), dy.min(l - dy));
                     dx * dx + dy * dy
@@ -746,8 +746,8 @@ impl OperatorBasis {
         for (r2, monomials) in classes {
             ops.push(HiddenOperator::new(format!("pair_r2_{r2}"), monomials));
         }
-        match lattice {
-            Lattice::Ring { n } => {
+        match lattice.kind() {
+            LatticeKind::Ring { n } => {
                 if n >= 3 {
                     ops.push(HiddenOperator::new(
                         "three_spin",
@@ -761,7 +761,7 @@ impl OperatorBasis {
                     ));
                 }
             }
-            Lattice::Square { l } => {
+            LatticeKind::Square { l } => {
                 if l >= 2 {
                     let mut three = Vec::new();
                     let mut four = Vec::new();

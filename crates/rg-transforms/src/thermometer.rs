@@ -28,7 +28,7 @@
 //!   caller's business.
 
 use lattice_physics::exact::{kaufman, DensityOfStates, MAX_ENUMERATION_SPINS, MIN_NONZERO_COUPLING};
-use lattice_physics::observables::measure_all;
+use lattice_physics::observables::Measurement;
 use lattice_physics::stats::{binning, Estimate};
 use lattice_physics::Lattice;
 use serde::{Deserialize, Serialize};
@@ -197,7 +197,10 @@ pub fn read(lattice: Lattice, data: &[i8]) -> Result<Reading> {
     let (l, n) = (lattice.linear_size(), lattice.num_sites());
     let samples = sample_count(data, n)?;
     check_spins(data)?;
-    let measurements = measure_all(lattice, data)?;
+    let measurements = data
+        .chunks_exact(n)
+        .map(|c| Measurement::from_slice(lattice, c))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let nf = n as f64;
     let energies: Vec<f64> = measurements.iter().map(|m| -(m.bond_sum as f64) / nf).collect();
     let abs_m: Vec<f64> = measurements.iter().map(|m| (m.magnetization_sum as f64 / nf).abs()).collect();

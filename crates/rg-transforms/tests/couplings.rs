@@ -73,7 +73,7 @@ fn exact_nearest_neighbour_distribution_on_4x4_is_recovered_to_1e_8() {
     let data = all_states(16);
     let fitter = PseudoLikelihood::new(lattice, &config(&CouplingOperator::ALL, 2)).unwrap();
     for k in [0.2, 0.44, 0.7] {
-        let w = weights(&data, 16, |s| k * bond_sum(lattice, s) as f64);
+        let w = weights(&data, 16, |s| k * bond_sum(lattice, s).unwrap() as f64);
         let fit = fitter.fit_weighted(&data, &w).unwrap();
         assert!(fit.converged && fit.iterations < 30, "{fit:?}");
         for (op, v) in fit.operators.iter().zip(&fit.values) {
@@ -127,7 +127,7 @@ fn coarse_distribution(k: f64, majority: bool) -> Vec<f64> {
         for (i, v) in s.iter_mut().enumerate() {
             *v = if state >> i & 1 == 1 { 1 } else { -1 };
         }
-        let w = (k * (bond_sum(lattice, &s) as f64 - 32.0)).exp();
+        let w = (k * (bond_sum(lattice, &s).unwrap() as f64 - 32.0)).exp();
         // p(h | v) as a product over the four blocks.
         let mut probs = [[0.0f64; 2]; 4]; // [block][h = -1, +1]
         for (j, pr) in probs.iter_mut().enumerate() {

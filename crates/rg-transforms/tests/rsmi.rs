@@ -43,7 +43,7 @@ fn brute_force(l: usize, b: usize, w: usize, k: f64) -> (Vec<i8>, Vec<Vec<f64>>)
                 }
                 let v: usize =
                     block.iter().enumerate().map(|(j, &site)| usize::from(s[site] == 1) << j).sum();
-                p[v] += (k * (bond_sum(lattice, &s) as f64 - 2.0 * n as f64)).exp();
+                p[v] += (k * (bond_sum(lattice, &s).unwrap() as f64 - 2.0 * n as f64)).exp();
             }
             (s, p)
         })

@@ -99,7 +99,8 @@ fn flow_point_reads_the_coarse_energy() {
     let coarse = blocking.apply_dataset(&data, 5, 0).unwrap();
     let p = flow_point(k, blocking.coarse(), &coarse).unwrap();
     let lc = blocking.coarse();
-    let mean_e = coarse.chunks_exact(64).map(|s| -(bond_sum(lc, s) as f64) / 64.0).sum::<f64>() / 1000.0;
+    let mean_e =
+        coarse.chunks_exact(64).map(|s| -(bond_sum(lc, s).unwrap() as f64) / 64.0).sum::<f64>() / 1000.0;
     assert_eq!(p.coupling, k);
     assert!((p.renormalised.mean - coupling_from_energy(8, mean_e).unwrap()).abs() < 1e-12);
     assert!(p.renormalised.stderr > 0.0 && p.renormalised.stderr < 0.02);

@@ -3,7 +3,7 @@
 //! the training curves. Observables per site, `K = βJ` (see [`lattice_physics::observables`]).
 
 use lattice_physics::observables::{self, Correlations, Observables};
-use lattice_physics::{exact, Lattice};
+use lattice_physics::{exact, Configurations, Lattice};
 use ndarray::{s, Array2, ArrayView2};
 use rbm_core::dbn::{Dbn, Propagation};
 use rbm_core::EpochMetrics;
@@ -142,8 +142,9 @@ pub struct AnalysisOutput {
 }
 
 fn measure(lattice: Lattice, coupling: f64, spins: &[i8]) -> Result<(Observables, Correlations)> {
-    let m = observables::measure_all(lattice, spins)?;
-    Ok((observables::estimate(lattice, coupling, &m)?, observables::correlations(lattice, spins)?))
+    let data = Configurations::new(lattice, spins.to_vec())?;
+    let m = observables::measure_all(&data);
+    Ok((observables::estimate(lattice, coupling, &m)?, observables::correlations(&data)?))
 }
 
 fn to_spins(x: ArrayView2<f32>) -> Vec<i8> {

@@ -11,7 +11,7 @@
 
 use rand::Rng;
 
-use crate::lattice::Lattice;
+use crate::lattice::{Lattice, LatticeKind};
 
 /// A single-site rule: the new value of a spin `s` whose neighbours sum to `n`, given one
 /// uniform 32-bit random number `r`.
@@ -39,15 +39,15 @@ pub(crate) fn sweep<U: LocalRule, R: Rng + ?Sized>(
     if buf.len() < half {
         buf.resize(half, 0);
     }
-    match lattice {
-        Lattice::Ring { .. } => {
+    match lattice.kind() {
+        LatticeKind::Ring { .. } => {
             for x0 in 0..2 {
                 let rnd = &mut buf[..colour_count(l, x0)];
                 rng.fill(rnd);
                 ring_row(s, x0, rnd, rule);
             }
         }
-        Lattice::Square { .. } => {
+        LatticeKind::Square { .. } => {
             for colour in 0..2 {
                 for y in 0..l {
                     let x0 = (y + colour) & 1;

@@ -9,7 +9,7 @@ use super::checkerboard::{self, LocalRule};
 use super::multispin::MultiSpin;
 use super::{check_lattice, threshold, threshold_probability, Kernel, Sampler};
 use crate::error::Result;
-use crate::lattice::Lattice;
+use crate::lattice::LatticeKind;
 use crate::model::{IsingModel, Spins};
 
 /// Checkerboard Metropolis sampler. One [`Sampler::sweep`] attempts one flip of every site.
@@ -81,8 +81,9 @@ impl Metropolis {
     pub fn with_kernel(model: IsingModel, kernel: Kernel) -> Result<Self> {
         let (k, h) = (model.coupling(), model.field());
         let mut thresholds = [0u64; 32];
-        let slow_walls = matches!(model.lattice(), Lattice::Ring { .. } | Lattice::Square { l: 2 })
-            || matches!(model.lattice(), Lattice::Square { l } if l % 2 == 1);
+        let slow_walls =
+            matches!(model.lattice().kind(), LatticeKind::Ring { .. } | LatticeKind::Square { l: 2 })
+                || matches!(model.lattice().kind(), LatticeKind::Square { l } if l % 2 == 1);
         for s in [-1i8, 1] {
             for n in (-4i8..=4).step_by(2) {
                 let delta = 2.0 * f64::from(s) * (k * f64::from(n) + h);

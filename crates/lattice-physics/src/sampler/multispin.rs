@@ -28,7 +28,7 @@
 
 use rand::Rng;
 
-use crate::lattice::Lattice;
+use crate::lattice::{Lattice, LatticeKind};
 
 /// Number of spin classes `(u, s)`: `u ∈ 0..=4` anti-aligned neighbours, spin `s = ±1`.
 const CLASSES: usize = 10;
@@ -188,9 +188,9 @@ impl MultiSpin {
         if len % 2 != 0 {
             return None;
         }
-        let (rows, square, z) = match lattice {
-            Lattice::Ring { .. } => (1, false, 2i8),
-            Lattice::Square { l } => (l, true, 4i8),
+        let (rows, square, z) = match lattice.kind() {
+            LatticeKind::Ring { .. } => (1, false, 2i8),
+            LatticeKind::Square { l } => (l, true, 4i8),
         };
         let half = len / 2;
         let words = half.div_ceil(64);
