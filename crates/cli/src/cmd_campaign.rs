@@ -229,6 +229,9 @@ fn run_task(loaded: &Loaded, task: &Task) -> Result<f64> {
         &Progress::new(true),
         "sampling",
     )?;
+    // A task's summary needs error bars: a series too short for them (possible only with a
+    // fixed --thin) fails the task, as it did before the data could be kept.
+    let statistics = data.statistics().context("the task's statistics")?.clone();
 
     let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
     let shape = {
@@ -253,7 +256,7 @@ fn run_task(loaded: &Loaded, task: &Task) -> Result<f64> {
     // Times differ from run to run; the task record keeps the wall-clock time instead.
     meta.elapsed_seconds = None;
 
-    let o = &data.observables;
+    let o = &statistics.observables;
     let mut obs = std::collections::BTreeMap::new();
     obs.insert("energy_per_site".to_string(), est(&o.energy_per_site));
     obs.insert("abs_magnetization".to_string(), est(&o.abs_magnetization));
@@ -267,8 +270,8 @@ fn run_task(loaded: &Loaded, task: &Task) -> Result<f64> {
     }
     let stats = TaskStats {
         observables: obs,
-        tau_energy_sweeps: data.tau_energy.tau,
-        tau_abs_magnetization_sweeps: data.tau_abs_magnetization.tau,
+        tau_energy_sweeps: statistics.tau_energy.tau,
+        tau_abs_magnetization_sweeps: statistics.tau_abs_magnetization.tau,
     };
     let mcrg_out = if task.analyses.contains(&Analysis::Mcrg) {
         let m = spec.mcrg.ok_or_else(|| anyhow!("mcrg parameters missing"))?;

@@ -168,6 +168,9 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let progress = Progress::new(args.quiet);
     let started = Instant::now();
     let data = generate_with_progress(model, algorithm, &config, &progress, "sampling")?;
+    if let Some(e) = &data.statistics_unavailable {
+        eprintln!("kadanoff: warning: error bars unavailable ({e}); the configurations are written");
+    }
     let elapsed = started.elapsed().as_secs_f64();
 
     let request = SampleRequest {
@@ -280,15 +283,15 @@ pub fn metadata(
         chains: req.chains,
         thermalize: SweepsRecord { requested: req.thermalize.to_string(), sweeps: data.thermalize },
         thin: SweepsRecord { requested: req.thin.to_string(), sweeps: data.thin },
-        autocorrelation: Some(Autocorrelation {
+        autocorrelation: data.statistics.as_ref().map(|st| Autocorrelation {
             unit: "sweeps".into(),
-            energy: data.tau_energy.tau,
-            energy_stderr: data.tau_energy.stderr,
-            abs_magnetization: data.tau_abs_magnetization.tau,
-            abs_magnetization_stderr: data.tau_abs_magnetization.stderr,
+            energy: st.tau_energy.tau,
+            energy_stderr: st.tau_energy.stderr,
+            abs_magnetization: st.tau_abs_magnetization.tau,
+            abs_magnetization_stderr: st.tau_abs_magnetization.stderr,
         }),
-        observables: Some(ObservableEstimates::from(&data.observables)),
-        error_bars_unavailable: None,
+        observables: data.statistics.as_ref().map(|st| ObservableEstimates::from(&st.observables)),
+        error_bars_unavailable: data.statistics_unavailable.as_ref().map(|e| e.to_string()),
         susceptibility_convention: "chi = N (<m^2> - <|m|>^2)".into(),
         exact: exact_reference(req.model, lattice, req.coupling, req.field),
     };

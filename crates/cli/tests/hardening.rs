@@ -337,3 +337,133 @@ fn temporaries_of_killed_runs_are_swept_on_the_next_write() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(listing(d), vec!["d.json", "d.npy"]);
 }
+
+#[test]
+fn an_explicit_thin_with_a_short_series_still_writes_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Metropolis at K_c on 32×32, 150 samples one sweep apart: far too short for tau_int.
+    let out = kadanoff(
+        d,
+        &[
+            "sample",
+            "--size",
+            "32",
+            "--coupling",
+            "0.4406868",
+            "--algorithm",
+            "metropolis",
+            "--samples",
+            "150",
+            "--chains",
+            "1",
+            "--thin",
+            "1",
+            "--thermalize",
+            "0",
+            "--out",
+            "d.npy",
+            "--json",
+            "--quiet",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("warning: error bars unavailable"), "{stderr}");
+    let meta = json(&out);
+    assert!(meta["observables"].is_null() && meta["autocorrelation"].is_null(), "{meta}");
+    assert!(meta["error_bars_unavailable"].as_str().unwrap().contains("too short"), "{meta}");
+    assert_eq!(listing(d), vec!["d.json", "d.npy"]);
+    assert_eq!(std::fs::metadata(d.join("d.npy")).unwrap().len(), 128 + 150 * 1024);
+}
+
+#[test]
+fn mcrg_levels_are_checked_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("d.npy"),
+        npy("{'descr': '|i1', 'fortran_order': False, 'shape': (200, 8, 8), }", &[1; 12800]),
+    )
+    .unwrap();
+    for levels in ["18446744073709551615", "3", "0"] {
+        assert_clean_failure(&kadanoff(d, &["rg", "mcrg", "--data", "d.npy", "--levels", levels]), "level");
+    }
+}
+
+#[test]
+fn generate_checks_its_model_shape_and_memory_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A one-unit data set and a model trained on it (sample shape [1]).
+    let one: Vec<u8> = (0..200).map(|i| if i % 3 == 0 { 1 } else { 255 }).collect();
+    std::fs::write(
+        d.join("one.npy"),
+        npy("{'descr': '|i1', 'fortran_order': False, 'shape': (200, 1), }", &one),
+    )
+    .unwrap();
+    let out = kadanoff(
+        d,
+        &[
+            "train",
+            "--data",
+            "one.npy",
+            "--layers",
+            "2",
+            "--epochs",
+            "1",
+            "--out",
+            "one.safetensors",
+            "--quiet",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_clean_failure(
+        &kadanoff(d, &["generate", "--model", "one.safetensors", "--out", "g.npy"]),
+        "shape",
+    );
+    // The same model claiming `sample_shape: []` (the product of no sizes is 1 = n_visible).
+    let mut bytes = std::fs::read(d.join("one.safetensors")).unwrap();
+    let needle = b"sample_shape";
+    let at = bytes.windows(needle.len()).position(|w| w == needle).expect("sample_shape in the header");
+    let open = at + bytes[at..].iter().position(|&c| c == b'[').unwrap();
+    assert_eq!(&bytes[open..open + 3], b"[1]");
+    bytes[open..open + 3].copy_from_slice(b"[ ]");
+    std::fs::write(d.join("empty.safetensors"), bytes).unwrap();
+    assert_clean_failure(
+        &kadanoff(d, &["generate", "--model", "empty.safetensors", "--out", "g.npy"]),
+        "shape",
+    );
+    // An absurd sample count is refused by the budget, not by an abort.
+    let ring: Vec<u8> = (0..200 * 8).map(|i| if (i * 5 + i / 8) % 3 == 0 { 1 } else { 255 }).collect();
+    std::fs::write(
+        d.join("ring.npy"),
+        npy("{'descr': '|i1', 'fortran_order': False, 'shape': (200, 8), }", &ring),
+    )
+    .unwrap();
+    let out = kadanoff(
+        d,
+        &[
+            "train",
+            "--data",
+            "ring.npy",
+            "--layers",
+            "4",
+            "--epochs",
+            "1",
+            "--out",
+            "r.safetensors",
+            "--quiet",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_clean_failure(
+        &kadanoff(
+            d,
+            &["generate", "--model", "r.safetensors", "--out", "g.npy", "--samples", "1000000000000"],
+        ),
+        "memory budget",
+    );
+    let listed = listing(d);
+    assert!(!listed.iter().any(|n| n.starts_with("g.") || n.starts_with(".g")), "{listed:?}");
+}

@@ -209,12 +209,37 @@ pub struct Dataset {
     pub pilot_tau_energy: Option<TauInt>,
     /// Pooled pilot estimate of `τ_int` of `|m|`, in sweeps (if a pilot ran).
     pub pilot_tau_abs_magnetization: Option<TauInt>,
+    /// Autocorrelation times and observables with errors. `None` only when thinning was fixed
+    /// by the caller and the run is too short to estimate them (the configurations are still
+    /// good data; see `statistics_unavailable` for why). Serialised flat, as its fields.
+    #[serde(flatten)]
+    pub statistics: Option<Statistics>,
+    /// Why `statistics` is `None` (an [`Error::NoAutocorrelationWindow`] or
+    /// [`Error::TooFewSamples`]).
+    #[serde(skip)]
+    pub statistics_unavailable: Option<Error>,
+}
+
+/// What a run measured about itself: autocorrelation times and observables with error bars.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statistics {
     /// `τ_int` of `B`, in sweeps, re-estimated after the run.
     pub tau_energy: TauInt,
     /// `τ_int` of `|m|`, in sweeps, re-estimated after the run.
     pub tau_abs_magnetization: TauInt,
     /// Observables with errors over all retained samples.
     pub observables: Observables,
+}
+
+impl Dataset {
+    /// The statistics, or the reason they are unavailable.
+    pub fn statistics(&self) -> Result<&Statistics> {
+        match (&self.statistics, &self.statistics_unavailable) {
+            (Some(s), _) => Ok(s),
+            (None, Some(e)) => Err(e.clone()),
+            (None, None) => Err(Error::InvalidParameter { name: "statistics", reason: "not measured" }),
+        }
+    }
 }
 
 /// Shared progress counters of one phase.
@@ -360,7 +385,7 @@ fn pool(taus: &[TauInt]) -> TauInt {
 /// let config = DatasetConfig { samples: 200, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed: 1 };
 /// let data = generate(model, Algorithm::SwendsenWang, &config, &|_| {})?;
 /// assert_eq!(data.spins.len(), 200 * 16);
-/// assert!(data.thin as f64 >= 2.0 * data.tau_energy.tau);
+/// assert!(data.thin as f64 >= 2.0 * data.statistics()?.tau_energy.tau);
 /// # Ok::<(), lattice_physics::Error>(())
 /// ```
 pub fn generate(
@@ -491,9 +516,8 @@ where
     let spins = configurations.into_vec();
     let series_b: Vec<f64> = chains.iter().flat_map(|ch| ch.series_b.iter().copied()).collect();
     let series_m: Vec<f64> = chains.iter().flat_map(|ch| ch.series_m.iter().copied()).collect();
-    let tau_energy = integrated_autocorrelation_time(&series_b)?;
-    let tau_abs_magnetization = integrated_autocorrelation_time(&series_m)?;
-    let observables = observables::estimate(lattice, model.coupling(), &measurements)?;
+    let (statistics, statistics_unavailable) =
+        statistics_of(model, config, &series_b, &series_m, &measurements)?;
 
     Ok(Dataset {
         model,
@@ -509,10 +533,38 @@ where
         pilot_sweeps: chains.iter().map(|ch| ch.pilot_sweeps).collect(),
         pilot_tau_energy,
         pilot_tau_abs_magnetization,
-        tau_energy,
-        tau_abs_magnetization,
-        observables,
+        statistics,
+        statistics_unavailable,
     })
+}
+
+/// The statistics of a finished run from its per-sweep series and measurements, or why they
+/// are unavailable. With thinning fixed by the caller, a run too short for error bars is still
+/// data: the caller keeps it and says why the statistics are missing. With automatic thinning
+/// this cannot be, and any failure is an error.
+fn statistics_of(
+    model: IsingModel,
+    config: &DatasetConfig,
+    series_b: &[f64],
+    series_m: &[f64],
+    measurements: &[Measurement],
+) -> Result<(Option<Statistics>, Option<Error>)> {
+    let measured = (|| {
+        Ok(Statistics {
+            tau_energy: integrated_autocorrelation_time(series_b)?,
+            tau_abs_magnetization: integrated_autocorrelation_time(series_m)?,
+            observables: observables::estimate(model.lattice(), model.coupling(), measurements)?,
+        })
+    })();
+    match measured {
+        Ok(s) => Ok((Some(s), None)),
+        Err(e @ (Error::NoAutocorrelationWindow { .. } | Error::TooFewSamples { .. }))
+            if matches!(config.thin, Sweeps::Fixed(_)) =>
+        {
+            Ok((None, Some(e)))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The chains `chains` of a run with fixed thermalisation and thinning: exactly their part of what
@@ -670,9 +722,8 @@ pub fn assemble(
     let configurations = Configurations::new(lattice, spins)?;
     let measurements = observables::measure_all(&configurations);
     let spins = configurations.into_vec();
-    let tau_energy = integrated_autocorrelation_time(&series_b)?;
-    let tau_abs_magnetization = integrated_autocorrelation_time(&series_m)?;
-    let observables = observables::estimate(lattice, model.coupling(), &measurements)?;
+    let (statistics, statistics_unavailable) =
+        statistics_of(model, config, &series_b, &series_m, &measurements)?;
     Ok(Dataset {
         model,
         algorithm: AnySampler::new(algorithm, model)?.name(),
@@ -687,8 +738,7 @@ pub fn assemble(
         pilot_sweeps: vec![0; config.chains],
         pilot_tau_energy: None,
         pilot_tau_abs_magnetization: None,
-        tau_energy,
-        tau_abs_magnetization,
-        observables,
+        statistics,
+        statistics_unavailable,
     })
 }

@@ -196,6 +196,28 @@ mod tests {
     }
 
     #[test]
+    fn deserialisation_validates_and_round_trips() {
+        for lat in [Lattice::ring(7).unwrap(), Lattice::square(5).unwrap()] {
+            let text = serde_json::to_string(&lat).unwrap();
+            assert_eq!(serde_json::from_str::<Lattice>(&text).unwrap(), lat);
+            assert_eq!(Lattice::try_from(lat.kind()).unwrap(), lat);
+        }
+        assert_eq!(
+            serde_json::to_string(&Lattice::square(5).unwrap()).unwrap(),
+            r#"{"kind":"square","l":5}"#
+        );
+        for bad in
+            [r#"{"kind":"square","l":0}"#, r#"{"kind":"ring","n":1}"#, r#"{"kind":"square","l":65536}"#]
+        {
+            assert!(serde_json::from_str::<Lattice>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Lattice::from_shape(&[3, 3]), Lattice::square(3));
+        assert_eq!(Lattice::from_shape(&[6]), Lattice::ring(6));
+        assert!(matches!(Lattice::from_shape(&[3, 4]), Err(Error::UnsupportedShape { .. })));
+        assert!(matches!(Lattice::from_shape(&[]), Err(Error::UnsupportedShape { .. })));
+    }
+
+    #[test]
     fn forward_neighbours_count_every_bond_once() {
         for lat in [Lattice::ring(5).unwrap(), Lattice::square(3).unwrap(), Lattice::square(4).unwrap()] {
             let mut pairs = 0;

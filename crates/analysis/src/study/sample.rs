@@ -55,6 +55,8 @@ pub fn sample(
     let model = config.model()?;
     let data = dataset::generate(model, config.algorithm, &config.dataset_config(seeds), progress)?;
     let thermo = exact::kaufman(config.size, config.coupling)?;
+    // The study thins automatically, so its data always has statistics.
+    let stats = data.statistics()?.clone();
     let summary = SampleSummary {
         samples: data.samples,
         algorithm: data.algorithm.to_string(),
@@ -62,9 +64,9 @@ pub fn sample(
         seed: data.seed,
         thermalize: data.thermalize,
         thin: data.thin,
-        tau_energy: data.tau_energy,
-        tau_abs_magnetization: data.tau_abs_magnetization,
-        observables: data.observables.clone(),
+        tau_energy: stats.tau_energy,
+        tau_abs_magnetization: stats.tau_abs_magnetization,
+        observables: stats.observables,
         exact: ExactReference {
             energy_per_site: thermo.energy_per_site,
             specific_heat_per_site: thermo.specific_heat_per_site,
