@@ -214,9 +214,9 @@ fn block(a: BlockArgs) -> Result<()> {
     };
     let npy_out = PendingOutput::claim(&a.out, a.force)?;
     let json_out = PendingOutput::claim(&files::sidecar_path(&a.out), a.force)?;
-    let (coarse, coarse_lattice) = coarse_grain(data.as_slice(), lattice, rule, a.factor, a.levels, a.seed)?;
-    let mut shape = vec![data.samples()];
-    shape.extend(coarse_lattice.shape());
+    let coarse = coarse_grain(&data, rule, a.factor, a.levels, a.seed)?;
+    let coarse_lattice = coarse.lattice();
+    let shape = coarse.shape();
     let record = BlockRecord {
         rule: rule.name().to_string(),
         factor: a.factor,
@@ -228,7 +228,7 @@ fn block(a: BlockArgs) -> Result<()> {
     meta.tool_version = env!("CARGO_PKG_VERSION").into();
     // The coarse data's couplings are not those of the fine lattice: they stay unknown.
     meta.output = a.out.display().to_string();
-    files::write_spins(&npy_out, &shape, coarse)?;
+    files::write_configurations(&npy_out, &coarse)?;
     files::write_sidecar(&json_out, &meta)?;
     npy_out.commit()?;
     json_out.commit()?;

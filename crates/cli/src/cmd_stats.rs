@@ -37,6 +37,13 @@ pub fn run(args: StatsArgs) -> Result<()> {
     if let Some(k) = coupling {
         lattice_physics::IsingModel::new(lattice, k, 0.0)?;
     }
+    // Beyond the data: per-sample measurements (16 bytes) and correlation rows (⌊L/2⌋ + 5 f64).
+    let row = lattice.linear_size() / 2 + 5;
+    crate::budget::check(
+        &format!("measuring {} samples", data.samples()),
+        crate::budget::product(&[data.samples() as u128, (row * 8 + 16) as u128])
+            .and_then(|b| b.checked_add(data.as_slice().len() as u128)),
+    )?;
     let measurements = observables::measure_all(&data);
     let o = observables::estimate(lattice, coupling.unwrap_or(0.0), &measurements)?;
     let corr = observables::correlations(&data)?;

@@ -120,7 +120,7 @@ impl DatasetConfig {
         }
         if self.samples < observables::MIN_SAMPLES {
             return Err(Error::TooFewSamples {
-                what: "data set (error bars need)",
+                what: "a data set with error bars",
                 len: self.samples,
                 min: observables::MIN_SAMPLES,
             });

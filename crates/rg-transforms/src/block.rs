@@ -21,7 +21,7 @@
 //! (2 sites or 2×2), is an error.
 
 use lattice_physics::rng::Seed;
-use lattice_physics::{Lattice, LatticeKind};
+use lattice_physics::{Configurations, Lattice, LatticeKind};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -244,18 +244,18 @@ fn majority<R: Rng + ?Sized>(sum: i32, rng: &mut R) -> i8 {
 }
 
 /// Block a whole data set `levels` times with the same rule and factor (level `ℓ` uses
-/// [`block_rng`]`(seed, ℓ, i)` for sample `i`, `ℓ = 0, 1, …`). Returns the flat coarse data set
-/// and the coarse lattice. `levels = 0` returns a copy of the input.
+/// [`block_rng`]`(seed, ℓ, i)` for sample `i`, `ℓ = 0, 1, …`). Returns the coarse data set, on
+/// the coarse lattice. `levels = 0` returns a copy of the input.
 pub fn coarse_grain(
-    data: &[i8],
-    lattice: Lattice,
+    data: &Configurations,
     rule: BlockRule,
     factor: usize,
     levels: usize,
     seed: u64,
-) -> Result<(Vec<i8>, Lattice)> {
-    let all = coarse_grain_all(data, lattice, rule, factor, levels, seed)?;
-    Ok(all.into_iter().last().expect("level 0 is always present"))
+) -> Result<Configurations> {
+    let all = coarse_grain_all(data.as_slice(), data.lattice(), rule, factor, levels, seed)?;
+    let (spins, lattice) = all.into_iter().last().expect("level 0 is always present");
+    Ok(Configurations::new(lattice, spins)?)
 }
 
 /// Like [`coarse_grain`], but returns every level `0..=levels` (level 0 is the input itself).
@@ -270,7 +270,8 @@ pub fn coarse_grain_all(
 ) -> Result<Vec<(Vec<i8>, Lattice)>> {
     sample_count(data, lattice.num_sites())?;
     check_spins(data)?;
-    let mut blockings = Vec::with_capacity(levels);
+    // No capacity from `levels`: an absurd count fails at the first impossible level instead.
+    let mut blockings = Vec::new();
     let mut lat = lattice;
     for _ in 0..levels {
         let blocking = Blocking::new(lat, rule, factor)?;
@@ -289,6 +290,19 @@ pub fn coarse_grain_all(
 mod tests {
     use super::*;
     use lattice_physics::rng::chain_rng;
+
+    /// [`coarse_grain`] on raw values, returning raw values and the coarse lattice.
+    fn cg(
+        data: &[i8],
+        lattice: Lattice,
+        rule: BlockRule,
+        factor: usize,
+        levels: usize,
+        seed: u64,
+    ) -> Result<(Vec<i8>, Lattice)> {
+        let c = coarse_grain(&Configurations::new(lattice, data.to_vec())?, rule, factor, levels, seed)?;
+        Ok((c.as_slice().to_vec(), c.lattice()))
+    }
 
     fn random_data(lattice: Lattice, samples: usize, seed: u64) -> Vec<i8> {
         let mut rng = chain_rng(seed, 0);
@@ -312,16 +326,17 @@ mod tests {
         );
         assert!(Blocking::new(ring, BlockRule::Decimation, 3).is_err());
         assert_eq!(
-            coarse_grain(&[1, 1, 1], Lattice::ring(4).unwrap(), BlockRule::Majority, 2, 1, 0),
+            coarse_grain_all(&[1, 1, 1], Lattice::ring(4).unwrap(), BlockRule::Majority, 2, 1, 0).map(|_| ()),
             Err(Error::DataLength { len: 3, sites: 4 })
         );
         assert_eq!(
-            coarse_grain(&[1, 1, 0, 1], Lattice::ring(4).unwrap(), BlockRule::Majority, 2, 1, 0),
+            coarse_grain_all(&[1, 1, 0, 1], Lattice::ring(4).unwrap(), BlockRule::Majority, 2, 1, 0)
+                .map(|_| ()),
             Err(Error::NotASpin { index: 2, value: 0 })
         );
         // Two levels of b = 2 on a 4×4 lattice would leave a 1×1 lattice: refused up front.
         let d = vec![1i8; 16];
-        assert!(coarse_grain(&d, Lattice::square(4).unwrap(), BlockRule::Majority, 2, 2, 0).is_err());
+        assert!(cg(&d, Lattice::square(4).unwrap(), BlockRule::Majority, 2, 2, 0).is_err());
     }
 
     #[test]
@@ -332,11 +347,11 @@ mod tests {
         s[0] = 1; // (0,0) top-left of block (0,0)
         s[2 * 4 + 2] = 1; // (2,2) top-left of block (1,1)
         s[4 + 3] = 1; // (3,1) not a top-left site
-        let (c, cl) = coarse_grain(&s, lat, BlockRule::Decimation, 2, 1, 0).unwrap();
+        let (c, cl) = cg(&s, lat, BlockRule::Decimation, 2, 1, 0).unwrap();
         assert_eq!(cl, Lattice::square(2).unwrap());
         assert_eq!(c, vec![1, -1, -1, 1]);
         let ring = Lattice::ring(6).unwrap();
-        let (c, _) = coarse_grain(&[1, -1, -1, 1, 1, -1], ring, BlockRule::Decimation, 3, 1, 0).unwrap();
+        let (c, _) = cg(&[1, -1, -1, 1, 1, -1], ring, BlockRule::Decimation, 3, 1, 0).unwrap();
         assert_eq!(c, vec![1, 1]);
     }
 
@@ -350,7 +365,7 @@ mod tests {
             (Lattice::ring(12).unwrap(), 4),
         ] {
             let data = random_data(lat, 50, 3);
-            let (c, cl) = coarse_grain(&data, lat, BlockRule::Majority, b, 1, 11).unwrap();
+            let (c, cl) = cg(&data, lat, BlockRule::Majority, b, 1, 11).unwrap();
             let n = lat.num_sites();
             let nc = cl.num_sites();
             let mut ties = 0;
@@ -391,13 +406,13 @@ mod tests {
         let lat = Lattice::square(8).unwrap();
         let one: Vec<i8> = (0..64).map(|i| if (i % 8 + i / 8) % 2 == 0 { 1 } else { -1 }).collect();
         let data: Vec<i8> = one.iter().cycle().take(64 * 500).copied().collect();
-        let (a, _) = coarse_grain(&data, lat, BlockRule::Majority, 2, 1, 5).unwrap();
-        let (b, _) = coarse_grain(&data, lat, BlockRule::Majority, 2, 1, 5).unwrap();
+        let (a, _) = cg(&data, lat, BlockRule::Majority, 2, 1, 5).unwrap();
+        let (b, _) = cg(&data, lat, BlockRule::Majority, 2, 1, 5).unwrap();
         assert_eq!(a, b);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        let (c, _) = pool.install(|| coarse_grain(&data, lat, BlockRule::Majority, 2, 1, 5).unwrap());
+        let (c, _) = pool.install(|| cg(&data, lat, BlockRule::Majority, 2, 1, 5).unwrap());
         assert_eq!(a, c);
-        let (d, _) = coarse_grain(&data, lat, BlockRule::Majority, 2, 1, 6).unwrap();
+        let (d, _) = cg(&data, lat, BlockRule::Majority, 2, 1, 6).unwrap();
         assert_ne!(a, d);
         // 8000 fair coins: mean 0, standard deviation 1/sqrt(8000) ≈ 0.011.
         let mean = a.iter().map(|&v| v as f64).sum::<f64>() / a.len() as f64;
@@ -412,8 +427,8 @@ mod tests {
         // decimation by 2 twice = decimation by 4 once.
         let lat16 = Lattice::square(16).unwrap();
         let d16 = random_data(lat16, 10, 2);
-        let (twice, l1) = coarse_grain(&d16, lat16, BlockRule::Decimation, 2, 2, 0).unwrap();
-        let (once, l2) = coarse_grain(&d16, lat16, BlockRule::Decimation, 4, 1, 0).unwrap();
+        let (twice, l1) = cg(&d16, lat16, BlockRule::Decimation, 2, 2, 0).unwrap();
+        let (once, l2) = cg(&d16, lat16, BlockRule::Decimation, 4, 1, 0).unwrap();
         assert_eq!((twice, l1), (once, l2));
         let all = coarse_grain_all(&data, lat, BlockRule::Majority, 2, 2, 4).unwrap();
         assert_eq!(all.len(), 3);

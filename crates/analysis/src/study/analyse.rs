@@ -244,7 +244,15 @@ pub fn analyse(
     progress(3);
 
     // Majority-rule block spins of the Monte Carlo data.
-    let (blocks, coarse) = coarse_grain(spins, lattice, BlockRule::Majority, 2, 1, seeds.blocks())?;
+    let blocked = coarse_grain(
+        &Configurations::new(lattice, spins.to_vec())?,
+        BlockRule::Majority,
+        2,
+        1,
+        seeds.blocks(),
+    )?;
+    let coarse = blocked.lattice();
+    let blocks = blocked.into_vec();
     progress(4);
 
     // Statistics table and G(r).
