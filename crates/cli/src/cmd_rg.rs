@@ -392,6 +392,14 @@ fn run_mcrg(a: McrgArgs) -> Result<()> {
         );
     }
     let config = McrgConfig::standard(a.factor, a.levels, a.seed);
+    // Every blocked level is kept (at most 1/(b²-1) of the data again) and every operator is
+    // tabulated per sample and level as f64.
+    let operators = (config.even.len() + config.odd.len()) as u128;
+    crate::budget::check(
+        &format!("MCRG on {} samples over {} levels", data.samples(), a.levels),
+        crate::budget::product(&[data.samples() as u128, (a.levels + 1) as u128, operators, 8])
+            .and_then(|b| b.checked_add(data.as_slice().len() as u128 / 3 + 1)),
+    )?;
     let r = mcrg(data.as_slice(), lattice, &config).context("MCRG")?;
     let est = |e: &rg_transforms::mcrg::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
     let levels: Vec<Value> = r

@@ -32,7 +32,9 @@ pub fn run(args: StatsArgs) -> Result<()> {
     let coupling = match args.coupling {
         Some(k) => Some(k),
         // Only consulted when --coupling is not given; a broken sidecar is an error, not a guess.
-        None => files::read_sidecar(&args.file)?.and_then(|s| s.coupling),
+        None => files::read_sidecar(&args.file)
+            .map_err(|e| anyhow::anyhow!("{e:#} (pass --coupling to do without the sidecar)"))?
+            .and_then(|s| s.coupling),
     };
     if let Some(k) = coupling {
         lattice_physics::IsingModel::new(lattice, k, 0.0)?;
