@@ -22,7 +22,7 @@ pub const MAX_SITES: usize = 1 << 31;
 pub struct Lattice(LatticeKind);
 
 /// The geometry and size of a [`Lattice`], as plain data (to match on, or to build a lattice
-/// from with [`Lattice::try_from`]). Serialised as `{"kind": "ring", "n": …}` or
+/// from with `Lattice::try_from`). Serialised as `{"kind": "ring", "n": …}` or
 /// `{"kind": "square", "l": …}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -1,6 +1,6 @@
 //! File formats of spin data sets (cargo feature `io`): `.npy` arrays and their JSON sidecars.
 //!
-//! Everything here works on [`Read`](std::io::Read)/[`Write`](std::io::Write) values and byte
+//! Everything here works on [`Read`]/[`Write`] values and byte
 //! slices; opening, replacing and removing files is left to the caller (the command line writes
 //! through a temporary file and an atomic rename). Readers take an explicit byte limit and
 //! check every size an input claims against the input's real length and that limit before
