@@ -146,7 +146,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     let mut steps = Steps::new(&dir, args.force);
     let depth = cfg.layers.len();
 
-    let sample_key = json!({"step": "sample", "v": 2, "size": cfg.size, "coupling": cfg.coupling, "samples": cfg.samples,
+    let sample_key = json!({"step": "sample", "v": 3, "size": cfg.size, "coupling": cfg.coupling, "samples": cfg.samples,
         "algorithm": cfg.algorithm, "chains": cfg.chains, "seed": args.seed});
     let sample_outputs = ["data.npy", "data.json"].map(String::from);
     let sample = steps.run("sample", &sample_key, &sample_outputs, || {

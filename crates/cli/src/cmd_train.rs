@@ -480,21 +480,14 @@ pub fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainOutcome> {
 }
 
 /// Selected provenance fields of the data's JSON sidecar, if it is a regular file within the
-/// sidecar size limit that parses as the sidecar schema.
+/// sidecar size limit that parses as the sidecar schema; a missing or invalid sidecar gives no
+/// provenance.
 fn read_sidecar(data: &Path) -> Value {
-    // Regular files only, size-limited and schema-checked; a missing or invalid sidecar gives no provenance.
-    files::read_sidecar(data)
-        .ok()
-        .flatten()
-        .and_then(|s| serde_json::to_value(&s).ok())
-        .map(|v| {
-            let mut m = Map::new();
-            for k in ["model", "size", "coupling", "field", "algorithm", "seed", "samples", "tool_version"] {
-                if let Some(x) = v.get(k) {
-                    m.insert(k.into(), x.clone());
-                }
-            }
-            Value::Object(m)
-        })
-        .unwrap_or(Value::Null)
+    let Ok(Some(s)) = files::read_sidecar(data) else { return Value::Null };
+    let mut v = json!({"model": s.model, "size": s.size, "coupling": s.coupling, "field": s.field,
+        "seed": s.seed, "samples": s.samples, "tool_version": s.tool_version});
+    if let lattice_physics::io::Source::Sample(r) = &s.source {
+        v["algorithm"] = json!(r.algorithm);
+    }
+    v
 }
