@@ -21,6 +21,7 @@ fn cd1_epoch(c: &mut Criterion) {
         epochs: usize::MAX,
         batch_size: batch,
         learning_rate: 0.01,
+        learning_rate_schedule: rbm_core::RateSchedule::Constant,
         momentum: 0.5,
         momentum_switch: None,
         l1: 0.0,

@@ -40,6 +40,7 @@ fn main() {
         epochs: usize::MAX,
         batch_size: batch,
         learning_rate: 0.01,
+        learning_rate_schedule: rbm_core::RateSchedule::Constant,
         momentum: 0.5,
         momentum_switch: None,
         l1: 0.0,

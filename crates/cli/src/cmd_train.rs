@@ -17,7 +17,9 @@ use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use ndarray::{Array2, ArrayView2};
 use rbm_core::ais::{AisConfig, BetaSchedule};
-use rbm_core::{Error as RbmError, GreedyConfig, GreedyTrainer, MomentumSwitch, Rbm, TrainConfig, Units};
+use rbm_core::{
+    Error as RbmError, GreedyConfig, GreedyTrainer, MomentumSwitch, RateSchedule, Rbm, TrainConfig, Units,
+};
 use serde_json::{json, Map, Value};
 
 use crate::budget;
@@ -50,9 +52,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
     /// Learning rate (default `rbm_core::TrainConfig::default_learning_rate`: 0.01 for spin
-    /// units and 0.1 for binary units with CD, ten times less with PCD).
+    /// units and 0.1 for binary units with CD, 0.003 and 0.03 with PCD), of the first epoch.
     #[arg(long, allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
+    /// Keep the learning rate constant (Hinton's recipe) instead of the default linear decay
+    /// to zero over the epochs, which is what lets training approach the optimum.
+    #[arg(long)]
+    pub constant_learning_rate: bool,
     /// Initial momentum, in [0, 1).
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     pub momentum: f64,
@@ -157,6 +163,11 @@ fn train_config(args: &TrainArgs, units: Units) -> Result<TrainConfig> {
         learning_rate: args
             .learning_rate
             .unwrap_or_else(|| TrainConfig::default_learning_rate(units, args.persistent)),
+        learning_rate_schedule: if args.constant_learning_rate {
+            RateSchedule::Constant
+        } else {
+            RateSchedule::Linear
+        },
         momentum: args.momentum,
         momentum_switch,
         l1: args.l1,

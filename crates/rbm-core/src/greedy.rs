@@ -123,6 +123,7 @@ impl GreedyConfig {
                 persistent,
                 batch_size,
                 learning_rate,
+                learning_rate_schedule,
                 momentum,
                 momentum_switch,
                 l1,

@@ -58,5 +58,7 @@ pub use greedy::{
     next_layer_data, train_greedy, GreedyConfig, GreedyLayer, GreedyState, GreedyStep, GreedyTrainer,
 };
 pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm, RbmParts};
-pub use train::{EpochMetrics, MomentumSwitch, TrainConfig, Trainer, TrainerState, PLL_MAX_ROWS};
+pub use train::{
+    EpochMetrics, MomentumSwitch, RateSchedule, TrainConfig, Trainer, TrainerState, PLL_MAX_ROWS,
+};
 pub use units::Units;

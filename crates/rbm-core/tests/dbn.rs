@@ -62,6 +62,7 @@ fn dbn_generates_ising_configurations_with_the_right_energy() {
         epochs: 40,
         batch_size: 50,
         learning_rate: 0.01,
+        learning_rate_schedule: rbm_core::RateSchedule::Constant,
         momentum: 0.5,
         momentum_switch: None,
         l1: 0.0,

@@ -143,6 +143,7 @@ fn pcd_updates_average_to_the_exact_gradient() {
             epochs: 1,
             batch_size: 40,
             learning_rate: lr,
+            learning_rate_schedule: rbm_core::RateSchedule::Constant,
             momentum: 0.0,
             momentum_switch: None,
             l1: 0.0,

@@ -5,7 +5,7 @@
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use rbm_core::{Error, MomentumSwitch, TrainConfig, Trainer, Units};
+use rbm_core::{Error, MomentumSwitch, RateSchedule, TrainConfig, Trainer, Units};
 
 fn data(n: usize, nv: usize, units: Units, seed: u64) -> Array2<f32> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -20,6 +20,7 @@ fn config(persistent: bool, seed: u64) -> TrainConfig {
         epochs: 4,
         batch_size: 16,
         learning_rate: 0.05,
+        learning_rate_schedule: RateSchedule::Linear,
         momentum: 0.5,
         momentum_switch: Some(MomentumSwitch { epoch: 2, value: 0.9 }),
         l1: 1e-4,
@@ -263,4 +264,31 @@ fn inconsistent_checkpoints_are_rejected() {
     v["order"][0] = serde_json::json!(1000);
     let bad: Trainer<f32> = serde_json::from_value(v).unwrap();
     assert!(matches!(bad.validate(), Err(Error::InvalidParameter { name: "checkpoint index", .. })));
+}
+
+#[test]
+fn the_linear_schedule_decays_to_zero_and_old_configurations_read_as_constant() {
+    let c = TrainConfig { epochs: 4, learning_rate: 0.08, ..config(false, 1) };
+    assert_eq!(c.learning_rate_schedule, RateSchedule::Linear);
+    let rates: Vec<f64> = (0..6).map(|e| c.learning_rate_at(e)).collect();
+    // ε (1 - e/4) for e < 4, then the last epoch's rate.
+    assert_eq!(rates, [0.08, 0.06, 0.04, 0.02, 0.02, 0.02]);
+    let constant = TrainConfig { learning_rate_schedule: RateSchedule::Constant, ..c.clone() };
+    assert!((0..6).all(|e| constant.learning_rate_at(e) == 0.08));
+    // A configuration stored before schedules existed trained at a constant rate.
+    let mut json = serde_json::to_value(&c).unwrap();
+    json.as_object_mut().unwrap().remove("learning_rate_schedule");
+    let old: TrainConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(old.learning_rate_schedule, RateSchedule::Constant);
+    // The schedule changes training: the same seed with a constant rate gives another model.
+    let d = data(64, 6, Units::Spin, 2);
+    let run = |c: TrainConfig| {
+        let mut t = Trainer::new(c, d.view(), Units::Spin, 4, Units::Spin).unwrap();
+        while !t.is_finished() {
+            t.train_epoch(d.view()).unwrap();
+        }
+        t.into_model()
+    };
+    let c = TrainConfig { holdout: 0.0, ..c };
+    assert_ne!(run(c.clone()), run(TrainConfig { learning_rate_schedule: RateSchedule::Constant, ..c }));
 }

@@ -100,6 +100,7 @@ pub fn layer_train_config(config: &StudyConfig, seeds: &StudySeeds, layer: usize
         epochs: config.epochs,
         batch_size: config.batch_size,
         learning_rate: config.learning_rate,
+        learning_rate_schedule: rbm_core::RateSchedule::Constant,
         momentum: 0.5,
         momentum_switch: Some(MomentumSwitch { epoch: 5, value: 0.9 }),
         l1: config.l1,

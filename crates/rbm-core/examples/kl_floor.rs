@@ -1,0 +1,206 @@
+//! How close does CD/PCD training get to the finite-sample floor of the exact KL?
+//!
+//! A periodic ring of `n` spins at coupling `K` is represented exactly by an RBM with `n`
+//! hidden spins (the bond RBM, docs/science.md §5), so on `s` exact samples the best an RBM can
+//! do is the KL of the maximum-likelihood fit, about `parameters / (2 s)` nats. This example
+//! trains RBMs of that size with several settings and prints the exact `KL(P ‖ p_RBM)` (all
+//! `2^n` states enumerated) against that floor, and against the KL of the exact
+//! maximum-likelihood fit on the same samples (full-batch ascent with the exact gradient,
+//! started from the best trained model).
+//!
+//! `cargo run --release -p rbm-core --example kl_floor [n K samples epochs]` prints the table of
+//! settings on one ring (`KL_FLOOR_EXACT=1` adds the exact fit, `KL_FLOOR_ONLY=text` keeps the
+//! settings whose name contains `text`, `KL_FLOOR_HIDDEN=m` trains `m` hidden spins); `... --example kl_floor held-out` the defaults of every
+//! training mode on rings of 10, 12 and 16 spins at K = 0.5, 0.8 and 1.2.
+
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rbm_core::{all_states, RateSchedule, Rbm, RbmParts, TrainConfig, Trainer, Units};
+
+fn ring(n: usize, k: f64, samples: usize, seed: u64) -> (Array2<f64>, Vec<f64>, Array2<f32>) {
+    let states = all_states::<f64>(n, Units::Spin).unwrap();
+    let w: Vec<f64> = states
+        .rows()
+        .into_iter()
+        .map(|s| (k * (0..n).map(|i| s[i] * s[(i + 1) % n]).sum::<f64>()).exp())
+        .collect();
+    let z: f64 = w.iter().sum();
+    let p: Vec<f64> = w.iter().map(|x| x / z).collect();
+    let mut cdf = Vec::with_capacity(p.len());
+    let mut acc = 0.0;
+    for &x in &p {
+        acc += x;
+        cdf.push(acc);
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut data = Array2::zeros((samples, n));
+    for mut row in data.rows_mut() {
+        let u: f64 = rng.random::<f64>() * acc;
+        let i = cdf.partition_point(|&c| c <= u).min(p.len() - 1);
+        row.assign(&states.row(i).mapv(|x| x as f32));
+    }
+    (states, p, data)
+}
+
+fn kl(states: &Array2<f64>, p: &[f64], model: &Rbm<f64>) -> f64 {
+    let log_z = model.exact_log_partition().unwrap();
+    let f = model.free_energies(states.view()).unwrap();
+    p.iter().zip(&f).map(|(&pi, &fi)| pi * (pi.ln() + fi + log_z)).sum()
+}
+
+fn train(data: &Array2<f32>, n: usize, hidden_units: Units, config: &TrainConfig) -> Rbm<f32> {
+    let mut trainer = Trainer::new(config.clone(), data.view(), Units::Spin, n, hidden_units).unwrap();
+    while !trainer.is_finished() {
+        trainer.train_epoch(data.view()).unwrap();
+    }
+    trainer.into_model()
+}
+
+/// Full-batch gradient ascent of the exact log-likelihood of `data`, with momentum.
+fn exact_fit(model: &Rbm<f64>, data: &Array2<f64>, iterations: usize, lr: f64) -> Rbm<f64> {
+    let mut m = model.clone();
+    let (nv, nh) = m.weights().dim();
+    let mut vw = Array2::<f64>::zeros((nv, nh));
+    let mut va = ndarray::Array1::<f64>::zeros(nv);
+    let mut vb = ndarray::Array1::<f64>::zeros(nh);
+    for _ in 0..iterations {
+        let g = m.exact_log_likelihood_gradient(data.view()).unwrap();
+        vw = vw * 0.9 + &g.weights * lr;
+        va = va * 0.9 + &g.visible_bias * lr;
+        vb = vb * 0.9 + &g.hidden_bias * lr;
+        let RbmParts { weights, visible_bias, hidden_bias, visible_units, hidden_units } = m.into_parts();
+        m = Rbm::new(weights + &vw, visible_bias + &va, hidden_bias + &vb, visible_units, hidden_units)
+            .unwrap();
+    }
+    m
+}
+
+fn floor(n: usize, samples: usize) -> f64 {
+    (n * n + 2 * n) as f64 / (2.0 * samples as f64)
+}
+
+/// KL reached by each setting on one ring (mean over `seeds`), against the floor.
+fn settings_table(n: usize, k: f64, samples: usize, epochs: usize, exact: bool) {
+    let (states, p, data) = ring(n, k, samples, 3);
+    let hidden = std::env::var("KL_FLOOR_HIDDEN").map_or(n, |h| h.parse().unwrap());
+    let fl = floor(n, samples);
+    println!("ring n = {n}, K = {k}, {samples} samples, {hidden} hidden spins, {epochs} epochs");
+    println!("floor ≈ parameters / (2 samples) = {fl:.4} nats");
+    let rec = |persistent: bool| TrainConfig {
+        exact_max_units: 0,
+        ..TrainConfig::recommended(Units::Spin, persistent, epochs, 0)
+    };
+    let constant = |c: TrainConfig| TrainConfig { learning_rate_schedule: RateSchedule::Constant, ..c };
+    let cd = rec(false);
+    let pcd = rec(true);
+    let settings = [
+        ("CD-1 defaults (lr 0.01, linear decay, momentum 0.5 → 0.9)", cd.clone()),
+        ("CD-1 constant lr 0.01 (the old default)", constant(cd.clone())),
+        ("CD-1 constant lr 0.003", TrainConfig { learning_rate: 0.003, ..constant(cd.clone()) }),
+        (
+            "CD-1 constant, momentum 0.5 throughout",
+            TrainConfig { momentum_switch: None, ..constant(cd.clone()) },
+        ),
+        ("CD-1 decay, momentum 0.5 throughout", TrainConfig { momentum_switch: None, ..cd.clone() }),
+        ("CD-1 decay, batch 20", TrainConfig { batch_size: 20, ..cd.clone() }),
+        ("CD-1 decay, batch 500", TrainConfig { batch_size: 500, ..cd.clone() }),
+        ("CD-1 decay, initial weights 0.1", TrainConfig { init_std: 0.1, ..cd.clone() }),
+        ("CD-1 decay, half the epochs", TrainConfig { epochs: epochs / 2, ..cd.clone() }),
+        ("CD-10 decay", TrainConfig { cd_k: 10, ..cd.clone() }),
+        ("CD-10 constant", TrainConfig { cd_k: 10, ..constant(cd.clone()) }),
+        ("PCD defaults (lr 0.003, linear decay, momentum 0.5)", pcd.clone()),
+        (
+            "PCD constant lr 0.001 (the old default)",
+            TrainConfig { learning_rate: 0.001, ..constant(pcd.clone()) },
+        ),
+        ("PCD constant lr 0.003", constant(pcd.clone())),
+        ("PCD decay from 0.001", TrainConfig { learning_rate: 0.001, ..pcd.clone() }),
+        ("PCD decay, k = 5", TrainConfig { cd_k: 5, ..pcd.clone() }),
+        ("PCD decay, batch 500", TrainConfig { batch_size: 500, ..pcd.clone() }),
+        (
+            "CD-1 constant lr 0.05, batch 50 (the old rg1d step)",
+            TrainConfig { learning_rate: 0.05, batch_size: 50, ..constant(cd.clone()) },
+        ),
+        ("CD-1 decay, batch 50", TrainConfig { batch_size: 50, ..cd.clone() }),
+        ("CD-1 decay from 0.03", TrainConfig { learning_rate: 0.03, ..cd.clone() }),
+        ("PCD decay, batch 50", TrainConfig { batch_size: 50, ..pcd.clone() }),
+        ("PCD decay from 0.01", TrainConfig { learning_rate: 0.01, ..pcd.clone() }),
+    ];
+    let only = std::env::var("KL_FLOOR_ONLY").ok();
+    let mut best: Option<(f64, Rbm<f64>)> = None;
+    println!("| setting | KL, seeds 1 and 2 (nats) | mean KL / floor |");
+    println!("|---|---|---|");
+    for (name, config) in settings {
+        if only.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        let kls: Vec<f64> = [1u64, 2]
+            .iter()
+            .map(|&seed| {
+                let m = train(&data, hidden, Units::Spin, &TrainConfig { seed, ..config.clone() }).to_f64();
+                let x = kl(&states, &p, &m);
+                if best.as_ref().is_none_or(|(b, _)| x < *b) {
+                    best = Some((x, m));
+                }
+                x
+            })
+            .collect();
+        let mean = kls.iter().sum::<f64>() / kls.len() as f64;
+        println!("| {name} | {:.4}, {:.4} | {:.1} |", kls[0], kls[1], mean / fl);
+    }
+    if exact {
+        let (_, m) = best.unwrap();
+        let fit = exact_fit(&m, &data.mapv(f64::from), 1000, 0.05);
+        println!(
+            "exact maximum-likelihood fit (1000 full-batch steps from the best model): KL = {:.4}",
+            kl(&states, &p, &fit)
+        );
+    }
+}
+
+/// The three default modes on rings none of the tests uses.
+fn held_out_table(samples: usize, epochs: usize) {
+    println!("defaults on held-out rings ({samples} samples, n hidden spins, {epochs} epochs, seed 5)");
+    println!("| ring | floor | CD-1 | CD-10 | PCD | PCD, binary hidden |");
+    println!("|---|---|---|---|---|---|");
+    for n in [10usize, 12, 16] {
+        for k in [0.5, 0.8, 1.2] {
+            let (states, p, data) = ring(n, k, samples, 11 + n as u64);
+            let fl = floor(n, samples);
+            let run = |persistent: bool, cd_k: usize, hidden: Units| {
+                let c = TrainConfig {
+                    cd_k,
+                    exact_max_units: 0,
+                    ..TrainConfig::recommended(hidden, persistent, epochs, 5)
+                };
+                let x = kl(&states, &p, &train(&data, n, hidden, &c).to_f64());
+                format!("{x:.4} ({:.1}×)", x / fl)
+            };
+            println!(
+                "| n = {n}, K = {k} | {fl:.4} | {} | {} | {} | {} |",
+                run(false, 1, Units::Spin),
+                run(false, 10, Units::Spin),
+                run(true, 1, Units::Spin),
+                run(true, 1, Units::Binary),
+            );
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize, d: f64| args.get(i).map(|s| s.parse().unwrap()).unwrap_or(d);
+    if args.first().map(String::as_str) == Some("held-out") {
+        held_out_table(20_000, 200);
+        return;
+    }
+    let (n, k) = (arg(0, 14.0) as usize, arg(1, 0.8));
+    settings_table(
+        n,
+        k,
+        arg(2, 20_000.0) as usize,
+        arg(3, 200.0) as usize,
+        std::env::var("KL_FLOOR_EXACT").is_ok(),
+    );
+}
