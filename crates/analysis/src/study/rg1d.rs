@@ -1,9 +1,11 @@
 //! Step 4: the exact 1D renormalization group. The decimation flow `tanh K' = tanh² K` from
 //! several `K₀`, its exact RBM realisation checked by enumeration, and the paper's mapping
 //! measured exactly on a system small enough to enumerate: an RBM with 6 hidden spins trained by
-//! CD-1 on Monte Carlo samples of a periodic ring of 12 spins at `K = 0.5`, compared through
-//! `T = -E + H` with the ring (KL, ΔF, trace-condition violation), beside the bond RBM, which
-//! realises the ring exactly. Dimensionless couplings, `H = -K Σ s_i s_{i+1}`.
+//! CD-1 (the library's recommended settings, [`TrainConfig::recommended`]: learning rate 0.01
+//! decaying linearly to zero) on Monte Carlo samples of a periodic ring of 12 spins at
+//! `K = 0.5`, compared through `T = -E + H` with the ring (KL, ΔF, trace-condition violation)
+//! after every epoch of [`CURVE_EPOCHS`], beside the bond RBM, which realises the ring exactly.
+//! Dimensionless couplings, `H = -K Σ s_i s_{i+1}`.
 
 use lattice_physics::dataset::{self, DatasetConfig, Sweeps};
 use lattice_physics::sampler::Algorithm;
@@ -28,7 +30,9 @@ const RING: usize = 12;
 const RING_COUPLING: f64 = 0.5;
 const RING_HIDDEN: usize = 6;
 const RING_SAMPLES: usize = 5000;
-const RING_EPOCHS: usize = 60;
+const RING_EPOCHS: usize = 200;
+/// Epochs after which the trained RBM's exact mapping is measured (the training curve).
+pub const CURVE_EPOCHS: [usize; 9] = [0, 1, 2, 5, 10, 20, 50, 100, 200];
 const STARTS: [f64; 5] = [0.5, 1.0, 1.5, 2.0, 3.0];
 /// Pair couplings listed in the report.
 const STRONGEST: usize = 6;
@@ -74,6 +78,19 @@ impl From<&MappingReport> for MappingSummary {
     }
 }
 
+/// The exact mapping of the ring RBM after some epochs of training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MappingPoint {
+    /// Epochs trained (0: the initial model).
+    pub epoch: usize,
+    /// `KL(P ‖ p_RBM)` in nats.
+    pub kl_divergence: f64,
+    /// Largest `|ln Σ_h e^T - mean|` over `v`.
+    pub trace_violation_max: f64,
+    /// Standard deviation of `ln Σ_h e^T` over `v` (weighted by `P`).
+    pub trace_violation_std: f64,
+}
+
 /// A trained RBM on the ring against the exact bond RBM.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainedMapping {
@@ -87,6 +104,10 @@ pub struct TrainedMapping {
     pub training_samples: usize,
     /// Epochs.
     pub epochs: usize,
+    /// Learning rate of the first epoch (it decays linearly to zero over the run).
+    pub learning_rate: f64,
+    /// The exact mapping after each epoch of [`CURVE_EPOCHS`].
+    pub curve: Vec<MappingPoint>,
     /// The trained RBM.
     pub trained: MappingSummary,
     /// The bond RBM (exact).
@@ -164,18 +185,29 @@ fn trained_ring_mapping(seeds: &StudySeeds) -> Result<TrainedMapping> {
     let data = dataset::generate(model, Algorithm::Wolff, &config, &|_| {})?;
     let x = Array2::from_shape_vec((RING_SAMPLES, RING), data.spins.iter().map(|&s| f32::from(s)).collect())
         .map_err(|_| Error::Empty { what: "ring data" })?;
-    let mut tc = TrainConfig::hinton(RING_EPOCHS, seeds.ring_train());
-    tc.learning_rate = 0.05;
-    tc.batch_size = 50;
-    tc.monitor_samples = 100;
+    let mut tc = TrainConfig::recommended(Units::Spin, false, RING_EPOCHS, seeds.ring_train());
     tc.exact_max_units = 0;
+    let learning_rate = tc.learning_rate;
+    let ham = SpinHamiltonian::ring(RING, RING_COUPLING, 0.0)?;
+    let options = MappingOptions { double_sums: false };
     let mut trainer = Trainer::new(tc, x.view(), Units::Spin, RING_HIDDEN, Units::Spin)?;
-    while !trainer.is_finished() {
+    let mut curve = Vec::with_capacity(CURVE_EPOCHS.len());
+    loop {
+        if CURVE_EPOCHS.contains(&trainer.epochs_done()) {
+            let r = exact_mapping(&ham, &trainer.model().to_f64(), &options)?;
+            curve.push(MappingPoint {
+                epoch: trainer.epochs_done(),
+                kl_divergence: r.kl_divergence,
+                trace_violation_max: r.trace_violation_max,
+                trace_violation_std: r.trace_violation_std,
+            });
+        }
+        if trainer.is_finished() {
+            break;
+        }
         trainer.train_epoch(x.view())?;
     }
     let rbm = trainer.into_model().to_f64();
-    let ham = SpinHamiltonian::ring(RING, RING_COUPLING, 0.0)?;
-    let options = MappingOptions { double_sums: false };
     let trained = exact_mapping(&ham, &rbm, &options)?;
     let fit = project(&trained.coarse_hamiltonian, &OperatorBasis::all_pairs(RING_HIDDEN)?)?;
     let reference = exact_mapping(&ham, &bond_rbm(&ham)?, &options)?;
@@ -185,6 +217,8 @@ fn trained_ring_mapping(seeds: &StudySeeds) -> Result<TrainedMapping> {
         hidden: RING_HIDDEN,
         training_samples: RING_SAMPLES,
         epochs: RING_EPOCHS,
+        learning_rate,
+        curve,
         trained: MappingSummary::from(&trained),
         bond_rbm: MappingSummary::from(&reference),
         fit_residual: fit.residual_rms,
@@ -195,6 +229,31 @@ fn trained_ring_mapping(seeds: &StudySeeds) -> Result<TrainedMapping> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ring_rbm_is_trained_well_and_its_mapping_improves_with_training() {
+        // Issue 10: at the old learning rate 0.05 the 12 → 6 RBM ended at KL 0.24-0.46 nats,
+        // at a constant 0.01 at 0.047. The bound is half of the latter: what a constant rate
+        // leaves (mini-batch noise) must be gone; with the decaying rate it reaches ≈ 0.008.
+        let m = trained_ring_mapping(&StudySeeds::new(1)).unwrap();
+        for p in &m.curve {
+            eprintln!(
+                "epoch {:>3}: KL {:.5}, trace violation std {:.5}, max {:.5}",
+                p.epoch, p.kl_divergence, p.trace_violation_std, p.trace_violation_max
+            );
+        }
+        let epochs: Vec<usize> = m.curve.iter().map(|p| p.epoch).collect();
+        assert_eq!(epochs, CURVE_EPOCHS);
+        let (first, last) = (&m.curve[0], m.curve.last().unwrap());
+        assert_eq!(last.kl_divergence, m.trained.kl_divergence);
+        assert!(m.trained.kl_divergence >= 0.0 && m.trained.kl_divergence < 0.024, "{:?}", m.trained);
+        assert!(first.kl_divergence > 50.0 * last.kl_divergence, "{:?}", m.curve);
+        assert!(first.trace_violation_std > 5.0 * last.trace_violation_std, "{:?}", m.curve);
+        // p(v) = P(v) e^{g(v)} / ⟨e^g⟩_P with g = ln Σ_h e^T, so KL = ln⟨e^g⟩_P - ⟨g⟩_P, which is
+        // Var_P(g)/2 to second order: a near-exact step has KL ≈ (trace violation std)² / 2.
+        let s = last.trace_violation_std;
+        assert!((last.kl_divergence - s * s / 2.0).abs() < 0.2 * last.kl_divergence, "{last:?}");
+    }
 
     #[test]
     fn the_strongest_couplings_are_pairs_only() {
