@@ -52,7 +52,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
     /// Learning rate (default `rbm_core::TrainConfig::default_learning_rate`: 0.01 for spin
-    /// units and 0.1 for binary units with CD, 0.003 and 0.03 with PCD), of the first epoch.
+    /// units and 0.1 for binary units with CD, 0.005 and 0.03 with PCD), of the first epoch.
     #[arg(long, allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
     /// Keep the learning rate constant (Hinton's recipe) instead of the default linear decay
