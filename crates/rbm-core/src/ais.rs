@@ -278,19 +278,21 @@ pub struct LogLikelihood {
 }
 
 impl<F: Float> Rbm<F> {
-    /// The mean log-likelihood of `data` under this model, in `f64`: exact when the smaller
+    /// The mean log-likelihood of `data` under this model: exact (in `f64`) when the smaller
     /// layer has at most [`MAX_EXACT_UNITS`](crate::MAX_EXACT_UNITS) units, else by AIS from the
     /// data's base-rate model ([`base_rate_bias`]) with `ais`, or `None` when `ais` is `None`.
-    /// Uses memory of the order of the model, not of an `f64` copy of `data`.
+    /// AIS and the free energies run in the model's float type (fields in `F`, sums and log
+    /// weights in `f64`, as [`monitor::mean_free_energy`](crate::monitor::mean_free_energy)):
+    /// for `f32` the rounding is far below AIS's statistical error and the cost a fraction of
+    /// an `f64` run. Uses memory of the order of the model, not of a copy of `data`.
     pub fn estimate_log_likelihood(
         &self,
         data: ArrayView2<F>,
         ais: Option<&AisConfig>,
     ) -> Result<Option<LogLikelihood>> {
         self.validate_visible(data)?;
-        let model = self.to_f64();
         if self.n_visible().min(self.n_hidden()) <= crate::MAX_EXACT_UNITS {
-            let log_z = model.exact_log_partition()?;
+            let log_z = self.to_f64().exact_log_partition()?;
             let value = self.log_likelihood_with(data, log_z)?;
             return Ok(Some(LogLikelihood {
                 value,
@@ -301,8 +303,8 @@ impl<F: Float> Rbm<F> {
         }
         let Some(config) = ais else { return Ok(None) };
         let base = base_rate_bias(data, self.visible_units)?;
-        let est = model.ais_log_partition(Some(base.view()), config)?;
-        let value = self.log_likelihood_with(data, est.log_z)?;
+        let est = self.ais_log_partition(Some(base.view()), config)?;
+        let value = -crate::monitor::mean_free_energy(self, data)? - est.log_z;
         Ok(Some(LogLikelihood { value, stderr: est.stderr, method: LikelihoodMethod::Ais, ais: Some(est) }))
     }
 }
