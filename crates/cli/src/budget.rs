@@ -98,6 +98,25 @@ pub fn check_array(what: &str, dims: &[usize], elem_bytes: usize) -> Result<()> 
     check(what, product(&factors))
 }
 
+/// Check a greedy training run on `n` samples of `n_visible` units (`kadanoff train`): the data
+/// as read (i8, twice while decoded) and as f32, the training state
+/// ([`rbm_core::GreedyConfig::memory_bytes`]) and `ais_chains` AIS chains per layer (f64, both
+/// layers, three buffers each). Likelihoods convert the data to f64 in bounded blocks.
+pub fn check_training(
+    greedy: &rbm_core::GreedyConfig,
+    n: usize,
+    n_visible: usize,
+    ais_chains: usize,
+) -> Result<()> {
+    let sizes = greedy.sizes(n_visible);
+    let ais = sizes.windows(2).map(|w| product(&[ais_chains as u128, (w[0] + w[1]) as u128, 24]));
+    let total = ais
+        .chain([product(&[n as u128, n_visible as u128, 6]), greedy.memory_bytes(n, n_visible, 4)])
+        .try_fold(0u128, |t, x| t.checked_add(x?));
+    let shape: Vec<String> = sizes.iter().map(usize::to_string).collect();
+    check(&format!("training {} on {n} samples", shape.join("→")), total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -284,6 +284,19 @@ pub fn read_sidecar(npy: &Path) -> Result<Option<Sidecar>> {
         .map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
+/// Selected provenance fields of the sidecar of the data set `data` (what produced it), if it
+/// is a regular file within the sidecar size limit that parses as the sidecar schema; `Null`
+/// for a missing or invalid sidecar.
+pub fn read_provenance(data: &Path) -> serde_json::Value {
+    let Ok(Some(s)) = read_sidecar(data) else { return serde_json::Value::Null };
+    let mut v = serde_json::json!({"model": s.model, "size": s.size, "coupling": s.coupling, "field": s.field,
+        "seed": s.seed, "samples": s.samples, "tool_version": s.tool_version});
+    if let io::Source::Sample(r) = &s.source {
+        v["algorithm"] = serde_json::json!(r.algorithm);
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,19 +1,23 @@
 //! Model and checkpoint files on disk. The encoding is `rbm_core::format`'s (safetensors, see
 //! its documentation for the layout); this module only opens regular files, reads them within
 //! the memory budget ([`crate::budget`]), writes them atomically, and turns JSON-valued
-//! metadata into JSON for the commands.
+//! metadata into JSON for the commands. `train`'s checkpoint policy (where, how often, and
+//! which checkpoint may be resumed) is here too.
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use ndarray::ArrayView2;
 use rbm_core::format::{self, Checkpoint};
-use rbm_core::{Dbn, GreedyState, Rbm};
+use rbm_core::{Dbn, Error as RbmError, GreedyConfig, GreedyState, GreedyTrainer, Rbm};
 use serde_json::{Map, Value};
 
 use crate::budget;
 use crate::files::PendingOutput;
+use crate::progress::Progress;
 
 /// A decoded model file.
 pub struct ModelFile {
@@ -90,4 +94,124 @@ pub fn write_checkpoint(path: &Path, state: &GreedyState<f32>, extra: &Map<Strin
     let out = PendingOutput::claim(path, true)?;
     out.write_with(|w| Ok(w.write_all(&bytes)?))?;
     out.commit()
+}
+
+/// The checkpoint of the model `out`: `OUT.ckpt`.
+pub fn checkpoint_path(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".ckpt");
+    PathBuf::from(s)
+}
+
+/// Minimum wall time between two checkpoints written inside a layer: 5 seconds, or the
+/// environment variable `KADANOFF_CHECKPOINT_SECONDS` (0 checkpoints after every epoch).
+fn checkpoint_interval() -> Result<Duration> {
+    const VAR: &str = "KADANOFF_CHECKPOINT_SECONDS";
+    const MAX: f64 = 1e6;
+    match std::env::var(VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(Duration::from_secs(5)),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{VAR} is not valid UTF-8"),
+        Ok(s) => match s.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && (0.0..=MAX).contains(&x) => Ok(Duration::from_secs_f64(x)),
+            _ => bail!("{VAR}={s:?}: must be a number of seconds between 0 and {MAX}"),
+        },
+    }
+}
+
+/// The checkpoint of one `train` run: where it is, how often it is written, and the metadata
+/// entry `run` that identifies the run's data (the FNV-1a hash of the values as read and the
+/// shape), so that only a checkpoint of the same data is resumed.
+pub struct Checkpointer {
+    path: PathBuf,
+    interval: Duration,
+    last: Instant,
+    data_hash: String,
+    run_key: String,
+}
+
+impl Checkpointer {
+    /// The checkpoint beside the model `out` of a run on `values` (`shape`: samples, units).
+    pub fn new(out: &Path, values: &[i8], shape: [usize; 2]) -> Result<Self> {
+        let hash = values.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b as u8)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        let data_hash = format!("{hash:016x}");
+        let run_key = serde_json::json!({"data_hash": data_hash, "data_shape": shape}).to_string();
+        let (path, interval, last) = (checkpoint_path(out), checkpoint_interval()?, Instant::now());
+        Ok(Checkpointer { path, interval, last, data_hash, run_key })
+    }
+
+    /// The FNV-1a hash of the data values, in hexadecimal.
+    pub fn data_hash(&self) -> &str {
+        &self.data_hash
+    }
+
+    /// Where the checkpoint is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the state of `run` atomically if `now` or if the interval has passed since the
+    /// last write.
+    pub fn save(&mut self, run: &GreedyTrainer<f32>, now: bool) -> Result<()> {
+        if now || self.last.elapsed() >= self.interval {
+            let meta: Map<String, Value> =
+                [("run".to_string(), Value::String(self.run_key.clone()))].into_iter().collect();
+            write_checkpoint(&self.path, &run.state(), &meta)?;
+            self.last = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// The run to continue (with `resume`) from the checkpoint, if there is one and it is of
+    /// this run: its entry `run` is this run's and its state is of `config` and fits `data`.
+    /// With `force` a checkpoint of another run (or a damaged one) is set aside with a message
+    /// and `None` returned (training starts over); without it, it is an error.
+    pub fn resume(
+        &self,
+        resume: bool,
+        config: &GreedyConfig,
+        data: ArrayView2<f32>,
+        force: bool,
+        progress: &Progress,
+    ) -> Result<Option<GreedyTrainer<f32>>> {
+        let path = &self.path;
+        if !resume {
+            return Ok(None);
+        }
+        if !path.exists() {
+            progress.message(&format!("no checkpoint at {}; starting from scratch", path.display()));
+            return Ok(None);
+        }
+        let refuse = |why: String| -> Result<Option<GreedyTrainer<f32>>> {
+            if force {
+                progress.message(&format!("discarding {why}; starting from scratch (--force)"));
+                Ok(None)
+            } else {
+                bail!("{why}; rerun with the same arguments, or add --force (or drop --resume) to start over")
+            }
+        };
+        let c = match read_checkpoint(path) {
+            Ok(c) => c,
+            Err(e) => return refuse(format!("{e:#}")),
+        };
+        if c.metadata.get("run") != Some(&self.run_key) {
+            return refuse(format!(
+                "the checkpoint {} was made by a different run (for other data)",
+                path.display()
+            ));
+        }
+        let run = match GreedyTrainer::resume(config, c.state, data) {
+            Ok(run) => run,
+            Err(e @ RbmError::StateMismatch { .. }) => {
+                return refuse(format!("the checkpoint {} was made by a different run: {e}", path.display()))
+            }
+            Err(e) => return refuse(format!("the checkpoint {} is unusable: {e}", path.display())),
+        };
+        let done = run.finished_layers().len();
+        let at = run.current().map(|t| format!(", layer {} at epoch {}", done + 1, t.epochs_done()));
+        let at = at.unwrap_or_default();
+        progress.message(&format!("resuming from {} ({done} finished layer(s){at})", path.display()));
+        Ok(Some(run))
+    }
 }

@@ -243,3 +243,68 @@ impl<F: Float> Rbm<F> {
         })
     }
 }
+
+/// How a [`LogLikelihood`] was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LikelihoodMethod {
+    /// `ln Z` by enumeration of the smaller layer (no statistical error).
+    Exact,
+    /// `ln Z` by annealed importance sampling.
+    Ais,
+}
+
+impl LikelihoodMethod {
+    /// `"exact"` or `"ais"` (as serialised).
+    pub fn name(self) -> &'static str {
+        match self {
+            LikelihoodMethod::Exact => "exact",
+            LikelihoodMethod::Ais => "ais",
+        }
+    }
+}
+
+/// A mean log-likelihood per sample (nats) and how it was obtained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLikelihood {
+    /// `(1/n) Σ_n ln p(v_n)`.
+    pub value: f64,
+    /// Standard error of `value` (that of the AIS `ln Z`; 0 when exact).
+    pub stderr: f64,
+    /// Exact or AIS.
+    pub method: LikelihoodMethod,
+    /// The AIS estimate of `ln Z` (AIS only).
+    pub ais: Option<AisEstimate>,
+}
+
+impl<F: Float> Rbm<F> {
+    /// The mean log-likelihood of `data` under this model: exact (in `f64`) when the smaller
+    /// layer has at most [`MAX_EXACT_UNITS`](crate::MAX_EXACT_UNITS) units, else by AIS from the
+    /// data's base-rate model ([`base_rate_bias`]) with `ais`, or `None` when `ais` is `None`.
+    /// AIS and the free energies run in the model's float type (fields in `F`, sums and log
+    /// weights in `f64`, as [`monitor::mean_free_energy`](crate::monitor::mean_free_energy)):
+    /// for `f32` the rounding is far below AIS's statistical error and the cost a fraction of
+    /// an `f64` run. Uses memory of the order of the model, not of a copy of `data`.
+    pub fn estimate_log_likelihood(
+        &self,
+        data: ArrayView2<F>,
+        ais: Option<&AisConfig>,
+    ) -> Result<Option<LogLikelihood>> {
+        self.validate_visible(data)?;
+        if self.n_visible().min(self.n_hidden()) <= crate::MAX_EXACT_UNITS {
+            let log_z = self.to_f64().exact_log_partition()?;
+            let value = self.log_likelihood_with(data, log_z)?;
+            return Ok(Some(LogLikelihood {
+                value,
+                stderr: 0.0,
+                method: LikelihoodMethod::Exact,
+                ais: None,
+            }));
+        }
+        let Some(config) = ais else { return Ok(None) };
+        let base = base_rate_bias(data, self.visible_units)?;
+        let est = self.ais_log_partition(Some(base.view()), config)?;
+        let value = -crate::monitor::mean_free_energy(self, data)? - est.log_z;
+        Ok(Some(LogLikelihood { value, stderr: est.stderr, method: LikelihoodMethod::Ais, ais: Some(est) }))
+    }
+}

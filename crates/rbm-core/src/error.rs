@@ -57,6 +57,13 @@ pub enum Error {
         /// The units the layer expects.
         units: Units,
     },
+    /// Integer data that are neither ±1 spins nor 0/1 bits throughout, or bits for spin units
+    /// ([`Units::data_from_values`]).
+    #[error("the data {problem}")]
+    DataValues {
+        /// What is wrong, completing "the data …".
+        problem: &'static str,
+    },
     /// Exact enumeration was asked for on a model whose smaller layer is too large.
     #[error("exact enumeration needs a layer of at most {max} units, the smaller layer has {units}")]
     TooManyUnitsForExact {

@@ -16,6 +16,9 @@ use crate::{Error, Float, Layer, Rbm, Result};
 /// The largest layer [`Rbm::exact_log_partition`] enumerates.
 pub const MAX_EXACT_UNITS: usize = 24;
 
+/// Rows per block of [`Rbm::log_likelihood_with`] (converted to `f64` one block at a time).
+pub const LIKELIHOOD_BLOCK_ROWS: usize = 1024;
+
 const CHUNK_BITS: usize = 12;
 
 /// Streaming log-sum-exp accumulator: `ln Σ e^{x}` as `max + ln Σ e^{x - max}`.
@@ -101,12 +104,27 @@ impl<F: Float> Rbm<F> {
 
     /// Mean log-likelihood per sample, `(1/n) Σ_n ln p(v_n)`, in nats, given `ln Z`
     /// (from [`Rbm::exact_log_partition`] or an AIS estimate). Validates `data`.
+    ///
+    /// The free energies are computed in `f64` on blocks of [`LIKELIHOOD_BLOCK_ROWS`] rows, so
+    /// the memory used beyond `data` is a few blocks, not an `f64` copy of the data set.
     pub fn log_likelihood_with(&self, data: ArrayView2<F>, log_z: f64) -> Result<f64> {
         self.validate_visible(data)?;
+        if data.nrows() == 0 {
+            return Err(Error::EmptyData);
+        }
         let model = self.to_f64();
-        let data64 = data.mapv(|x| x.to_f64());
-        let f = model.free_energies(data64.view())?;
-        Ok(-f.mean().unwrap_or(0.0) - log_z)
+        let mut field = Array2::zeros((LIKELIHOOD_BLOCK_ROWS.min(data.nrows()), self.n_hidden()));
+        let mut free = Array1::zeros(field.nrows());
+        let mut total = 0.0;
+        for block in data.axis_chunks_iter(ndarray::Axis(0), LIKELIHOOD_BLOCK_ROWS) {
+            let rows = block.nrows();
+            let block64 = block.mapv(|x| x.to_f64());
+            let (field, mut free) =
+                (field.slice_mut(ndarray::s![..rows, ..]), free.slice_mut(ndarray::s![..rows]));
+            model.free_energies_into_unchecked(block64.view(), field, free.view_mut());
+            total += free.sum();
+        }
+        Ok(-total / data.nrows() as f64 - log_z)
     }
 
     /// Exact mean log-likelihood per sample of `data` (nats), when the smaller layer has at

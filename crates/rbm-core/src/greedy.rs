@@ -20,7 +20,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    validate_data, Dbn, EpochMetrics, Error, Float, Rbm, Result, TrainConfig, Trainer, TrainerState, Units,
+    validate_data, AisConfig, Dbn, EpochMetrics, Error, Float, LikelihoodMethod, Rbm, Result, TrainConfig,
+    Trainer, TrainerState, Units,
 };
 
 /// One layer of a greedy run.
@@ -83,6 +84,24 @@ impl GreedyConfig {
             layer.train.validate()?;
         }
         Ok(())
+    }
+
+    /// Bytes a run on `n_samples` rows of `n_visible` units allocates besides the data, for
+    /// `F` of `float_bytes` bytes: per layer the model, its momentum, the snapshot kept during
+    /// an epoch and the finished copy; the next layer's data; mini-batch scratch and persistent
+    /// chains. `None` on overflow.
+    pub fn memory_bytes(&self, n_samples: usize, n_visible: usize, float_bytes: usize) -> Option<u128> {
+        let sizes = self.sizes(n_visible);
+        let f = float_bytes as u128;
+        let mut total: u128 = 0;
+        for (w, layer) in sizes.windows(2).zip(&self.layers) {
+            let (nv, nh, batch) = (w[0] as u128, w[1] as u128, layer.train.batch_size as u128);
+            let model = (4 * f).checked_mul(nv)?.checked_mul(nh)?;
+            let next = f.checked_mul(n_samples as u128)?.checked_mul(nh)?;
+            let scratch = (4 * f).checked_mul(batch)?.checked_mul(nv + nh)?;
+            total = total.checked_add(model)?.checked_add(next)?.checked_add(scratch)?;
+        }
+        Some(total)
     }
 
     /// Layer widths, data layer first (`n_visible` is the data's).
@@ -166,6 +185,32 @@ pub struct GreedyStep {
     pub layer_finished: bool,
     /// Whether every layer is now finished.
     pub finished: bool,
+}
+
+/// The final state of one finished layer: its shape, its last epoch's metrics and its
+/// log-likelihood on its own training input ([`GreedyTrainer::layer_summary`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerSummary {
+    /// The layer (0-based, data side first).
+    pub index: usize,
+    /// Visible units.
+    pub n_visible: usize,
+    /// Hidden units.
+    pub n_hidden: usize,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// The last epoch's [`EpochMetrics::reconstruction_error`].
+    pub reconstruction_error: Option<f64>,
+    /// The last epoch's [`EpochMetrics::pseudo_log_likelihood`].
+    pub pseudo_log_likelihood: Option<f64>,
+    /// The last epoch's [`EpochMetrics::free_energy_gap`].
+    pub free_energy_gap: Option<f64>,
+    /// Mean log-likelihood per sample of the layer's training input (nats), if computed.
+    pub log_likelihood: Option<f64>,
+    /// Its standard error (0 when exact).
+    pub log_likelihood_stderr: Option<f64>,
+    /// How it was computed.
+    pub log_likelihood_method: Option<LikelihoodMethod>,
 }
 
 /// A resumable greedy training run (see the [module docs](self)).
@@ -434,6 +479,38 @@ impl<F: Float> GreedyTrainer<F> {
             0 => Some(data),
             l => self.inputs.get(l - 1).map(|x| x.view()),
         }
+    }
+
+    /// The summary of finished layer `layer`: shape, last metrics, and the log-likelihood of
+    /// its training input by [`Rbm::estimate_log_likelihood`] (exact for small layers, else
+    /// AIS with `ais`, or none). `data` is the data the run was started on.
+    pub fn layer_summary(
+        &self,
+        layer: usize,
+        data: ArrayView2<F>,
+        ais: Option<&AisConfig>,
+    ) -> Result<LayerSummary> {
+        let (Some(rbm), Some(x)) = (self.finished.get(layer), self.layer_input(layer, data)) else {
+            return Err(Error::InvalidParameter {
+                name: "layer",
+                value: layer as f64,
+                reason: "is not a finished layer of the run",
+            });
+        };
+        let last = self.history[layer].last();
+        let ll = rbm.estimate_log_likelihood(x, ais)?;
+        Ok(LayerSummary {
+            index: layer,
+            n_visible: rbm.n_visible(),
+            n_hidden: rbm.n_hidden(),
+            epochs: self.history[layer].len(),
+            reconstruction_error: last.map(|m| m.reconstruction_error),
+            pseudo_log_likelihood: last.map(|m| m.pseudo_log_likelihood),
+            free_energy_gap: last.and_then(|m| m.free_energy_gap),
+            log_likelihood: ll.as_ref().map(|l| l.value),
+            log_likelihood_stderr: ll.as_ref().map(|l| l.stderr),
+            log_likelihood_method: ll.as_ref().map(|l| l.method),
+        })
     }
 
     /// The trained network (every layer must be finished).

@@ -436,6 +436,11 @@ impl<F: Float> Rbm<F> {
         self.hidden_step(v, means, Some((None, &[])));
     }
 
+    /// `⟨v | h⟩` into `means` (allocation-free, parallel over blocks of visible units).
+    pub(crate) fn visible_means_into_unchecked(&self, h: ArrayView2<F>, means: ArrayViewMut2<F>) {
+        self.visible_step(h, means, Some((None, &[])));
+    }
+
     /// `f` applied to the field of every hidden unit, for every row of `v`.
     fn map_hidden_field(&self, v: ArrayView2<F>, f: impl Fn(F) -> F) -> Result<Array2<F>> {
         check_len("visible columns", self.n_visible(), v.ncols())?;

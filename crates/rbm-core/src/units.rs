@@ -9,6 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::Float;
@@ -70,6 +71,46 @@ impl Units {
             Units::Spin => F::from_f64(f64::from(s)),
             Units::Binary => F::from_f64(f64::from((1 + i16::from(s)) / 2)),
         }
+    }
+
+    /// A data set of `±1` spins or `0/1` bits (as integers, row-major, `n_columns` per row)
+    /// as a matrix of values of these units: `±1` data is converted with
+    /// [`Units::spin_to_unit`], `0/1` data is taken as bits as it is. Refuses data that mixes
+    /// `0` and `-1`, bits for spin units, and any other value
+    /// ([`Error::InvalidUnitValue`](crate::Error::InvalidUnitValue)).
+    pub fn data_from_values<F: Float>(self, values: &[i8], n_columns: usize) -> crate::Result<Array2<F>> {
+        use crate::Error;
+        if n_columns == 0 {
+            return Err(Error::EmptyLayer { layer: "visible" });
+        }
+        if values.is_empty() {
+            return Err(Error::EmptyData);
+        }
+        if values.len() % n_columns != 0 {
+            return Err(Error::ShapeMismatch {
+                what: "data length (a multiple of the row length)",
+                expected: values.len().div_ceil(n_columns) * n_columns,
+                found: values.len(),
+            });
+        }
+        if let Some(i) = values.iter().position(|&x| !(-1..=1).contains(&x)) {
+            return Err(Error::InvalidUnitValue {
+                row: i / n_columns,
+                column: i % n_columns,
+                value: f64::from(values[i]),
+                units: self,
+            });
+        }
+        let (has_zero, has_minus) = (values.contains(&0), values.contains(&-1));
+        if has_zero && has_minus {
+            return Err(Error::DataValues { problem: "mixes 0, -1 and 1; expected ±1 spins or 0/1 bits" });
+        }
+        if has_zero && self == Units::Spin {
+            return Err(Error::DataValues { problem: "holds 0/1 values but spin units need ±1 values" });
+        }
+        let convert = |&x: &i8| if has_zero { F::from_f64(f64::from(x)) } else { self.spin_to_unit(x) };
+        let out: Vec<F> = values.iter().map(convert).collect();
+        Ok(Array2::from_shape_vec((values.len() / n_columns, n_columns), out).expect("length checked"))
     }
 
     /// A unit value (or a mean of one) as a spin: `+1` above the midpoint of the two values
@@ -188,5 +229,31 @@ mod tests {
             assert_eq!(Units::Binary.unit_to_spin(bit), s);
         }
         assert!("ising".parse::<Units>().is_err());
+    }
+
+    #[test]
+    fn data_values_convert_or_are_refused_with_the_reason() {
+        let spins = [1i8, -1, -1, 1];
+        let a: Array2<f32> = Units::Binary.data_from_values(&spins, 2).unwrap();
+        assert_eq!(a, ndarray::array![[1.0, 0.0], [0.0, 1.0]]);
+        let a: Array2<f64> = Units::Spin.data_from_values(&spins, 2).unwrap();
+        assert_eq!(a, ndarray::array![[1.0, -1.0], [-1.0, 1.0]]);
+        let bits = [1i8, 0, 0, 0];
+        let a: Array2<f32> = Units::Binary.data_from_values(&bits, 4).unwrap();
+        assert_eq!(a, ndarray::array![[1.0, 0.0, 0.0, 0.0]]);
+        let err = |u: Units, v: &[i8], n| u.data_from_values::<f32>(v, n).unwrap_err();
+        assert!(
+            matches!(err(Units::Spin, &bits, 2), crate::Error::DataValues { problem } if problem.contains("spin"))
+        );
+        assert!(
+            matches!(err(Units::Binary, &[1, 0, -1, 1], 2), crate::Error::DataValues { problem } if problem.contains("mixes"))
+        );
+        assert!(matches!(
+            err(Units::Binary, &[1, 1, 2, 1], 2),
+            crate::Error::InvalidUnitValue { row: 1, column: 0, .. }
+        ));
+        assert!(matches!(err(Units::Spin, &[1, 1, 1], 2), crate::Error::ShapeMismatch { .. }));
+        assert!(matches!(err(Units::Spin, &[], 2), crate::Error::EmptyData));
+        assert!(matches!(err(Units::Spin, &[1], 0), crate::Error::EmptyLayer { .. }));
     }
 }
