@@ -925,9 +925,8 @@ fn flow_plot(summary: &IsRgSummary) -> LinePlot {
             }
             plot.series.push(Series::with_errors(
                 format!(
-                    "{}: exact thermometer, {}×{} → {}",
-                    k.row.label,
-                    k.row.lattice_size,
+                    "{}: thermometer, {} → {}",
+                    k.row.kernel,
                     k.row.lattice_size,
                     k.row.lattice_size / FACTOR
                 ),
@@ -942,7 +941,7 @@ fn flow_plot(summary: &IsRgSummary) -> LinePlot {
             let pts: Vec<_> = lv.flow.iter().filter(|m| m.matched.mean.is_finite()).collect();
             if !pts.is_empty() {
                 plot.series.push(Series::with_errors(
-                    format!("{}: two-lattice matching, n = {}", k.row.label, lv.steps),
+                    format!("{}: matching, n = {}", k.row.kernel, lv.steps),
                     pts.iter().map(|m| (m.coupling, m.matched.mean)).collect(),
                     pts.iter()
                         .map(|m| if m.matched.stderr.is_finite() { m.matched.stderr } else { 0.0 })
@@ -960,7 +959,7 @@ fn flow_plot(summary: &IsRgSummary) -> LinePlot {
             SeriesStyle::Dashed,
         ));
     }
-    plot.legend = LegendPosition::LowerRight;
+    plot.legend = LegendPosition::UpperLeft;
     plot.width = 900;
     plot.height = 600;
     plot
@@ -1025,7 +1024,7 @@ pub(super) fn section(summary: &IsRgSummary, output: &IsRgOutput) -> Section {
     s.key_values("The kernels", rows);
     s.figure(Figure::svg(
         "is-rg-flow",
-        "K′ against K: for each kernel, the coupling at which Kaufman's exact energy of the coarse torus equals the coarse configurations' energy (lines, data blocked once), and two-lattice matching after the largest number of steps (markers, on the grid around K_c); the diagonal and K_c dashed. The thermometer reads only the nearest-neighbour part of the coarse Hamiltonian on a finite torus, so its crossing of the diagonal is a rough fixed point; two-lattice matching cancels both effects.",
+        "K′ against K (kernels by their stable names: majority, block_spin:λ, learned:wW, dense:V×H): for each kernel, the coupling at which Kaufman's exact energy of the coarse torus equals the coarse configurations' energy (lines, data blocked once), and two-lattice matching after the largest number of steps (markers, on the grid around K_c); the diagonal and K_c dashed. The thermometer reads only the nearest-neighbour part of the coarse Hamiltonian on a finite torus, so its crossing of the diagonal is a rough fixed point; two-lattice matching cancels both effects.",
         output.flow_figure.clone(),
     ));
     s
