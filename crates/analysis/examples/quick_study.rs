@@ -1,5 +1,5 @@
 //! The quick study with the public API alone, in memory: sample, train, analyse, exact 1D RG,
-//! report. This runs a reduced configuration (an 8×8 torus, a 64 → 16 → 4 DBN) so that it takes
+//! "Is it RG?", report. This runs a reduced configuration (an 8×8 torus, a 64 → 16 → 4 DBN) so that it takes
 //! seconds; `StudyConfig::quick()` is the README's study and `StudyConfig::paper()` the paper's.
 //! `cargo test -p kadanoff-analysis --test quick_study` runs this file.
 //!
@@ -7,7 +7,9 @@
 
 use std::ops::ControlFlow;
 
-use kadanoff_analysis::study::{self, ReportInputs, StudyConfig, StudySeeds, StudySummary, TrainState};
+use kadanoff_analysis::study::{
+    self, IsRgConfig, ReportInputs, StudyConfig, StudySeeds, StudySummary, TrainState,
+};
 
 /// A configuration small enough for a test.
 pub fn reduced() -> StudyConfig {
@@ -20,6 +22,21 @@ pub fn reduced() -> StudyConfig {
         generated_samples: 100,
         gibbs_steps: 20,
         fields_shown: 16,
+        // "Is it RG?" on 16×16 (matching 16 against 8, one step); the DBN's 64 → 16 first layer
+        // tiles the 4×4 coarse lattice of the 8×8 study one-to-one.
+        is_rg: IsRgConfig {
+            size: 16,
+            samples: 1000,
+            match_spacing: 0.015,
+            match_small_spacing: 0.02,
+            match_samples: 500,
+            match_steps: 1,
+            flow_couplings: vec![0.36, 0.44, 0.52],
+            flow_samples: 200,
+            learned_samples: 500,
+            dbn_samples: 500,
+            ..IsRgConfig::quick()
+        },
         ..StudyConfig::quick()
     }
 }
@@ -38,6 +55,8 @@ pub fn run(config: &StudyConfig, seed: u64) -> Result<(StudySummary, String), ka
     assert_eq!(epochs, config.epochs * config.layers.len());
     let (out, analysis) = study::analyse(config, &seeds, &data.spins, &dbn, &train.history, &mut |_| {})?;
     let (rg_figure, rg) = study::rg1d(&seeds, &mut || {})?;
+    let first_layer = dbn.layers()[0].to_f64();
+    let (is_rg_figure, is_rg) = study::is_rg(config, &seeds, Some(&first_layer), &mut |_| {})?;
     let report = study::build_report(&ReportInputs {
         config,
         seeds: &seeds,
@@ -47,10 +66,13 @@ pub fn run(config: &StudyConfig, seed: u64) -> Result<(StudySummary, String), ka
         figures: &out.figures,
         rg: &rg,
         rg_figure: &rg_figure,
+        is_rg: Some((&is_rg, &is_rg_figure)),
         timings: &[],
         total_seconds: 0.0,
     })?;
-    Ok((StudySummary::new(config, &sample, &train, &analysis, &rg, &[]), report.to_html()?))
+    let mut summary = StudySummary::new(config, &sample, &train, &analysis, &rg, &[]);
+    summary.is_rg = Some(is_rg.answer());
+    Ok((summary, report.to_html()?))
 }
 
 #[allow(dead_code)]

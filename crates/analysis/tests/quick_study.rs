@@ -40,6 +40,19 @@ fn the_quick_study_example_runs_and_matches_exact_values() {
     ] {
         assert!(html.contains(&format!("id=\"fig-{id}\"")), "figure {id}");
     }
+    // "Is it RG?" ran on 16×16 with the study's 64 → 16 layer tiling the 4×4 coarse lattice
+    // one-to-one, so the table has four kernels and the report its section and figure.
+    let answer = s.is_rg.as_ref().unwrap();
+    let kernels: Vec<&str> = answer.rows.iter().map(|r| r.kernel.as_str()).collect();
+    assert_eq!(kernels, ["majority", "block_spin:10", "learned:w4", "dense:64x16"], "{kernels:?}");
+    assert!(answer.rows[..3].iter().all(|r| r.fixed_point.is_some() && r.matching_steps == Some(1)));
+    assert!(answer.rows[3].fixed_point.is_none() && answer.rows[3].judged_level == 1);
+    assert!(answer.rows.iter().all(|r| r.consistent == r.misses.is_empty()));
+    for r in &answer.rows {
+        assert!(answer.reading.contains(&r.label), "{} missing from {}", r.label, answer.reading);
+    }
+    assert!(html.contains("id=\"fig-is-rg-flow\"") && html.contains("Is it RG?"));
+
     // The report lists pair couplings only.
     let listed = html.split("strongest pair couplings between its hidden spins: ").nth(1).unwrap();
     let listed = listed.split(';').next().unwrap();

@@ -35,13 +35,16 @@ enum PresetArg {
     Paper,
     /// The paper's sizes with a strong L1 penalty (8e-3) and 40 epochs: sparse fields.
     Sparse,
+    /// The quick study with "Is it RG?" at sharp sizes (128×128 at K_c, matching 128 vs 64).
+    Rg,
 }
 
 /// Arguments of `kadanoff reproduce`.
 #[derive(Args)]
 pub struct ReproduceArgs {
-    /// Study: quick (default, about a minute), paper (the paper's own settings) or sparse
-    /// (the paper's sizes, strong L1 penalty, 40 epochs).
+    /// Study: quick (default, about a minute), paper (the paper's own settings), sparse
+    /// (the paper's sizes, strong L1 penalty, 40 epochs) or rg (quick, with "Is it RG?" at
+    /// sharp sizes).
     #[arg(long, value_enum, default_value = "quick")]
     preset: PresetArg,
     /// Output directory (created if missing).
@@ -132,6 +135,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         PresetArg::Quick => Preset::Quick,
         PresetArg::Paper => Preset::Paper,
         PresetArg::Sparse => Preset::Sparse,
+        PresetArg::Rg => Preset::Rg,
     });
     cfg.samples = args.samples.unwrap_or(cfg.samples);
     cfg.layers = args.layers.clone().unwrap_or(cfg.layers);
@@ -144,6 +148,12 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     for (what, n) in [("samples", cfg.samples), ("generated samples", cfg.generated_samples)] {
         crate::budget::check_array(&format!("{n} {what} of {sites} spins"), &[n, sites], 4)?;
     }
+    let is_rg_total = cfg
+        .is_rg
+        .data_shapes(cfg.size)
+        .iter()
+        .fold(0usize, |a, (_, [n, s])| a.saturating_add(n.saturating_mul(*s)));
+    crate::budget::check_array("the \"Is it RG?\" configurations", &[is_rg_total], 1)?;
     let seeds = StudySeeds::new(args.seed);
     let dir = args.out.clone();
     std::fs::create_dir_all(dir.join("steps")).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -224,10 +234,24 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         Ok(summary)
     })?;
 
+    let is_rg_key =
+        json!({"step": "is_rg", "v": 1, "train": train_key, "is_rg": cfg.is_rg, "seed": args.seed});
+    let is_rg_summary = steps.run("is_rg", &is_rg_key, &[IsRgOutput::FLOW_FIGURE.into()], || {
+        let model = model_file::read_model(&dir.join("model.safetensors"))?;
+        let first = model.layers.first().map(|l| l.to_f64());
+        progress.phase("is it RG?", is_rg_parts(&cfg) as u64, "parts");
+        let (out, summary) = is_rg(&cfg, &seeds, first.as_ref(), &mut |d| progress.set(d as u64))?;
+        progress.finish();
+        write_bytes(&dir.join(IsRgOutput::FLOW_FIGURE), out.flow_figure.as_bytes())?;
+        Ok(summary)
+    })?;
+
     // The report, rebuilt every run from the typed summaries and the figures on disk.
     let figures = AnalysisFigures::from_files(depth, &mut |name| std::fs::read(dir.join(name)).ok())
         .context("cannot read the analysis figures back")?;
     let rg_figure = Rg1dOutput { rg_flow: std::fs::read_to_string(dir.join(Rg1dOutput::RG_FLOW))? };
+    let is_rg_figure =
+        IsRgOutput { flow_figure: std::fs::read_to_string(dir.join(IsRgOutput::FLOW_FIGURE))? };
     let total_seconds = started.elapsed().as_secs_f64();
     let inputs = ReportInputs {
         config: &cfg,
@@ -238,13 +262,15 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         figures: &figures,
         rg: &rg,
         rg_figure: &rg_figure,
+        is_rg: Some((&is_rg_summary, &is_rg_figure)),
         timings: &steps.timings,
         total_seconds,
     };
     let report_path = dir.join("report.html");
     write_bytes(&report_path, build_report(&inputs)?.to_html()?.as_bytes())?;
 
-    let summary = StudySummary::new(&cfg, &sample, &train, &analysis, &rg, &steps.timings);
+    let mut summary = StudySummary::new(&cfg, &sample, &train, &analysis, &rg, &steps.timings);
+    summary.is_rg = Some(is_rg_summary.answer());
     if args.json {
         let mut v = serde_json::to_value(&summary)?;
         v["out"] = json!(dir.display().to_string());
@@ -258,6 +284,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     outln!("  data: e = {:.5} ± {:.5} (exact {:.5})", e.mean, e.stderr, sample.exact.energy_per_site);
     let areas: Vec<String> = summary.receptive_field_area_median.iter().map(|x| format!("{x:.1}")).collect();
     outln!("  median receptive-field area per layer (sites, participation ratio): {}", areas.join(", "));
+    outln!("  is it RG? {}", is_rg_summary.reading);
     for t in &steps.timings {
         outln!("  step {:<9} {:>8.1} s{}", t.name, t.seconds, if t.reused { " (reused)" } else { "" });
     }

@@ -41,6 +41,17 @@ fn quick_reproduction_matches_exact_values_and_is_reusable() {
     let kl = m["trained"]["kl_divergence"].as_f64().unwrap();
     assert!(kl >= -1e-12 && kl.is_finite(), "KL = {kl}");
 
+    // "Is it RG?": four kernels, the DBN's 1600 → 400 layer tiling the 20×20 coarse lattice;
+    // majority rule's level-2 λ_h (16 → 8) within 4σ of 2^{15/8}, with σ < 0.01.
+    let rows = v["is_rg"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0]["kernel"], "majority");
+    let lh = &rows[0]["lambda_h_level2"];
+    let (m, s) = (lh["mean"].as_f64().unwrap(), lh["stderr"].as_f64().unwrap());
+    assert!(s > 0.0 && s < 0.01 && (m - 2f64.powf(15.0 / 8.0)).abs() < 4.0 * s, "λ_h = {m} ± {s}");
+    assert!(rows[3]["fixed_point"].is_null(), "no matching for the dense layer");
+    assert!(v["is_rg"]["reading"].as_str().unwrap().contains("majority rule"));
+
     // The report is self-contained and embeds every figure it names.
     let html = std::fs::read_to_string(d.join("study/report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
@@ -55,6 +66,7 @@ fn quick_reproduction_matches_exact_values_and_is_reusable() {
         "generated",
         "correlations",
         "rg-flow",
+        "is-rg-flow",
     ] {
         assert!(html.contains(&format!("id=\"fig-{id}\"")), "figure {id} is in the report");
     }
@@ -155,7 +167,13 @@ fn stale_checkpoints_are_discarded_and_changed_outputs_are_recomputed() {
     let reused = steps_reused(&again);
     assert_eq!(
         reused,
-        [("sample".into(), false), ("train".into(), false), ("analysis".into(), true), ("rg1d".into(), true)]
+        [
+            ("sample".into(), false),
+            ("train".into(), false),
+            ("analysis".into(), true),
+            ("rg1d".into(), true),
+            ("is_rg".into(), true)
+        ]
     );
     assert_eq!(again["data"], first["data"], "the recomputed data are the same");
     assert_eq!(std::fs::read(&model).unwrap(), bytes, "the recomputed model is the same, byte for byte");

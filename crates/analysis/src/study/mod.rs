@@ -16,7 +16,12 @@
 //! 4. [`rg1d()`]: the exact 1D decimation flow and its exact RBM realisation, and the exact
 //!    mapping of a small trained RBM against the ring it learned → [`Rg1dOutput`] and an
 //!    [`Rg1dSummary`];
-//! 5. [`build_report()`]: the self-contained HTML report from the four summaries and figures.
+//! 5. [`is_rg()`]: "Is it RG?": majority rule, the stochastic block spin, a learned
+//!    convolutional kernel and the study's first DBN layer measured as RG transformations (MCRG
+//!    eigenvalues, two-lattice matching, renormalised couplings, the exact-thermometer flow) on
+//!    Wolff data at `K_c`, with a sentence of reading computed from the numbers →
+//!    [`IsRgOutput`] (the K′(K) figure) and an [`IsRgSummary`];
+//! 6. [`build_report()`]: the self-contained HTML report from the summaries and figures.
 //!
 //! Randomness: every stream of a study is a child of its master seed in the scheme of
 //! [`lattice_physics::rng`], listed by [`StudySeeds`]; no two consumers share one.
@@ -27,6 +32,7 @@
 //! This module does no file I/O and never prints.
 
 mod analyse;
+mod isrg;
 mod report;
 mod rg1d;
 mod sample;
@@ -34,6 +40,10 @@ mod train;
 
 pub use analyse::{
     analyse, AnalysisFigures, AnalysisOutput, AnalysisSummary, FieldSummary, SourceStatistics, ANALYSIS_PARTS,
+};
+pub use isrg::{
+    is_rg, is_rg_parts, DbnLayer, IsRgAnswer, IsRgConfig, IsRgOutput, IsRgRow, IsRgSummary, KernelResult,
+    LearnedKernel, NamedCoupling,
 };
 pub use report::{
     build_report, Autocorrelation, DataSummary, Radii, ReportInputs, Rg1dCheck, StepTiming, StudySummary,
@@ -68,6 +78,9 @@ pub enum Preset {
     /// The paper's sizes with a strong L1 penalty (8×10⁻³) and 40 epochs per layer: sparse,
     /// localised receptive fields (what `paper` meant before it followed the paper).
     Sparse,
+    /// The quick study with "Is it RG?" at sizes where its numbers are sharp
+    /// ([`IsRgConfig::sharp`]: 128×128 at `K_c`, matching 128 against 64).
+    Rg,
 }
 
 /// Every parameter of a study (written into the report). Plain data: change any field, then
@@ -108,6 +121,8 @@ pub struct StudyConfig {
     pub ais_steps: usize,
     /// Receptive fields drawn per layer (at most).
     pub fields_shown: usize,
+    /// The "Is it RG?" step.
+    pub is_rg: IsRgConfig,
 }
 
 impl StudyConfig {
@@ -131,6 +146,7 @@ impl StudyConfig {
             ais_chains: 0,
             ais_steps: 0,
             fields_shown: 64,
+            is_rg: IsRgConfig::quick(),
         }
     }
 
@@ -165,12 +181,19 @@ impl StudyConfig {
         }
     }
 
+    /// The quick study (the DBN 1600 → 400 → 100 → 25 of the quick preset, whose first layer
+    /// has the paper's shape) with "Is it RG?" at sharp sizes.
+    pub fn rg() -> Self {
+        StudyConfig { name: Preset::Rg, is_rg: IsRgConfig::sharp(), ..StudyConfig::quick() }
+    }
+
     /// The configuration of a preset.
     pub fn preset(name: Preset) -> Self {
         match name {
             Preset::Quick => StudyConfig::quick(),
             Preset::Paper => StudyConfig::paper(),
             Preset::Sparse => StudyConfig::sparse(),
+            Preset::Rg => StudyConfig::rg(),
         }
     }
 
@@ -243,6 +266,7 @@ impl StudyConfig {
                 "AIS needs at least 2 chains and 1 step (0 chains skips it)",
             );
         }
+        self.is_rg.validate(self.size)?;
         Ok(())
     }
 }
@@ -259,6 +283,7 @@ impl StudyConfig {
 /// | majority-rule ties of sample `i` | `master → ("blocks", 0) → ("block-level", 0) → ("block-sample", i)` |
 /// | ring data of the exact mapping (chain `i`) | `master → ("ring-sample", 0) → ("chain", i)` |
 /// | training of the ring RBM | `master → ("ring-train", 0)` |
+/// | "Is it RG?" data set or kernel stream `(what, i)` | `master → ("is-rg", 0) → (what, i)` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StudySeeds {
     master: Seed,
@@ -315,6 +340,14 @@ impl StudySeeds {
         self.master.child("ring-train", 0).value()
     }
 
+    /// Seed of the "Is it RG?" stream `what`, index `index`: the data sets `"kc-data"`,
+    /// `"match-large"`, `"match-small"`, `"flow"`, `"dbn-kc"`, `"dbn-flow"` (their chains are
+    /// their `"chain"` children), the learned kernel's training `"learned-train"`, and the
+    /// randomness of kernel `i` (`"kernel"`).
+    pub fn is_rg(&self, what: &str, index: u64) -> u64 {
+        self.master.child("is-rg", 0).child(what, index).value()
+    }
+
     /// The seed of every generator a study with `config` creates, with its consumer's name:
     /// each Monte Carlo chain, each layer's trainer, up pass and AIS, the analysis stream, the
     /// tie-breaking stream of every blocked sample, each ring chain and the ring trainer.
@@ -343,6 +376,27 @@ impl StudySeeds {
             ));
         }
         v.push(("training of the ring RBM".into(), self.ring_train()));
+        let c = &config.is_rg;
+        let sets = [
+            ("kc-data", 1),
+            ("match-large", c.match_couplings().len()),
+            ("match-small", c.match_small_couplings().len()),
+            ("flow", c.flow_couplings.len()),
+            ("dbn-kc", 1),
+            ("dbn-flow", c.flow_couplings.len()),
+        ];
+        for (what, count) in sets {
+            for i in 0..count as u64 {
+                for chain in 0..c.chains as u64 {
+                    let seed = Seed::new(self.is_rg(what, i)).child("chain", chain).value();
+                    v.push((format!("is-rg {what} {i} chain {chain}"), seed));
+                }
+            }
+        }
+        v.push(("is-rg learned-kernel training".into(), self.is_rg("learned-train", 0)));
+        for k in 0..4 {
+            v.push((format!("is-rg kernel {k}"), self.is_rg("kernel", k)));
+        }
         v
     }
 }
@@ -353,7 +407,7 @@ mod tests {
 
     #[test]
     fn presets_are_valid() {
-        for preset in [Preset::Quick, Preset::Paper, Preset::Sparse] {
+        for preset in [Preset::Quick, Preset::Paper, Preset::Sparse, Preset::Rg] {
             let c = StudyConfig::preset(preset);
             assert_eq!(c.name, preset);
             c.validate().unwrap();
@@ -402,9 +456,20 @@ mod tests {
         for master in [0u64, 1, 2, u64::MAX] {
             let seeds = StudySeeds::new(master);
             let streams = seeds.all_streams(&cfg);
+            let c = &cfg.is_rg;
+            let is_rg_sets =
+                2 + c.match_couplings().len() + c.match_small_couplings().len() + 2 * c.flow_couplings.len();
             assert_eq!(
                 streams.len(),
-                cfg.chains + 3 * cfg.layers.len() + 1 + cfg.samples + rg1d::RING_CHAINS + 1
+                cfg.chains
+                    + 3 * cfg.layers.len()
+                    + 1
+                    + cfg.samples
+                    + rg1d::RING_CHAINS
+                    + 1
+                    + is_rg_sets * c.chains
+                    + 1
+                    + 4
             );
             let mut seen = std::collections::HashMap::new();
             for (name, seed) in &streams {

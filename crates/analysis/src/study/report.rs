@@ -5,8 +5,9 @@ use lattice_physics::observables::Observables;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AnalysisFigures, AnalysisSummary, ExactReference, LayerSummary, Rg1dOutput, Rg1dSummary, SampleSummary,
-    SourceStatistics, StudyConfig, StudySeeds, TrainSummary,
+    isrg, AnalysisFigures, AnalysisSummary, ExactReference, IsRgAnswer, IsRgOutput, IsRgSummary,
+    LayerSummary, Rg1dOutput, Rg1dSummary, SampleSummary, SourceStatistics, StudyConfig, StudySeeds,
+    TrainSummary,
 };
 use crate::error::Result;
 use crate::report::{Figure, Report, Section};
@@ -79,6 +80,9 @@ pub struct StudySummary {
     pub rg1d: Rg1dCheck,
     /// Step timings.
     pub steps: Vec<StepTiming>,
+    /// "Is it RG?": the table's rows and the sentence (set by the caller that ran the step).
+    #[serde(default)]
+    pub is_rg: Option<IsRgAnswer>,
 }
 
 impl StudySummary {
@@ -118,6 +122,7 @@ impl StudySummary {
                     .fold(0.0, f64::max),
             },
             steps: steps.to_vec(),
+            is_rg: None,
         }
     }
 }
@@ -140,6 +145,8 @@ pub struct ReportInputs<'a> {
     pub rg: &'a Rg1dSummary,
     /// Step 4's figure.
     pub rg_figure: &'a Rg1dOutput,
+    /// The "Is it RG?" step and its figure, when it ran.
+    pub is_rg: Option<(&'a IsRgSummary, &'a IsRgOutput)>,
     /// Timings of this run.
     pub timings: &'a [StepTiming],
     /// Wall time of this run, in seconds.
@@ -361,6 +368,10 @@ pub fn build_report(r: &ReportInputs<'_>) -> Result<Report> {
         ],
     );
     report.push(s);
+
+    if let Some((summary, output)) = r.is_rg {
+        report.push(isrg::section(summary, output));
+    }
 
     let mut s = Section::new("Parameters, seeds and timings");
     let list = |v: &[usize]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
