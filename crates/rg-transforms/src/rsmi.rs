@@ -455,41 +455,61 @@ pub struct RsmiFit {
     pub converged: bool,
 }
 
+/// Environments per parallel chunk of [`value_and_gradient`] (fixed, so that the sums, added
+/// chunk by chunk in order, do not depend on the number of threads).
+const CHUNK: usize = 256;
+
 /// Mean information and its gradient in `λ` over the environments with weights `w`.
 fn value_and_gradient(cond: &Conditionals, lambda: &[f64], weights: &[f64]) -> (f64, Vec<f64>) {
     let nv = lambda.len();
     let states = 1usize << nv;
-    // Per block state: σ(2Λ) and dσ(2Λ)/dΛ = 1/(2 cosh² Λ).
+    // Per block state: σ(2Λ) and dσ(2Λ)/dΛ = 1/(2 cosh² Λ); per spin, its sign in each state
+    // (contiguous per spin, so that the gradient is `nv` dot products).
     let mut sig = vec![0.0; states];
     let mut dsig = vec![0.0; states];
+    let mut sign = vec![0.0; nv * states];
     for v in 0..states {
         let a: f64 = lambda.iter().enumerate().map(|(i, l)| if v >> i & 1 == 1 { *l } else { -l }).sum();
         sig[v] = 1.0 / (1.0 + (-2.0 * a).exp());
         dsig[v] = 0.5 / a.cosh().powi(2);
+        for i in 0..nv {
+            sign[i * states + v] = if v >> i & 1 == 1 { 1.0 } else { -1.0 };
+        }
     }
-    let (mut value, mut grad, mut total) = (0.0, vec![0.0; nv], 0.0);
-    let mut dq = vec![0.0; nv];
-    for (p, &w) in cond.probs.chunks_exact(states).zip(weights) {
-        if w == 0.0 {
-            continue;
-        }
-        total += w;
-        let q = p.iter().zip(&sig).map(|(a, b)| a * b).sum::<f64>().clamp(0.0, 1.0);
-        value += w * (std::f64::consts::LN_2 + xlnx(q) + xlnx(1.0 - q));
-        if q <= 0.0 || q >= 1.0 {
-            continue;
-        }
-        dq.iter_mut().for_each(|d| *d = 0.0);
-        for (v, (&pv, &ds)) in p.iter().zip(&dsig).enumerate() {
-            let c = pv * ds;
-            for (i, d) in dq.iter_mut().enumerate() {
-                *d += if v >> i & 1 == 1 { c } else { -c };
+    let partial: Vec<(f64, f64, Vec<f64>)> = cond
+        .probs
+        .par_chunks(CHUNK * states)
+        .zip(weights.par_chunks(CHUNK))
+        .map(|(probs, weights)| {
+            let (mut value, mut total, mut grad) = (0.0, 0.0, vec![0.0; nv]);
+            let mut c = vec![0.0; states];
+            for (p, &w) in probs.chunks_exact(states).zip(weights) {
+                if w == 0.0 {
+                    continue;
+                }
+                total += w;
+                let q = p.iter().zip(&sig).map(|(a, b)| a * b).sum::<f64>().clamp(0.0, 1.0);
+                value += w * (std::f64::consts::LN_2 + xlnx(q) + xlnx(1.0 - q));
+                if q <= 0.0 || q >= 1.0 {
+                    continue;
+                }
+                let logit = w * (q / (1.0 - q)).ln();
+                for ((c, &pv), &ds) in c.iter_mut().zip(p).zip(&dsig) {
+                    *c = pv * ds;
+                }
+                for (i, g) in grad.iter_mut().enumerate() {
+                    let d: f64 = c.iter().zip(&sign[i * states..(i + 1) * states]).map(|(a, b)| a * b).sum();
+                    *g += logit * d;
+                }
             }
-        }
-        let logit = (q / (1.0 - q)).ln();
-        for (g, d) in grad.iter_mut().zip(&dq) {
-            *g += w * logit * d;
-        }
+            (value, total, grad)
+        })
+        .collect();
+    let (mut value, mut total, mut grad) = (0.0, 0.0, vec![0.0; nv]);
+    for (v, t, g) in partial {
+        value += v;
+        total += t;
+        grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
     }
     grad.iter_mut().for_each(|g| *g /= total);
     (value / total, grad)
@@ -612,6 +632,139 @@ pub fn learn_filter(cond: &Conditionals, config: &RsmiConfig) -> Result<RsmiFit>
     };
     let info = information(cond, &filter_probabilities(&lambda))?;
     Ok(RsmiFit { filter: lambda, errors, information: info, steps, converged })
+}
+
+/// `I(H_a : E) − I(H_b : E)` for two filters on the same environments, with the binning error of
+/// the per-environment difference (much smaller than either information's own error, since the
+/// two share their fluctuations), or exactly for weighted conditionals.
+pub fn information_difference(cond: &Conditionals, p_a: &[f64], p_b: &[f64]) -> Result<Estimate> {
+    check_filter(cond, p_a)?;
+    check_filter(cond, p_b)?;
+    let (a, b) = (per_sample_information(cond, p_a), per_sample_information(cond, p_b));
+    let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+    mean_information(cond, &d)
+}
+
+/// A learned filter next to the fixed rules, on the same environments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RsmiComparison {
+    /// The learned filter.
+    pub fit: RsmiFit,
+    /// `I(H : E)` of majority rule (ties by a fair coin).
+    pub majority: Estimate,
+    /// `I(H : E)` of decimation (the block's top-left spin).
+    pub decimation: Estimate,
+    /// `I(H : E)` of the uniform filter of the same strength (the stochastic block spin).
+    pub uniform: Estimate,
+    /// Learned minus majority, with the error of the difference.
+    pub learned_minus_majority: Estimate,
+    /// Learned minus uniform, with the error of the difference (zero within errors when the
+    /// learned filter is the block spin).
+    pub learned_minus_uniform: Estimate,
+}
+
+/// Compare `fit` (learned on `cond`) with majority rule, decimation and the uniform filter of
+/// the same strength.
+pub fn compare_with_rules(cond: &Conditionals, fit: &RsmiFit) -> Result<RsmiComparison> {
+    let nv = cond.block_spins;
+    let strength = fit.filter.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let learned = filter_probabilities(&fit.filter);
+    let uniform = filter_probabilities(&vec![strength / (nv as f64).sqrt(); nv]);
+    let majority = majority_probabilities(nv);
+    Ok(RsmiComparison {
+        fit: fit.clone(),
+        majority: information(cond, &majority)?,
+        decimation: information(cond, &decimation_probabilities(nv))?,
+        uniform: information(cond, &uniform)?,
+        learned_minus_majority: information_difference(cond, &learned, &majority)?,
+        learned_minus_uniform: information_difference(cond, &learned, &uniform)?,
+    })
+}
+
+/// The grid of an RSMI study: every block × buffer × strength, on the data of every coupling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyConfig {
+    /// Block sides `b` (each `1 ≤ b ≤` [`MAX_BLOCK`]).
+    pub blocks: Vec<usize>,
+    /// Buffer widths `w`.
+    pub buffers: Vec<usize>,
+    /// Strengths `|λ|`.
+    pub strengths: Vec<f64>,
+    /// Largest number of ascent steps per fit.
+    pub max_steps: usize,
+    /// Tolerance of the gradient along the sphere.
+    pub tolerance: f64,
+    /// Jackknife blocks.
+    pub jackknife_blocks: usize,
+}
+
+/// One point of the grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyPoint {
+    /// Coupling `K` of the data (and of the exact conditional).
+    pub coupling: f64,
+    /// Block side `b`.
+    pub block: usize,
+    /// Buffer width `w`.
+    pub buffer: usize,
+    /// Strength `|λ|`.
+    pub strength: f64,
+    /// The learned filter against the rules.
+    pub comparison: RsmiComparison,
+}
+
+/// The starting filter of every fit in [`study`]: weight 1 on the block's top-left spin and 0.1
+/// on the others (decimation-like, so that a uniform result is found, not assumed).
+pub fn study_start(block_spins: usize) -> Vec<f64> {
+    (0..block_spins).map(|i| if i == 0 { 1.0 } else { 0.1 }).collect()
+}
+
+/// Run the grid of `config` on `data` (per coupling: `(K, samples × L²)` in Markov-chain order,
+/// on `lattice`). Every geometry is validated before any work. `progress` is told each point
+/// as it starts: `(index, total)`.
+pub fn study(
+    lattice: Lattice,
+    data: &[(f64, &[i8])],
+    config: &StudyConfig,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Vec<StudyPoint>> {
+    let mut geometries = Vec::new();
+    for &b in &config.blocks {
+        for &w in &config.buffers {
+            geometries.push(RsmiGeometry::new(lattice, b, w)?);
+        }
+    }
+    for &s in &config.strengths {
+        if finite("strength", s)? <= 0.0 {
+            return Err(Error::OutOfRange { name: "strength", value: s, reason: "must be positive" });
+        }
+    }
+    let total = data.len() * geometries.len() * config.strengths.len();
+    let mut out = Vec::with_capacity(total);
+    for &(k, d) in data {
+        for g in &geometries {
+            let cond = g.conditionals(k, d)?;
+            for &strength in &config.strengths {
+                progress(out.len(), total);
+                let rc = RsmiConfig {
+                    strength,
+                    initial: study_start(g.block_spins()),
+                    max_steps: config.max_steps,
+                    tolerance: config.tolerance,
+                    jackknife_blocks: config.jackknife_blocks,
+                };
+                let fit = learn_filter(&cond, &rc)?;
+                out.push(StudyPoint {
+                    coupling: k,
+                    block: g.block(),
+                    buffer: g.buffer(),
+                    strength,
+                    comparison: compare_with_rules(&cond, &fit)?,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Coarse-grain a flat data set (`samples × L²`, `±1`) with a filter `lambda` on `b × b` blocks

@@ -290,3 +290,39 @@ fn larger_regions_are_consistent_with_smaller_blocks_and_symmetric() {
         }
     }
 }
+
+#[test]
+fn at_k_c_the_learned_two_by_two_filter_is_uniform_with_a_buffer_of_two() {
+    // b = 2, w = 2 (a 6×6 region, beyond enumeration) on the 8×8 torus at K_c, Wolff data: the
+    // study's fit from its decimation-like start is the uniform filter within 4σ (σ bounded,
+    // measured ≈ 0.01), and carries at least the uniform filter's information.
+    use rg_transforms::rsmi::{information_difference, study, StudyConfig};
+    let lattice = Lattice::square(8).unwrap();
+    let model = IsingModel::new(lattice, K_CRITICAL, 0.0).unwrap();
+    let cfg =
+        DatasetConfig { samples: 4000, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed: 4 };
+    let data = generate(model, Algorithm::Wolff, &cfg, &|_| {}).unwrap();
+    let config = StudyConfig {
+        blocks: vec![2],
+        buffers: vec![2],
+        strengths: vec![2.0],
+        max_steps: 500,
+        tolerance: 1e-7,
+        jackknife_blocks: 10,
+    };
+    let points = study(lattice, &[(K_CRITICAL, &data.spins)], &config, &|_, _| {}).unwrap();
+    assert_eq!(points.len(), 1);
+    let c = &points[0].comparison;
+    assert!(c.fit.converged);
+    for (x, e) in c.fit.filter.iter().zip(&c.fit.errors) {
+        assert!(*e > 0.0 && *e < 0.03 && (x - 1.0).abs() < 4.0 * e, "{:?}", c.fit);
+    }
+    assert!(c.learned_minus_uniform.mean > -1e-9, "{:?}", c.learned_minus_uniform);
+    // The difference of informations is the difference of the two estimates, with a smaller error.
+    let cond = RsmiGeometry::new(lattice, 2, 2).unwrap().conditionals(K_CRITICAL, &data.spins).unwrap();
+    let (maj, dec) = (majority_probabilities(4), decimation_probabilities(4));
+    let d = information_difference(&cond, &maj, &dec).unwrap();
+    let (a, b) = (information(&cond, &maj).unwrap(), information(&cond, &dec).unwrap());
+    assert!((d.mean - (a.mean - b.mean)).abs() < 1e-12 && d.stderr < a.stderr.min(b.stderr));
+    assert!((c.majority.mean - a.mean).abs() < 1e-15 && (c.decimation.mean - b.mean).abs() < 1e-15);
+}
