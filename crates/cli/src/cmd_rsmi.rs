@@ -138,14 +138,14 @@ pub fn run(a: RsmiArgs) -> Result<()> {
         let mut lattice = None;
         let mut sets = Vec::with_capacity(a.data.len());
         for path in &a.data {
-            let d = files::read_spins(path)?;
-            let lat = crate::cmd_stats::lattice_of(&d.shape)?;
+            let d = files::read_configurations(path)?;
+            let lat = d.lattice();
             if lat.dimension() != 2 || lattice.is_some_and(|l| l != lat) {
                 bail!("{}: every data file must hold configurations of one L×L torus", path.display());
             }
             check_grid(lat, &config, d.samples())?;
             lattice = Some(lat);
-            sets.push(d.values);
+            sets.push(d.into_vec());
         }
         (lattice.expect("at least one file"), sets)
     };

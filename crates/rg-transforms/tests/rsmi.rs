@@ -194,7 +194,7 @@ fn brute_force_region(l: usize, b: usize, w: usize, k: f64, config: &[i8]) -> Ve
     for &site in &region {
         s[site] = -1;
     }
-    let mut bonds = bond_sum(lattice, &s);
+    let mut bonds = bond_sum(lattice, &s).unwrap();
     let mut p = vec![0.0; 1 << (b * b)];
     let index =
         |s: &[i8]| -> usize { block.iter().enumerate().map(|(j, &x)| usize::from(s[x] == 1) << j).sum() };
