@@ -47,6 +47,7 @@ pub mod fields;
 pub mod image;
 pub mod plot;
 mod raster;
+pub mod rbm_flow_report;
 pub mod report;
 pub mod study;
 pub mod table;

@@ -10,19 +10,17 @@ use lattice_physics::rng::chain_rng;
 use lattice_physics::sampler::{Sampler, Wolff};
 use lattice_physics::{Configurations, IsingModel, Lattice, Spins};
 use rg_transforms::assess::{assess, coarse_readings, Assessment};
-use rg_transforms::coarse::dense::{compare_correlations, DenseKernel};
-use rg_transforms::coarse::learned::{train_conv_kernel, ConvFilter, ConvKernel, ConvTrainConfig};
-use rg_transforms::coarse::{AnyKernel, BlockSpin, CoarseKernel, Decimation, Majority};
+use rg_transforms::coarse::dense::compare_correlations;
+use rg_transforms::coarse::learned::{train_conv_kernel, ConvTrainConfig};
+use rg_transforms::coarse::{AnyKernel, CoarseKernel};
 use rg_transforms::couplings::{CouplingConfig, CouplingOperator};
 use rg_transforms::matching::{CouplingData, MatchingConfig};
 use rg_transforms::mcrg::{McrgConfig, Operator};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::files::{self, PendingOutput};
 
-/// The learned-kernel file format.
-const KERNEL_KIND: &str = "kadanoff.conv_kernel";
-const KERNEL_FORMAT: u64 = 1;
+use crate::kernel_file::{parse_kernel, CONV_FORMAT as KERNEL_FORMAT, CONV_KIND as KERNEL_KIND};
 
 /// Subcommands added to `kadanoff rg`.
 #[derive(Subcommand)]
@@ -80,9 +78,9 @@ pub struct TrainKernelArgs {
 /// Arguments of `rg assess`.
 #[derive(Args)]
 pub struct AssessArgs {
-    /// The kernel: `majority`, `decimation`, `block-spin:LAMBDA`, a learned kernel file (`.json`
-    /// from `rg train-kernel`) or a model (`.safetensors` from `train`; its first layer, placed
-    /// on the coarse lattice).
+    /// The kernel: `majority`, `decimation`, `block-spin:LAMBDA`, a kernel file (`.json` from
+    /// `rg train-kernel` or `kadanoff rsmi`; `FILE.json@S` rescales an RSMI filter to |λ| = S)
+    /// or a model (`.safetensors` from `train`; its first layer, placed on the coarse lattice).
     #[arg(long)]
     kernel: String,
     /// Block factor b (for the built-in kernels; files carry their own).
@@ -174,45 +172,6 @@ fn train_kernel(a: TrainKernelArgs) -> Result<()> {
     }
     outln!("reconstruction error {:.4}, mean |field| {:.3}", last.reconstruction_error, last.mean_abs_field);
     Ok(())
-}
-
-/// A kernel read from its specification, on lattice `lattice`.
-fn parse_kernel(
-    spec: &str,
-    lattice: Lattice,
-    factor: usize,
-) -> Result<(AnyKernel, Option<rg_transforms::coarse::dense::Placement>)> {
-    Ok(match spec {
-        "majority" => (AnyKernel::Majority(Majority::new(lattice, factor)?), None),
-        "decimation" => (AnyKernel::Decimation(Decimation::new(lattice, factor)?), None),
-        s if s.starts_with("block-spin:") => {
-            let lambda: f64 = s["block-spin:".len()..]
-                .parse()
-                .with_context(|| format!("--kernel {s}: expected block-spin:LAMBDA with a number"))?;
-            (AnyKernel::BlockSpin(BlockSpin::new(lattice, factor, lambda)?), None)
-        }
-        file if file.ends_with(".json") => {
-            let path = Path::new(file);
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read kernel file {file}"))?;
-            let v: Value = serde_json::from_str(&text).with_context(|| format!("{file} is not JSON"))?;
-            if v["kind"] != KERNEL_KIND || v["format_version"] != KERNEL_FORMAT {
-                bail!("{file} is not a kadanoff kernel file (kind {KERNEL_KIND}, format {KERNEL_FORMAT})");
-            }
-            let f: ConvFilter = serde_json::from_value(v["kernel"].clone())
-                .with_context(|| format!("{file}: malformed kernel"))?;
-            (AnyKernel::Conv(ConvKernel::from_filter(lattice, &f)?), None)
-        }
-        file if file.ends_with(".safetensors") => {
-            let model = crate::model_file::read_model(Path::new(file))?;
-            let layer = model.layers.first().context("the model has no layers")?.to_f64();
-            let (k, placement) = DenseKernel::place(layer, lattice, factor)
-                .with_context(|| format!("{file}: placing the first layer's hidden units"))?;
-            (AnyKernel::Dense(k), Some(placement))
-        }
-        other => bail!(
-            "unknown kernel {other:?}: expected majority, decimation, block-spin:LAMBDA, a .json kernel or a .safetensors model"
-        ),
-    })
 }
 
 fn wolff_data(lattice: Lattice, coupling: f64, samples: usize, seed: u64, index: u64) -> Result<Vec<i8>> {

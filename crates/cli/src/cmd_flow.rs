@@ -6,7 +6,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use rg_transforms::rbm_flow::{experiment, ExperimentConfig, FlowMode};
+use kadanoff_analysis::rbm_flow_report::{flow_figures, flow_report, flow_summary};
+use rg_transforms::rbm_flow::{abs_m_readings, experiment, magnetization_curve, ExperimentConfig, FlowMode};
 
 /// How the hidden layer is set at each step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -56,6 +57,16 @@ pub struct FlowArgs {
     /// Print the whole result as JSON.
     #[arg(long)]
     json: bool,
+    /// Write one SVG per hidden size (`flow_h{H}.svg`) and a self-contained `flow_report.html` here.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// Overwrite existing figures and report.
+    #[arg(long)]
+    force: bool,
+    /// Swendsen-Wang configurations per coupling of the ⟨|m|⟩(K) calibration (21 couplings over
+    /// the mixture's range) for the |m| cross-check; 0 skips it.
+    #[arg(long, default_value_t = 2000)]
+    calibration_samples: usize,
 }
 
 /// Run `kadanoff flow`.
@@ -83,6 +94,24 @@ pub fn run(a: FlowArgs) -> Result<()> {
         Mode::Sampled => FlowMode::Sampled,
         Mode::MeanField => FlowMode::MeanField,
     };
+    crate::budget::check_array(
+        "RBM-flow data",
+        &[
+            config.mixture.couplings.len().max(config.start_couplings.len()),
+            a.samples.max(a.start_samples),
+            a.size * a.size,
+        ],
+        4,
+    )?;
+    // Claim the outputs before any work.
+    let mut outputs = Vec::new();
+    if let Some(dir) = &a.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for &h in &config.hidden {
+            outputs.push(crate::files::PendingOutput::claim(&dir.join(format!("flow_h{h}.svg")), a.force)?);
+        }
+        outputs.push(crate::files::PendingOutput::claim(&dir.join("flow_report.html"), a.force)?);
+    }
     let json = a.json;
     let ex = experiment(&config, &|h| {
         if !json {
@@ -90,8 +119,46 @@ pub fn run(a: FlowArgs) -> Result<()> {
         }
     })
     .context("RBM flow")?;
+    let curve = if a.calibration_samples > 0 {
+        let (lo, hi) = config
+            .mixture
+            .couplings
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(x, y), &k| (x.min(k), y.max(k)));
+        let grid: Vec<f64> = (0..21).map(|i| lo + (hi - lo) * i as f64 / 20.0).collect();
+        if !json {
+            eprintln!("calibrating <|m|>(K) at 21 couplings");
+        }
+        Some(
+            magnetization_curve(config.mixture.lattice, &grid, a.calibration_samples, config.seed)
+                .context("|m| calibration")?,
+        )
+    } else {
+        None
+    };
+    let abs_m: Vec<Vec<Vec<Option<lattice_physics::stats::Estimate>>>> = ex
+        .by_hidden
+        .iter()
+        .map(|h| {
+            h.flows.iter().map(|f| curve.as_ref().map_or_else(Vec::new, |c| abs_m_readings(f, c))).collect()
+        })
+        .collect();
+    if !outputs.is_empty() {
+        let figures = flow_figures(&ex)?;
+        let report = flow_report(&config, &ex, curve.as_ref())?;
+        let mut outs = outputs.into_iter();
+        for ((_, svg), out) in figures.iter().zip(outs.by_ref()) {
+            out.write_with(|w| Ok(std::io::Write::write_all(w, svg.as_bytes())?))?;
+            out.commit()?;
+        }
+        let out = outs.next().expect("the report's output");
+        out.write_with(|w| Ok(std::io::Write::write_all(w, report.as_bytes())?))?;
+        out.commit()?;
+    }
     if json {
-        return crate::print_json(&serde_json::json!({ "config": config, "result": ex }));
+        return crate::print_json(
+            &serde_json::json!({ "config": config, "result": ex, "calibration": curve, "coupling_from_abs_m": abs_m }),
+        );
     }
     outln!(
         "RBM flow on the {0}×{0} torus: mixture of {1} couplings × {2} samples, {3} epochs, {4:?} steps; K_c = {5:.6}",
@@ -124,6 +191,9 @@ pub fn run(a: FlowArgs) -> Result<()> {
             fp.spread,
             fp.coupling - ex.k_critical
         );
+    }
+    for line in flow_summary(&ex, curve.as_ref()) {
+        outln!("{line}");
     }
     Ok(())
 }

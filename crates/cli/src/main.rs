@@ -20,10 +20,12 @@ mod cmd_generate;
 mod cmd_merge;
 mod cmd_reproduce;
 mod cmd_rg;
+mod cmd_rsmi;
 mod cmd_sample;
 mod cmd_stats;
 mod cmd_train;
 mod files;
+mod kernel_file;
 mod model_file;
 mod progress;
 mod step_cache;
@@ -65,6 +67,8 @@ enum Command {
     Campaign(cmd_campaign::CampaignCommand),
     /// RBM flow (Iso, Shiba, Yokoo): one RBM trained over many couplings, iterated, read by the exact thermometer.
     Flow(cmd_flow::FlowArgs),
+    /// RSMI (Koch-Janusz, Ringel): block-spin filters that maximise I(H : E), on the exact p(V | E).
+    Rsmi(cmd_rsmi::RsmiArgs),
 }
 
 /// The model family.
@@ -135,6 +139,7 @@ fn main() -> ExitCode {
         Command::Campaign(c) => cmd_campaign::run(c),
         Command::Merge(a) => cmd_merge::run(a),
         Command::Flow(a) => cmd_flow::run(a),
+        Command::Rsmi(a) => cmd_rsmi::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -83,3 +83,24 @@ fn flow_refuses_bad_input() {
         "coupling",
     );
 }
+
+#[test]
+fn flow_writes_one_figure_per_hidden_size_and_a_report() {
+    let d = tempfile::tempdir().unwrap();
+    let mut args: Vec<&str> = SMALL.to_vec();
+    args.extend(["--out", "fig", "--calibration-samples", "400"]);
+    let v = json(&kadanoff(d.path(), &args));
+    // The |m| read-out: one entry per hidden size, flow and step.
+    let abs_m = v["coupling_from_abs_m"].as_array().unwrap();
+    assert_eq!(abs_m.len(), 2);
+    assert_eq!(abs_m[0].as_array().unwrap()[0].as_array().unwrap().len(), 4);
+    assert_eq!(v["calibration"]["couplings"].as_array().unwrap().len(), 21);
+    for h in [8, 12] {
+        let svg = std::fs::read_to_string(d.path().join(format!("fig/flow_h{h}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("K_c = 0.4407"), "flow_h{h}.svg");
+    }
+    let html = std::fs::read_to_string(d.path().join("fig/flow_report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("K* − K_c"));
+    // Existing outputs are refused before any work, without --force.
+    assert_clean_failure(&kadanoff(d.path(), &args), "exists");
+}

@@ -21,10 +21,13 @@
 //!   lattice, one shared `w×w` filter), trained by contrastive divergence;
 //! - [`dense::DenseKernel`]: a trained dense RBM layer (the paper's network) read as a kernel
 //!   after placing its hidden units on the coarse lattice;
+//! - [`rsmi::RsmiKernel`]: a learned RSMI filter (`crate::rsmi`), the convolutional kernel with
+//!   window `w = b`;
 //! - [`AnyKernel`]: one of the above chosen at run time (for the command line).
 
 pub mod dense;
 pub mod learned;
+pub mod rsmi;
 
 use lattice_physics::Lattice;
 use rand::Rng;
@@ -271,6 +274,8 @@ pub enum AnyKernel {
     Conv(learned::ConvKernel),
     /// A dense RBM layer placed on the coarse lattice.
     Dense(dense::DenseKernel),
+    /// A learned RSMI filter.
+    Rsmi(rsmi::RsmiKernel),
 }
 
 macro_rules! dispatch {
@@ -281,6 +286,7 @@ macro_rules! dispatch {
             AnyKernel::BlockSpin($k) => $e,
             AnyKernel::Conv($k) => $e,
             AnyKernel::Dense($k) => $e,
+            AnyKernel::Rsmi($k) => $e,
         }
     };
 }
@@ -305,6 +311,7 @@ impl CoarseKernel for AnyKernel {
             AnyKernel::BlockSpin(k) => AnyKernel::BlockSpin(k.resized(fine)?),
             AnyKernel::Conv(k) => AnyKernel::Conv(k.resized(fine)?),
             AnyKernel::Dense(k) => AnyKernel::Dense(k.resized(fine)?),
+            AnyKernel::Rsmi(k) => AnyKernel::Rsmi(k.resized(fine)?),
         })
     }
     fn sample_unchecked<R: Rng + ?Sized>(&self, v: &[i8], h: &mut [i8], rng: &mut R) {
@@ -345,6 +352,8 @@ mod tests {
                     v.push(AnyKernel::Conv(learned::ConvKernel::new(lat, b, w, filter).unwrap()));
                 }
             }
+            let lambda: Vec<f64> = (0..b * b).map(|_| rng.random::<f64>() - 0.3).collect();
+            v.push(AnyKernel::Rsmi(rsmi::RsmiKernel::new(lat, &lambda).unwrap()));
         }
         v
     }
