@@ -406,6 +406,10 @@ fn row_major(m: &DMatrix<f64>) -> Vec<f64> {
 
 /// The real part of the eigenvalue of largest modulus; an error for an empty matrix.
 pub fn leading_eigenvalue(t: &DMatrix<f64>) -> Result<f64> {
+    // nalgebra's Schur decomposition panics on an empty matrix: refuse it first.
+    if t.is_empty() || !t.is_square() {
+        return Err(Error::InvalidParameter { name: "matrix", reason: "must be square and non-empty" });
+    }
     let ev = t.complex_eigenvalues();
     ev.iter()
         .max_by(|a, b| a.norm().total_cmp(&b.norm()))
