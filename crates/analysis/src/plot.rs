@@ -401,8 +401,9 @@ pub fn rg_flow(flows: &[Vec<f64>]) -> LinePlot {
         "coupling K_n = βJ (dimensionless)",
     );
     plot.log_y = true;
-    for flow in flows {
-        let label = format!("K_0 = {}", tick_label(flow.first().copied().unwrap_or(f64::NAN)));
+    // An empty flow has no starting coupling and nothing to draw: it is skipped, not labelled NaN.
+    for flow in flows.iter().filter(|f| !f.is_empty()) {
+        let label = format!("K_0 = {}", tick_label(flow[0]));
         let points = flow.iter().enumerate().map(|(n, &k)| (n as f64, k)).collect();
         plot.series.push(Series::new(label, points, SeriesStyle::LineAndMarkers));
     }

@@ -86,6 +86,24 @@ pub fn check(what: &str, bytes: Option<u128>) -> Result<()> {
     }
 }
 
+/// Most elementary operations (multiply-adds, spin updates) one command may be asked for:
+/// 10¹⁶, days of one core. Counts such as `--gibbs-steps 18446744073709551615` that
+/// allocate nothing but could never finish are refused with this bound before any work.
+pub const MAX_WORK: u128 = 10_000_000_000_000_000;
+
+/// Refuse `what` if it needs more than [`MAX_WORK`] elementary operations (`None`: overflow).
+pub fn check_work(what: &str, operations: Option<u128>) -> Result<()> {
+    match operations {
+        Some(n) if n <= MAX_WORK => Ok(()),
+        Some(n) => bail!(
+            "{what} would need {n:.1e} operations, more than the {MAX_WORK:.0e} one run may take",
+            n = n as f64,
+            MAX_WORK = MAX_WORK as f64
+        ),
+        None => bail!("{what} would need more operations than can be counted"),
+    }
+}
+
 /// `a × b × …` in u128, `None` on overflow.
 pub fn product(factors: &[u128]) -> Option<u128> {
     factors.iter().try_fold(1u128, |acc, &f| acc.checked_mul(f))

@@ -122,8 +122,7 @@ struct Loaded {
 
 impl Loaded {
     fn read(file: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read campaign file {}", file.display()))?;
+        let text = crate::files::read_side_text(file, "campaign file")?;
         let spec: CampaignSpec = toml::from_str(&text).map_err(|e| {
             // One line: the message and where (toml's own rendering spans several lines).
             match e.span() {
@@ -325,13 +324,16 @@ fn run_task(loaded: &Loaded, task: &Task) -> Result<f64> {
 /// Read the record in `dir` and hash the outputs it lists.
 fn find_record(dir: &Path, location: String) -> Result<FoundRecord> {
     let path = dir.join("record.json");
-    let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::files::read_limited(&path, "task record", crate::files::MAX_SIDE_FILE_BYTES)?;
     let record: TaskRecord = serde_json::from_slice(&text)
         .map_err(|e| anyhow!("{location}: record.json is not a task record: {e}"))?;
     let found = record
         .outputs
         .iter()
-        .map(|o| std::fs::read(dir.join(&o.file)).ok().map(|bytes| OutputRecord::of(o.file.clone(), &bytes)))
+        .map(|o| {
+            crate::files::read_output_back(&dir.join(&o.file))
+                .map(|bytes| OutputRecord::of(o.file.clone(), &bytes))
+        })
         .collect();
     Ok(FoundRecord { location, record, found })
 }
@@ -423,7 +425,8 @@ fn merge(file: &Path) -> Result<()> {
     for r in &verified {
         let dir = tasks_dir.join(r.location.trim_start_matches("tasks/"));
         let read = |name: &str| {
-            std::fs::read(dir.join(name)).with_context(|| format!("cannot read {}/{name}", r.location))
+            crate::files::read_limited(&dir.join(name), "task output", crate::files::MAX_SIDE_FILE_BYTES)
+                .with_context(|| format!("task {}", r.location))
         };
         let stats: TaskStats = serde_json::from_slice(&read("stats.json")?)
             .map_err(|e| anyhow!("{}/stats.json: {e}", r.location))?;

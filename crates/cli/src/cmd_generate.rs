@@ -15,7 +15,6 @@ use lattice_physics::{Configurations, Lattice};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_core::dbn::Dbn;
-use serde_json::Value;
 
 use crate::files::{self, PendingOutput};
 use crate::model_file;
@@ -54,12 +53,8 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         bail!("--out must name a .npy file, got {}", args.out.display());
     }
     let model = model_file::read_model(&args.model)?;
-    let shape: Vec<usize> = model
-        .metadata
-        .get("data")
-        .and_then(|d| d.get("sample_shape"))
-        .and_then(|s| serde_json::from_value(s.clone()).ok())
-        .unwrap_or_else(|| vec![model.layers[0].n_visible()]);
+    let record = model.data_record(&args.model)?.unwrap_or_default();
+    let shape: Vec<usize> = record.sample_shape.clone().unwrap_or_else(|| vec![model.layers[0].n_visible()]);
     if shape.iter().product::<usize>() != model.layers[0].n_visible() {
         bail!(
             "{}: metadata sample shape {shape:?} does not match {} visible units",
@@ -77,6 +72,16 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         crate::budget::product(&[args.samples as u128, widest as u128, 4 * 4])
             .and_then(|b| b.checked_add(args.samples as u128 * lattice.num_sites() as u128)),
     )?;
+    let top = &model.layers[model.layers.len() - 1];
+    crate::budget::check_work(
+        &format!("{} Gibbs sweeps of {} samples", args.gibbs_steps, args.samples),
+        crate::budget::product(&[
+            args.gibbs_steps as u128 + 1,
+            args.samples as u128,
+            top.n_visible() as u128,
+            top.n_hidden() as u128,
+        ]),
+    )?;
     let npy_out = PendingOutput::claim(&args.out, args.force)?;
     let json_out = PendingOutput::claim(&files::sidecar_path(&args.out), args.force)?;
     let dbn = Dbn::new(model.layers)?;
@@ -85,8 +90,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let v = dbn.generate(args.samples, args.gibbs_steps, None, &mut rng)?;
     let units = dbn.layers()[0].visible_units();
     let spins: Vec<i8> = v.iter().map(|&x| units.unit_to_spin(x)).collect();
-    let provenance =
-        model.metadata.get("data").and_then(|d| d.get("provenance")).cloned().unwrap_or(Value::Null);
+    let provenance = record.provenance.unwrap_or_default();
     let data = Configurations::new(lattice, spins)?;
     let mut meta = Sidecar::new(
         lattice,
@@ -98,8 +102,8 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         }),
     );
     meta.tool_version = env!("CARGO_PKG_VERSION").into();
-    meta.coupling = provenance.get("coupling").and_then(Value::as_f64);
-    meta.field = provenance.get("field").and_then(Value::as_f64);
+    meta.coupling = provenance.coupling;
+    meta.field = provenance.field;
     if meta.ising_model().is_none() {
         meta.coupling = None;
         meta.field = None;

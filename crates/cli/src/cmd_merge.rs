@@ -308,8 +308,7 @@ fn read_sidecar(path: &Path) -> Result<Found> {
     } else {
         files::sidecar_path(path)
     };
-    let text =
-        std::fs::read(&json).with_context(|| format!("cannot read shard sidecar {}", json.display()))?;
+    let text = files::read_limited(&json, "shard sidecar", files::MAX_SIDE_FILE_BYTES)?;
     let sidecar: ShardSidecar = serde_json::from_slice(&text).map_err(|e| {
         anyhow!("{} is not a shard sidecar of `kadanoff sample --shard`: {e}", json.display())
     })?;
@@ -332,8 +331,8 @@ fn read_sidecar(path: &Path) -> Result<Found> {
 /// Read a shard's data file and check it against its record.
 fn read_verified(f: &Found, rec: &OutputRecord) -> Result<Vec<u8>> {
     let path = f.dir.join(&rec.file);
-    let bytes = std::fs::read(&path)
-        .with_context(|| format!("shard {}: cannot read {}", f.sidecar.shard.index, path.display()))?;
+    let bytes = files::read_limited(&path, "shard data", crate::budget::bytes()?)
+        .with_context(|| format!("shard {}", f.sidecar.shard.index))?;
     let got = OutputRecord::of(rec.file.clone(), &bytes);
     if got.bytes < rec.bytes {
         bail!("{} is truncated ({} of {} bytes)", path.display(), got.bytes, rec.bytes);

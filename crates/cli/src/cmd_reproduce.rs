@@ -154,6 +154,16 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         .iter()
         .fold(0usize, |a, (_, [n, s])| a.saturating_add(n.saturating_mul(*s)));
     crate::budget::check_array("the \"Is it RG?\" configurations", &[is_rg_total], 1)?;
+    // The trainer's matrices (weights, momentum, gradient, f32) and one pass over the data per
+    // epoch, from the settings alone.
+    let widths: Vec<u128> =
+        std::iter::once(sites).chain(cfg.layers.iter().copied()).map(|w| w as u128).collect();
+    let weights = widths.windows(2).try_fold(0u128, |acc, w| acc.checked_add(w[0].checked_mul(w[1])?));
+    crate::budget::check(&format!("layers {:?}", cfg.layers), weights.and_then(|w| w.checked_mul(3 * 4)))?;
+    crate::budget::check_work(
+        &format!("{} epochs over {} samples", cfg.epochs, cfg.samples),
+        weights.and_then(|w| crate::budget::product(&[w, cfg.epochs as u128, cfg.samples as u128, 4])),
+    )?;
     let seeds = StudySeeds::new(args.seed);
     let dir = args.out.clone();
     std::fs::create_dir_all(dir.join("steps")).with_context(|| format!("cannot create {}", dir.display()))?;

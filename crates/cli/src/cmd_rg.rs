@@ -197,6 +197,9 @@ fn block(a: BlockArgs) -> Result<()> {
     if a.out.extension().and_then(|e| e.to_str()) != Some("npy") {
         bail!("--out must name a .npy file, got {}", a.out.display());
     }
+    if a.levels == 0 {
+        bail!("--levels must be at least 1");
+    }
     let data = files::read_configurations(&a.data)?;
     let lattice = data.lattice();
     // Validate the factor for every level before claiming outputs.

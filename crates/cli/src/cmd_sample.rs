@@ -12,7 +12,6 @@ use lattice_physics::io::sidecar::{
 use lattice_physics::io::{Sidecar, Source};
 use lattice_physics::sampler::{Algorithm, AnySampler};
 use lattice_physics::{exact, IsingModel, Lattice};
-use serde_json::Value;
 
 use crate::files::{self, PendingOutput};
 use crate::progress::Progress;
@@ -134,6 +133,19 @@ pub fn run(args: SampleArgs) -> Result<()> {
     if args.out.extension().and_then(|e| e.to_str()) != Some("npy") {
         bail!("--out must name a .npy file, got {}", args.out.display());
     }
+    // Fixed sweep counts that allocate nothing can still never finish: bounded like any work.
+    let fixed = |s: Sweeps| match s {
+        Sweeps::Fixed(n) => n as u128,
+        Sweeps::Auto => 1,
+    };
+    let per_chain = (args.samples as u128).div_ceil(args.chains.max(1) as u128);
+    crate::budget::check_work(
+        &format!("--thermalize {} and --thin {} for {} samples", args.thermalize, args.thin, args.samples),
+        per_chain
+            .checked_mul(fixed(config.thin))
+            .and_then(|s| s.checked_add(fixed(config.thermalize)))
+            .and_then(|s| crate::budget::product(&[s, args.chains as u128, lattice.num_sites() as u128])),
+    )?;
     if let Some(dir) = args.out.parent() {
         if !dir.as_os_str().is_empty() && !dir.exists() && dir == std::path::Path::new("out") {
             // The default output directory is created on demand; others must exist.
@@ -311,8 +323,8 @@ pub(crate) fn print_summary(meta: &Sidecar) {
         meta.output,
         meta.model,
         meta.size,
-        meta.coupling.unwrap_or(f64::NAN),
-        meta.field.unwrap_or(f64::NAN),
+        meta.coupling.map_or("unavailable".to_string(), |k| k.to_string()),
+        meta.field.map_or("unavailable".to_string(), |h| h.to_string()),
         meta.samples,
         rec.algorithm,
     );
@@ -327,13 +339,10 @@ pub(crate) fn print_summary(meta: &Sidecar) {
         None => outln!("  thermalize {} sweeps, thin {} sweeps", rec.thermalize.sweeps, rec.thin.sweeps),
     }
     match &rec.observables {
-        Some(o) => {
-            let exact = rec.exact.as_ref().map(|e| serde_json::to_value(e).unwrap_or(Value::Null));
-            crate::cmd_stats::print_observables(
-                &serde_json::to_value(o).unwrap_or(Value::Null),
-                &exact.unwrap_or(Value::Null),
-            )
-        }
+        Some(o) => crate::cmd_stats::print_observables(
+            &crate::cmd_stats::rows(o, rec.exact.as_ref()),
+            "not measured",
+        ),
         None => outln!(
             "  error bars unavailable: {}",
             rec.error_bars_unavailable.as_deref().unwrap_or("the run is too short")

@@ -84,7 +84,27 @@ pub fn run(args: StatsArgs) -> Result<()> {
         crate::print_json(&value)
     } else {
         outln!("{}: {} samples on {:?}", args.file.display(), data.samples(), lattice);
-        print_observables(&value["observables"], &Value::Null);
+        let e = |x: &lattice_physics::stats::Estimate| Some((x.mean, x.stderr));
+        let mut rows = vec![
+            Row { name: "abs_magnetization", estimate: e(&o.abs_magnetization), exact: None },
+            Row { name: "binder_cumulant", estimate: e(&o.binder_cumulant), exact: None },
+            Row { name: "energy_per_site", estimate: e(&o.energy_per_site), exact: None },
+            Row { name: "magnetization_sq", estimate: e(&o.magnetization_sq), exact: None },
+        ];
+        if let Some(xi) = &corr.second_moment_length {
+            rows.push(Row { name: "second_moment_correlation_length", estimate: e(xi), exact: None });
+        }
+        rows.push(Row {
+            name: "specific_heat_per_site",
+            estimate: if coupling.is_some() { e(&o.specific_heat_per_site) } else { None },
+            exact: None,
+        });
+        rows.push(Row {
+            name: "susceptibility_per_site",
+            estimate: e(&o.susceptibility_per_site),
+            exact: None,
+        });
+        print_observables(&rows, "needs --coupling");
         match xi_status {
             LengthStatus::Finite => {}
             LengthStatus::Infinite => outln!(
@@ -105,24 +125,55 @@ pub fn run(args: StatsArgs) -> Result<()> {
     }
 }
 
-/// Print an `observables` object (mean ± stderr), with exact values beside them when given.
-pub fn print_observables(obs: &Value, exact: &Value) {
-    let Some(map) = obs.as_object() else { return };
-    for (k, v) in map {
-        if v.is_null() {
-            if k == "specific_heat_per_site" {
-                outln!("  {k:<34} (needs --coupling)");
-            }
+/// One printed observable: its name, its estimate `(mean, stderr)` if there is one, and the exact
+/// value beside it if known.
+pub struct Row<'a> {
+    pub name: &'a str,
+    pub estimate: Option<(f64, f64)>,
+    pub exact: Option<f64>,
+}
+
+/// The rows of a sidecar's typed estimates (alphabetical, as `--json` lists them), with exact
+/// values beside energy and specific heat when given.
+pub fn rows(
+    o: &lattice_physics::io::sidecar::ObservableEstimates,
+    exact: Option<&lattice_physics::io::sidecar::ExactReference>,
+) -> Vec<Row<'static>> {
+    let e = |r: &lattice_physics::io::sidecar::EstimateRecord| Some((r.mean, r.stderr));
+    vec![
+        Row { name: "abs_magnetization", estimate: e(&o.abs_magnetization), exact: None },
+        Row { name: "binder_cumulant", estimate: e(&o.binder_cumulant), exact: None },
+        Row {
+            name: "energy_per_site",
+            estimate: e(&o.energy_per_site),
+            exact: exact.map(|x| x.energy_per_site),
+        },
+        Row { name: "magnetization_sq", estimate: e(&o.magnetization_sq), exact: None },
+        Row {
+            name: "specific_heat_per_site",
+            estimate: e(&o.specific_heat_per_site),
+            exact: exact.map(|x| x.specific_heat_per_site),
+        },
+        Row { name: "susceptibility_per_site", estimate: e(&o.susceptibility_per_site), exact: None },
+    ]
+}
+
+/// Print observables (mean ± stderr), with exact values and the deviation in σ beside them when
+/// known. A missing estimate is printed as unavailable with its reason, never as NaN.
+pub fn print_observables(rows: &[Row<'_>], missing_reason: &str) {
+    for r in rows {
+        let k = r.name;
+        let Some((mean, err)) = r.estimate else {
+            outln!("  {k:<34} unavailable ({missing_reason})");
             continue;
-        }
-        let mean = v["mean"].as_f64().unwrap_or(f64::NAN);
-        let err = v["stderr"].as_f64().unwrap_or(f64::NAN);
-        match exact.get(k).and_then(Value::as_f64) {
-            Some(x) => {
-                let z = if err > 0.0 { (mean - x) / err } else { f64::NAN };
+        };
+        match (r.exact, err > 0.0) {
+            (Some(x), true) => {
+                let z = (mean - x) / err;
                 outln!("  {k:<34} {mean:>12.6} ± {err:<10.6} exact {x:>12.6} ({z:+.1}σ)")
             }
-            None => outln!("  {k:<34} {mean:>12.6} ± {err:.6}"),
+            (Some(x), false) => outln!("  {k:<34} {mean:>12.6} ± {err:<10.6} exact {x:>12.6}"),
+            (None, _) => outln!("  {k:<34} {mean:>12.6} ± {err:.6}"),
         }
     }
 }

@@ -183,6 +183,49 @@ pub fn open_regular(path: &Path, what: &str) -> Result<(File, u64)> {
     Ok((file, meta.len()))
 }
 
+/// Largest side file (campaign, record, kernel, cache entry) read whole: 16 MiB.
+pub const MAX_SIDE_FILE_BYTES: u64 = 16 << 20;
+
+/// Read all of `path`, a regular file of at most `limit` bytes (checked before reading, and
+/// while reading in case the file grows). `what` names the file in messages.
+pub fn read_limited(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let (file, len) = open_regular(path, what)?;
+    if len > limit {
+        bail!(
+            "{what} {} is {} long, more than the {} such a file may have",
+            path.display(),
+            crate::budget::human(len as u128),
+            crate::budget::human(limit as u128)
+        );
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        bail!(
+            "{what} {} grew beyond {} while it was read",
+            path.display(),
+            crate::budget::human(limit as u128)
+        );
+    }
+    Ok(bytes)
+}
+
+/// Read a side file (at most [`MAX_SIDE_FILE_BYTES`]) as UTF-8 text.
+pub fn read_side_text(path: &Path, what: &str) -> Result<String> {
+    let bytes = read_limited(path, what, MAX_SIDE_FILE_BYTES)?;
+    String::from_utf8(bytes).map_err(|_| anyhow!("{what} {} is not UTF-8 text", path.display()))
+}
+
+/// Read an output file back whole for hashing, within the memory budget; `None` if it does
+/// not exist or cannot be read as a regular file.
+pub fn read_output_back(path: &Path) -> Option<Vec<u8>> {
+    let limit = crate::budget::bytes().ok()?;
+    read_limited(path, "output", limit).ok()
+}
+
 /// The JSON sidecar path of a data file: `FILE.npy` → `FILE.json`.
 pub fn sidecar_path(npy: &Path) -> PathBuf {
     npy.with_extension("json")

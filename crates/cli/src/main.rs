@@ -123,10 +123,60 @@ fn negative_numbers_everywhere(cmd: clap::Command) -> clap::Command {
         .mut_subcommands(negative_numbers_everywhere)
 }
 
+/// Join `--option -inf` (and `-infinity`, `-nan`) into `--option=-inf`: clap takes those for
+/// flags even with negative numbers allowed, and they should reach the range checks too.
+fn join_negative_words(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out: Vec<std::ffi::OsString> = Vec::new();
+    for arg in args {
+        let word = arg.to_str().map(str::to_ascii_lowercase);
+        let negative_word = matches!(word.as_deref(), Some("-inf" | "-infinity" | "-nan"));
+        match out.last_mut() {
+            Some(prev)
+                if negative_word
+                    && prev.to_str().is_some_and(|p| p.starts_with("--") && !p.contains('=')) =>
+            {
+                prev.push("=");
+                prev.push(&arg);
+            }
+            _ => out.push(arg),
+        }
+    }
+    out
+}
+
+/// A usage error as one line on stderr (clap's first line, without the usage block), exit code
+/// 2; help and version requests print as clap prints them.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    // Clap's message and its details come before the usage block; keep them, on one line.
+    let text = e.render().to_string();
+    let words: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:") && !l.starts_with("For more information"))
+        .collect();
+    let message = words.join(" ");
+    let message = message.trim_start_matches("error: ");
+    eprintln!("kadanoff: error: {message} (see kadanoff --help)");
+    std::process::exit(2);
+}
+
 fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
-    let matches = negative_numbers_everywhere(Cli::command()).get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let args = join_negative_words(std::env::args_os());
+    let matches = negative_numbers_everywhere(Cli::command())
+        .try_get_matches_from(args)
+        .unwrap_or_else(|e| usage_error(e));
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_error(e));
     files::install_signal_cleanup();
     let result = match cli.command {
         Command::Reproduce(a) => cmd_reproduce::run(a),

@@ -13,6 +13,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use ndarray::ArrayView2;
 use rbm_core::format::{self, Checkpoint};
 use rbm_core::{Dbn, Error as RbmError, GreedyConfig, GreedyState, GreedyTrainer, Rbm};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::budget;
@@ -25,6 +26,38 @@ pub struct ModelFile {
     pub layers: Vec<Rbm<f32>>,
     /// The metadata, with JSON-valued entries (objects and lists) parsed.
     pub metadata: Map<String, Value>,
+}
+
+/// The model's `data` metadata entry, as `kadanoff train` writes it: what the model was trained
+/// on. Read typed, so that a renamed field is a compile error and not a silent default.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DataRecord {
+    /// Shape of one configuration (`[L, L]` or `[L]`).
+    pub sample_shape: Option<Vec<usize>>,
+    /// The training data's sidecar fields, if it had a valid sidecar.
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
+}
+
+/// The fields of a training data set's sidecar that a model keeps.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Provenance {
+    /// Coupling `K` of the data, if known.
+    pub coupling: Option<f64>,
+    /// Field `h` of the data, if known.
+    pub field: Option<f64>,
+}
+
+impl ModelFile {
+    /// The `data` metadata entry: `None` if the model has none, an error if it is malformed.
+    pub fn data_record(&self, path: &Path) -> Result<Option<DataRecord>> {
+        match self.metadata.get("data") {
+            None => Ok(None),
+            Some(v) => DataRecord::deserialize(v)
+                .map(Some)
+                .map_err(|e| anyhow!("{}: the metadata entry `data` is malformed: {e}", path.display())),
+        }
+    }
 }
 
 /// The bytes of the regular file `path`, refused if it is larger than the memory budget.

@@ -53,7 +53,9 @@ impl<'a> Steps<'a> {
     }
 
     fn hashes(&self, outputs: &[String]) -> Option<Vec<OutputHash>> {
-        let hash = |o: &String| std::fs::read(self.dir.join(o)).ok().map(|b| format!("{:016x}", fnv1a(&b)));
+        let hash = |o: &String| {
+            crate::files::read_output_back(&self.dir.join(o)).map(|b| format!("{:016x}", fnv1a(&b)))
+        };
         outputs.iter().map(|o| Some(OutputHash { name: o.clone(), fnv1a64: hash(o)? })).collect()
     }
 
@@ -66,7 +68,7 @@ impl<'a> Steps<'a> {
         work: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
         let record_path = self.dir.join("steps").join(format!("{name}.json"));
-        let cached = std::fs::read_to_string(&record_path)
+        let cached = crate::files::read_side_text(&record_path, "step record")
             .ok()
             .and_then(|s| serde_json::from_str::<StepRecord>(&s).ok());
         if let Some(rec) = cached.filter(|r| !self.force && &r.key == key) {

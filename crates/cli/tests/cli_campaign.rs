@@ -215,7 +215,7 @@ fn campaign_refuses_bad_files() {
         assert_clean_failure(&kadanoff(d, &["campaign", "plan", &f]), needle);
         assert!(!d.join("out").exists(), "a refused plan left files");
     }
-    assert_clean_failure(&kadanoff(d, &["campaign", "plan", "absent.toml"]), "cannot read");
+    assert_clean_failure(&kadanoff(d, &["campaign", "plan", "absent.toml"]), "absent.toml does not exist");
 }
 
 const RUN: [&str; 16] = [

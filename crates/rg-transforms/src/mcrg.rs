@@ -404,10 +404,17 @@ fn row_major(m: &DMatrix<f64>) -> Vec<f64> {
     m.transpose().iter().copied().collect()
 }
 
-/// The real part of the eigenvalue of largest modulus.
-pub fn leading_eigenvalue(t: &DMatrix<f64>) -> f64 {
+/// The real part of the eigenvalue of largest modulus; an error for an empty matrix.
+pub fn leading_eigenvalue(t: &DMatrix<f64>) -> Result<f64> {
+    // nalgebra's Schur decomposition panics on an empty matrix: refuse it first.
+    if t.is_empty() || !t.is_square() {
+        return Err(Error::InvalidParameter { name: "matrix", reason: "must be square and non-empty" });
+    }
     let ev = t.complex_eigenvalues();
-    ev.iter().max_by(|a, b| a.norm().total_cmp(&b.norm())).map(|z| z.re).unwrap_or(f64::NAN)
+    ev.iter()
+        .max_by(|a, b| a.norm().total_cmp(&b.norm()))
+        .map(|z| z.re)
+        .ok_or(Error::InvalidParameter { name: "matrix", reason: "an empty matrix has no eigenvalue" })
 }
 
 /// Results for one sector (even or odd) at one level.
@@ -593,12 +600,10 @@ fn sector(
     let eig = |m: &Moments| -> Result<(f64, DMatrix<f64>)> {
         let (f, g) = m.connected();
         let t = rg_matrix(&f, &g, level)?;
-        Ok((leading_eigenvalue(&t), t))
+        Ok((leading_eigenvalue(&t)?, t))
     };
     let mut by_operator_count = Vec::with_capacity(k);
-    let mut full_lambda = f64::NAN;
-    let mut full_replicas = Vec::new();
-    let mut full_matrix = Vec::new();
+    let mut full = None;
     for m in 1..=k {
         let tot = total.truncated(m);
         let (lambda, t) = eig(&tot)?;
@@ -608,11 +613,10 @@ fn sector(
         }
         by_operator_count.push(Estimate { mean: lambda, stderr: jackknife_error(&replicas) });
         if m == k {
-            full_lambda = lambda;
-            full_replicas = replicas;
-            full_matrix = row_major(&t);
+            full = Some((lambda, replicas, row_major(&t)));
         }
     }
+    let (full_lambda, full_replicas, full_matrix) = full.expect("k ≥ 1 operators");
     let eigenvalue = *by_operator_count.last().expect("k ≥ 1");
     let exponent = jackknife_map(&full_lambda, &full_replicas, |l| l.ln() / ln_b);
     Ok((
@@ -739,7 +743,8 @@ mod tests {
         let f = DMatrix::from_row_slice(2, 2, &[4.0, 2.0, 0.0, 12.0]);
         let t = rg_matrix(&f, &g, 1).unwrap();
         assert!((t[(0, 1)] - 1.0).abs() < 1e-14 && (t[(1, 1)] - 3.0).abs() < 1e-14);
-        assert!((leading_eigenvalue(&t) - 3.0).abs() < 1e-12);
+        assert!((leading_eigenvalue(&t).unwrap() - 3.0).abs() < 1e-12);
+        assert!(leading_eigenvalue(&DMatrix::<f64>::zeros(0, 0)).is_err());
         let singular = DMatrix::from_row_slice(2, 2, &[1.0, 1.0, 1.0, 1.0]);
         assert_eq!(rg_matrix(&f, &singular, 3), Err(Error::SingularMatrix { what: "G", level: 3 }));
     }

@@ -121,7 +121,9 @@ pub fn coarse_grain_levels<K: CoarseKernel>(
 
 /// The kernel for each of `levels` successive blockings starting from `kernel`'s fine lattice.
 pub fn kernel_levels<K: CoarseKernel>(kernel: &K, levels: usize) -> Result<Vec<K>> {
-    let mut out = Vec::with_capacity(levels);
+    // No capacity sized by `levels`: a request for more levels than the lattice allows fails at
+    // the first level that cannot be resized, after at most log₂ L iterations.
+    let mut out = Vec::new();
     let mut lat = kernel.fine();
     for _ in 0..levels {
         let k = kernel.resized(lat)?;
