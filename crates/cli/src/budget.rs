@@ -135,6 +135,22 @@ pub fn check_training(
     check(&format!("training {} on {n} samples", shape.join("→")), total)
 }
 
+/// Refuse a training run whose work could never finish: per layer of `a × b` weights, each epoch
+/// costs about `n · a · b · (2 + 2k)` multiply-adds for CD-k plus the monitor's rows, and AIS
+/// `chains · steps · a · b`. `counts` is `[epochs, cd_k, monitor rows, ais chains, ais steps]`.
+pub fn check_training_work(sizes: &[usize], n: usize, counts: [usize; 5]) -> Result<()> {
+    let [epochs, cd_k, monitor, chains, steps] = counts.map(|c| c as u128);
+    let per_sample = cd_k.checked_mul(2).and_then(|k| k.checked_add(2));
+    let total = sizes.windows(2).try_fold(0u128, |t, w| {
+        let weights = (w[0] as u128).checked_mul(w[1] as u128)?;
+        let rows = (n as u128).checked_mul(per_sample?)?.checked_add(monitor)?;
+        let train = product(&[epochs, rows, weights])?;
+        let ais = product(&[chains, steps, weights])?;
+        t.checked_add(train)?.checked_add(ais)
+    });
+    check_work(&format!("{epochs} epochs of CD-{cd_k} with {chains} AIS chains of {steps} steps"), total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

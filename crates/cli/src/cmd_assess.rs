@@ -147,8 +147,23 @@ fn train_kernel(a: TrainKernelArgs) -> Result<()> {
         persistent: a.persistent,
         init_std: a.init_std,
     };
+    if a.batch_size > data.samples() {
+        bail!("--batch-size {} is larger than the data set ({} samples)", a.batch_size, data.samples());
+    }
     // Validate everything (sizes, window, configuration) before claiming the output.
     rg_transforms::coarse::learned::ConvTrainer::new(lattice, config.clone(), &mut chain_rng(a.seed, 0))?;
+    let sites = lattice.num_sites() as u128;
+    crate::budget::check_work(
+        &format!("{} epochs of CD-{}", a.epochs, a.cd_steps),
+        crate::budget::product(&[
+            a.epochs as u128,
+            data.samples() as u128,
+            sites,
+            (a.window as u128).saturating_mul(a.window as u128),
+            (a.cd_steps as u128).saturating_add(1),
+            4,
+        ]),
+    )?;
     let out = PendingOutput::claim(&a.out, a.force)?;
     let (kernel, history) = train_conv_kernel(data.as_slice(), lattice, &config, &mut chain_rng(a.seed, 0))?;
     let v = json!({

@@ -94,14 +94,36 @@ pub fn run(a: FlowArgs) -> Result<()> {
         Mode::Sampled => FlowMode::Sampled,
         Mode::MeanField => FlowMode::MeanField,
     };
-    crate::budget::check_array(
-        "RBM-flow data",
-        &[
-            config.mixture.couplings.len().max(config.start_couplings.len()),
-            a.samples.max(a.start_samples),
-            a.size * a.size,
-        ],
-        4,
+    if a.epochs == 0 {
+        bail!("--epochs must be at least 1 (the flow needs a trained RBM)");
+    }
+    // Memory and work from the settings alone, before anything is allocated.
+    let sites = (a.size as u128).saturating_mul(a.size as u128);
+    let mixture = crate::budget::product(&[config.mixture.couplings.len() as u128, a.samples as u128, sites]);
+    let starts =
+        crate::budget::product(&[config.start_couplings.len() as u128, a.start_samples as u128, sites]);
+    crate::budget::check(
+        "the RBM-flow training mixture (f32 and i8)",
+        mixture.and_then(|n| n.checked_mul(5)),
+    )?;
+    crate::budget::check("the flowing configurations (f32)", starts.and_then(|n| n.checked_mul(8)))?;
+    let widest = config.hidden.iter().copied().max().unwrap_or(0) as u128;
+    crate::budget::check(
+        &format!("an RBM of {sites} visible and {widest} hidden units"),
+        crate::budget::product(&[sites, widest, 16]),
+    )?;
+    let hidden_total = config.hidden.iter().fold(0u128, |t, &h| t.saturating_add(h as u128));
+    crate::budget::check_work(
+        &format!("{} epochs over the mixture", a.epochs),
+        mixture.and_then(|m| crate::budget::product(&[m, hidden_total, a.epochs as u128, 6])),
+    )?;
+    crate::budget::check_work(
+        &format!("{} flow steps", a.steps),
+        starts.and_then(|m| crate::budget::product(&[m, hidden_total, a.steps as u128 + 1, 4])),
+    )?;
+    crate::budget::check_work(
+        &format!("{} calibration samples at 21 couplings", a.calibration_samples),
+        crate::budget::product(&[21, a.calibration_samples as u128, sites, 100]),
     )?;
     // Claim the outputs before any work.
     let mut outputs = Vec::new();

@@ -224,6 +224,11 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
         master.child("train-layer", l as u64).value()
     });
     budget::check_training(&greedy, n, width, args.ais_chains)?;
+    budget::check_training_work(
+        &greedy.sizes(width),
+        n,
+        [args.epochs, args.cd_k, args.monitor_samples, args.ais_chains, args.ais_steps],
+    )?;
     let mut ckpt = model_file::Checkpointer::new(&args.out, &raw.values, [n, width])?;
     let data = units
         .data_from_values::<f32>(&raw.values, width)

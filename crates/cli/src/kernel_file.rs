@@ -23,7 +23,6 @@ pub const RSMI_KIND: &str = "kadanoff.rsmi_kernel";
 pub const RSMI_FORMAT: u64 = 1;
 
 /// Largest kernel file read (a filter is a few numbers; anything larger is not a kernel file).
-const MAX_FILE_BYTES: u64 = 16 << 20;
 
 #[derive(Deserialize)]
 struct Header {
@@ -53,12 +52,7 @@ struct RsmiFile {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read kernel file {}", path.display()))?;
-    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
-        bail!("{} is not a kernel file (a regular file of at most 16 MiB)", path.display());
-    }
-    std::fs::read_to_string(path).with_context(|| format!("cannot read kernel file {}", path.display()))
+    crate::files::read_side_text(path, "kernel file")
 }
 
 /// A kernel read from its specification on lattice `lattice`: `majority`, `decimation`,

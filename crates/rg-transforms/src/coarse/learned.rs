@@ -432,7 +432,7 @@ pub fn train_conv_kernel<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<(ConvKernel, Vec<ConvEpoch>)> {
     let mut trainer = ConvTrainer::new(fine, config.clone(), rng)?;
-    let mut history = Vec::with_capacity(config.epochs);
+    let mut history = Vec::new();
     for _ in 0..config.epochs {
         history.push(trainer.epoch(data, rng)?);
     }
