@@ -1,6 +1,6 @@
-//! `kadanoff rg train-kernel` and `kadanoff rg assess`: learn a convolutional coarse-graining
-//! kernel from data, and measure whether any kernel is an RG step (MCRG eigenvalues per level,
-//! the fixed point and `y_t` by two-lattice matching).
+//! `kadanoff rg assess`: measure whether any kernel is an RG step (MCRG eigenvalues per level,
+//! the fixed point and `y_t` by two-lattice matching); `rg train-kernel` is in
+//! `cmd_train_kernel.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -11,16 +11,15 @@ use lattice_physics::sampler::{Sampler, Wolff};
 use lattice_physics::{Configurations, IsingModel, Lattice, Spins};
 use rg_transforms::assess::{assess, coarse_readings, Assessment};
 use rg_transforms::coarse::dense::compare_correlations;
-use rg_transforms::coarse::learned::{train_conv_kernel, ConvTrainConfig};
 use rg_transforms::coarse::{AnyKernel, CoarseKernel};
 use rg_transforms::couplings::{CouplingConfig, CouplingOperator};
 use rg_transforms::matching::{CouplingData, MatchingConfig};
 use rg_transforms::mcrg::{McrgConfig, Operator};
-use serde_json::json;
 
-use crate::files::{self, PendingOutput};
+use crate::files;
 
-use crate::kernel_file::{parse_kernel, CONV_FORMAT as KERNEL_FORMAT, CONV_KIND as KERNEL_KIND};
+use crate::cmd_train_kernel::{train_kernel, TrainKernelArgs};
+use crate::kernel_file::parse_kernel;
 
 /// Subcommands added to `kadanoff rg`.
 #[derive(Subcommand)]
@@ -29,50 +28,6 @@ pub enum AssessCommand {
     TrainKernel(TrainKernelArgs),
     /// Is it RG? MCRG eigenvalues per level and two-lattice matching for one kernel.
     Assess(AssessArgs),
-}
-
-/// Arguments of `rg train-kernel`.
-#[derive(Args)]
-pub struct TrainKernelArgs {
-    /// Training data (`.npy` of ±1, shape (samples, L, L)).
-    #[arg(long)]
-    data: PathBuf,
-    /// Block factor (stride) b.
-    #[arg(long, default_value_t = 2)]
-    factor: usize,
-    /// Window side w (b ≤ w, w − b even).
-    #[arg(long, default_value_t = 2)]
-    window: usize,
-    /// Passes over the data.
-    #[arg(long, default_value_t = 5)]
-    epochs: usize,
-    /// Configurations per gradient step.
-    #[arg(long, default_value_t = 50)]
-    batch_size: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.05)]
-    learning_rate: f64,
-    /// Gibbs steps k of CD-k.
-    #[arg(long, default_value_t = 1)]
-    cd_steps: usize,
-    /// Persistent contrastive divergence instead of CD-k.
-    #[arg(long)]
-    persistent: bool,
-    /// Standard deviation of the initial filter.
-    #[arg(long, default_value_t = 0.01)]
-    init_std: f64,
-    /// Seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Output kernel file (`.json`).
-    #[arg(long)]
-    out: PathBuf,
-    /// Overwrite an existing output.
-    #[arg(long)]
-    force: bool,
-    /// Print the result as one JSON object.
-    #[arg(long)]
-    json: bool,
 }
 
 /// Arguments of `rg assess`.
@@ -123,70 +78,13 @@ pub fn run(cmd: AssessCommand) -> Result<()> {
     }
 }
 
-fn square_data(path: &Path) -> Result<(Configurations, Lattice)> {
+pub(crate) fn square_data(path: &Path) -> Result<(Configurations, Lattice)> {
     let data = files::read_configurations(path)?;
     let lattice = data.lattice();
     if lattice.dimension() != 2 {
         bail!("{} holds 1D configurations; kernels act on 2D data of shape (samples, L, L)", path.display());
     }
     Ok((data, lattice))
-}
-
-fn train_kernel(a: TrainKernelArgs) -> Result<()> {
-    if a.out.extension().and_then(|e| e.to_str()) != Some("json") {
-        bail!("--out must name a .json file, got {}", a.out.display());
-    }
-    let (data, lattice) = square_data(&a.data)?;
-    let config = ConvTrainConfig {
-        factor: a.factor,
-        window: a.window,
-        epochs: a.epochs,
-        batch_size: a.batch_size,
-        learning_rate: a.learning_rate,
-        cd_steps: a.cd_steps,
-        persistent: a.persistent,
-        init_std: a.init_std,
-    };
-    if a.batch_size > data.samples() {
-        bail!("--batch-size {} is larger than the data set ({} samples)", a.batch_size, data.samples());
-    }
-    // Validate everything (sizes, window, configuration) before claiming the output.
-    rg_transforms::coarse::learned::ConvTrainer::new(lattice, config.clone(), &mut chain_rng(a.seed, 0))?;
-    let sites = lattice.num_sites() as u128;
-    crate::budget::check_work(
-        &format!("{} epochs of CD-{}", a.epochs, a.cd_steps),
-        crate::budget::product(&[
-            a.epochs as u128,
-            data.samples() as u128,
-            sites,
-            (a.window as u128).saturating_mul(a.window as u128),
-            (a.cd_steps as u128).saturating_add(1),
-            4,
-        ]),
-    )?;
-    let out = PendingOutput::claim(&a.out, a.force)?;
-    let (kernel, history) = train_conv_kernel(data.as_slice(), lattice, &config, &mut chain_rng(a.seed, 0))?;
-    let v = json!({
-        "kind": KERNEL_KIND,
-        "format_version": KERNEL_FORMAT,
-        "kernel": kernel.to_filter(),
-        "trained_on": { "data": a.data.display().to_string(), "lattice_size": lattice.linear_size(), "samples": data.samples() },
-        "training": config,
-        "seed": a.seed,
-        "history": history,
-    });
-    files::write_json(&out, &v)?;
-    out.commit()?;
-    if a.json {
-        return crate::print_json(&v);
-    }
-    let last = history.last().expect("epochs ≥ 1");
-    outln!("learned kernel: b = {}, w = {}, written to {}", a.factor, a.window, a.out.display());
-    for row in kernel.filter().chunks(a.window) {
-        outln!("  {}", row.iter().map(|x| format!("{x:8.4}")).collect::<Vec<_>>().join(" "));
-    }
-    outln!("reconstruction error {:.4}, mean |field| {:.3}", last.reconstruction_error, last.mean_abs_field);
-    Ok(())
 }
 
 fn wolff_data(lattice: Lattice, coupling: f64, samples: usize, seed: u64, index: u64) -> Result<Vec<i8>> {

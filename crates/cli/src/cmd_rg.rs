@@ -1,5 +1,5 @@
-//! `kadanoff rg …`: exact 1D RG, block-spin transforms of data sets, the decimation RBM, the
-//! exact evaluation of the RBM ↔ variational-RG mapping, and MCRG.
+//! `kadanoff rg …`: exact 1D RG, block-spin transforms of data sets, the decimation RBM and
+//! MCRG; the exact evaluation of the RBM ↔ variational-RG mapping is in `cmd_rg_mapping.rs`.
 
 use std::path::PathBuf;
 
@@ -7,16 +7,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use lattice_physics::io::sidecar::BlockRecord;
 use lattice_physics::io::{Sidecar, Source};
-use lattice_physics::{IsingModel, Lattice};
 use rg_transforms::block::{coarse_grain, BlockRule};
 use rg_transforms::chain::{flow, ChainCouplings};
 use rg_transforms::exact_rbms::DecimationStack;
-use rg_transforms::mapping::{exact_mapping, project, MappingOptions, OperatorBasis, SpinHamiltonian};
 use rg_transforms::mcrg::{mcrg, McrgConfig};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::files::{self, PendingOutput};
-use crate::{model_file, ModelKind};
 
 /// `kadanoff rg` subcommands.
 #[derive(Subcommand)]
@@ -29,7 +26,7 @@ pub enum RgCommand {
     /// Build the exact decimation RBM stack of a ring and verify it by enumeration.
     DecimationRbm(DecimationArgs),
     /// Evaluate the RBM ↔ variational-RG mapping exactly for a trained or given RBM.
-    ExactMapping(MappingArgs),
+    ExactMapping(crate::cmd_rg_mapping::MappingArgs),
     /// Monte Carlo RG (Swendsen): eigenvalues of the linearised RG matrix per level.
     Mcrg(McrgArgs),
     #[command(flatten)]
@@ -99,34 +96,6 @@ pub struct DecimationArgs {
     json: bool,
 }
 
-/// Arguments of `rg exact-mapping`.
-#[derive(Args)]
-pub struct MappingArgs {
-    /// Model file (`.safetensors` from `kadanoff train`); its first RBM is evaluated.
-    #[arg(long)]
-    model: PathBuf,
-    /// The Hamiltonian on the visible spins.
-    #[arg(long, value_enum, default_value = "ising1d")]
-    hamiltonian: ModelKind,
-    /// Linear size of the visible lattice (at most 24 spins in all).
-    #[arg(long)]
-    size: usize,
-    /// Coupling K.
-    #[arg(long, allow_negative_numbers = true)]
-    coupling: f64,
-    /// Field h.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    field: f64,
-    /// Operator basis for the renormalised couplings: `all-pairs` (field and every pair
-    /// separately; right for trained RBMs, whose hidden units have no positions), or `ring` /
-    /// `square` (hidden unit j at site j: field, pairs by distance, 3- and 4-spin terms).
-    #[arg(long, default_value = "all-pairs")]
-    hidden_geometry: String,
-    /// Print one JSON object.
-    #[arg(long)]
-    json: bool,
-}
-
 /// Arguments of `rg mcrg`.
 #[derive(Args)]
 pub struct McrgArgs {
@@ -152,7 +121,7 @@ pub fn run(cmd: RgCommand) -> Result<()> {
         RgCommand::Flow1d(a) => flow_1d(a),
         RgCommand::Block(a) => block(a),
         RgCommand::DecimationRbm(a) => decimation(a),
-        RgCommand::ExactMapping(a) => mapping(a),
+        RgCommand::ExactMapping(a) => crate::cmd_rg_mapping::mapping(a),
         RgCommand::Mcrg(a) => run_mcrg(a),
         RgCommand::Assess(c) => crate::cmd_assess::run(c),
     }
@@ -279,95 +248,6 @@ fn decimation(a: DecimationArgs) -> Result<()> {
             c.trace_violation_max,
             c.kl_divergence
         );
-    }
-    Ok(())
-}
-
-fn hidden_basis(geometry: &str, m: usize) -> Result<OperatorBasis> {
-    let side = (m as f64).sqrt().round() as usize;
-    Ok(match geometry {
-        "all-pairs" => OperatorBasis::all_pairs(m)?,
-        "ring" => OperatorBasis::standard(Lattice::ring(m)?)?,
-        "square" => {
-            if side * side != m {
-                bail!("--hidden-geometry square needs a square number of hidden units, got {m}");
-            }
-            OperatorBasis::standard(Lattice::square(side)?)?
-        }
-        other => bail!("--hidden-geometry must be all-pairs, ring or square, got `{other}`"),
-    })
-}
-
-fn mapping(a: MappingArgs) -> Result<()> {
-    let lattice = a.hamiltonian.lattice(a.size)?;
-    let model = IsingModel::new(lattice, a.coupling, a.field)?;
-    let max = rg_transforms::mapping::MAX_VISIBLE;
-    if lattice.num_sites() > max {
-        bail!(
-            "the exact mapping enumerates all 2^N visible configurations and is limited to {max} spins; \
-             this lattice has {} (this would take hours and is not attempted)",
-            lattice.num_sites()
-        );
-    }
-    let file = model_file::read_model(&a.model)?;
-    let rbm = file.layers[0].to_f64();
-    if rbm.n_visible() != lattice.num_sites() {
-        bail!(
-            "the model's first layer has {} visible units but the {} lattice of size {} has {} spins",
-            rbm.n_visible(),
-            a.hamiltonian.name(),
-            a.size,
-            lattice.num_sites()
-        );
-    }
-    let ham = SpinHamiltonian::ising(&model)?;
-    let report = exact_mapping(&ham, &rbm, &MappingOptions { double_sums: false })?;
-    let basis = hidden_basis(&a.hidden_geometry, rbm.n_hidden())?;
-    let proj = project(&report.coarse_hamiltonian, &basis)?;
-    let mut couplings = Map::new();
-    for c in &proj.couplings {
-        couplings.insert(c.name.clone(), json!(c.value));
-    }
-    let v = json!({
-        "model": a.model.display().to_string(),
-        "hamiltonian": a.hamiltonian.name(),
-        "size": a.size,
-        "coupling": a.coupling,
-        "field": a.field,
-        "n_visible": report.n_visible,
-        "n_hidden": report.n_hidden,
-        "kl_divergence": report.kl_divergence,
-        "delta_f": report.delta_f,
-        "kl_identity_residual": report.kl_identity_residual,
-        "trace_violation_max": report.trace_violation_max,
-        "trace_violation_std": report.trace_violation_std,
-        "coarse_hamiltonian_check": report.coarse_hamiltonian_check,
-        "normalized_kernel": report.normalized,
-        "renormalized_couplings": couplings,
-        "renormalized_constant": proj.constant,
-        "fit_residual": proj.residual_rms,
-        "fit_residual_max": proj.residual_max,
-    });
-    if a.json {
-        return crate::print_json(&v);
-    }
-    outln!(
-        "exact mapping of {} onto {} (N = {}, M = {})",
-        a.model.display(),
-        a.hamiltonian.name(),
-        report.n_visible,
-        report.n_hidden
-    );
-    outln!("  KL(P || p_RBM)            {:.6e}", report.kl_divergence);
-    outln!("  Delta F                   {:.6e}", report.delta_f);
-    outln!(
-        "  trace violation max / std {:.6e} / {:.6e}",
-        report.trace_violation_max,
-        report.trace_violation_std
-    );
-    outln!("  renormalised couplings (fit residual rms {:.3e}):", proj.residual_rms);
-    for c in &proj.couplings {
-        outln!("    {:<16} {:+.8}", c.name, c.value);
     }
     Ok(())
 }

@@ -152,8 +152,8 @@ pub fn run(args: SampleArgs) -> Result<()> {
             std::fs::create_dir_all(dir)?;
         }
     }
-    if let Some(shard) = crate::cmd_merge::shard_of(args.shard.as_deref(), args.chains)? {
-        return crate::cmd_merge::run_shard(crate::cmd_merge::ShardRun {
+    if let Some(shard) = crate::shard::shard_of(args.shard.as_deref(), args.chains)? {
+        return crate::shard::run_shard(crate::shard::ShardRun {
             request: SampleRequest {
                 model: args.model,
                 coupling: args.coupling,

@@ -12,6 +12,7 @@ macro_rules! outln {
 }
 
 mod budget;
+mod campaign_task;
 mod cmd_assess;
 mod cmd_campaign;
 mod cmd_exact;
@@ -20,14 +21,17 @@ mod cmd_generate;
 mod cmd_merge;
 mod cmd_reproduce;
 mod cmd_rg;
+mod cmd_rg_mapping;
 mod cmd_rsmi;
 mod cmd_sample;
 mod cmd_stats;
 mod cmd_train;
+mod cmd_train_kernel;
 mod files;
 mod kernel_file;
 mod model_file;
 mod progress;
+mod shard;
 mod step_cache;
 mod train_checkpoint;
 
