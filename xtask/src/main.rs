@@ -6,16 +6,27 @@
 //! - `test`: the README's test command only;
 //! - `bench`: the criterion benches;
 //! - `figures [--check]`: regenerate the figures shown in README.md (`docs/figures/`) from a
-//!   fixed-seed `kadanoff reproduce --preset quick`; with `--check`, fail if they would change.
+//!   fixed-seed `kadanoff reproduce --preset quick` and, for the "Is it RG?" flow figure, a
+//!   fixed-seed `--preset rg` (a few minutes); with `--check`, fail if they would change.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-/// Figures copied from a quick reproduction into `docs/figures/`.
-const FIGURES: [&str; 5] =
-    ["fields_layer1.png", "fields_layer2.png", "fields_layer3.png", "reconstructions.png", "rg_flow.svg"];
+/// Figures copied into `docs/figures/`, with the preset of the fixed-seed reproduction that
+/// draws each.
+const FIGURES: [(&str, &str); 6] = [
+    ("quick", "fields_layer1.png"),
+    ("quick", "fields_layer2.png"),
+    ("quick", "fields_layer3.png"),
+    ("quick", "reconstructions.png"),
+    ("quick", "rg_flow.svg"),
+    ("rg", "is_rg_flow.svg"),
+];
+
+/// The presets [`FIGURES`] draws from, in the order they are run.
+const FIGURE_PRESETS: [&str; 2] = ["quick", "rg"];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -64,39 +75,41 @@ fn ci() -> Result<()> {
 
 fn figures(check: bool) -> Result<()> {
     let root = root();
-    let work = root.join("target").join("xtask-figures");
-    let _ = std::fs::remove_dir_all(&work);
-    let work_s = work.to_string_lossy().to_string();
-    run(
-        "cargo",
-        &[
-            "run",
-            "--release",
-            "--quiet",
-            "-p",
-            "kadanoff",
-            "--",
-            "reproduce",
-            "--preset",
-            "quick",
-            "--seed",
-            "1",
-            "--quiet",
-            "--out",
-            &work_s,
-        ],
-    )?;
     let dest = root.join("docs").join("figures");
     std::fs::create_dir_all(&dest)?;
     let mut changed = Vec::new();
-    for f in FIGURES {
-        let new =
-            std::fs::read(work.join(f)).with_context(|| format!("the reproduction did not write {f}"))?;
-        let old = std::fs::read(dest.join(f)).ok();
-        if old.as_deref() != Some(new.as_slice()) {
-            changed.push(f);
-            if !check {
-                std::fs::write(dest.join(f), &new)?;
+    for preset in FIGURE_PRESETS {
+        let work = root.join("target").join("xtask-figures").join(preset);
+        let _ = std::fs::remove_dir_all(&work);
+        let work_s = work.to_string_lossy().to_string();
+        run(
+            "cargo",
+            &[
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "kadanoff",
+                "--",
+                "reproduce",
+                "--preset",
+                preset,
+                "--seed",
+                "1",
+                "--quiet",
+                "--out",
+                &work_s,
+            ],
+        )?;
+        for (_, f) in FIGURES.iter().filter(|(p, _)| *p == preset) {
+            let new = std::fs::read(work.join(f))
+                .with_context(|| format!("the {preset} reproduction did not write {f}"))?;
+            let old = std::fs::read(dest.join(f)).ok();
+            if old.as_deref() != Some(new.as_slice()) {
+                changed.push(*f);
+                if !check {
+                    std::fs::write(dest.join(f), &new)?;
+                }
             }
         }
     }
