@@ -7,9 +7,7 @@
 
 use std::ops::ControlFlow;
 
-use kadanoff_analysis::study::{
-    self, IsRgConfig, ReportInputs, StudyConfig, StudySeeds, StudySummary, TrainState,
-};
+use kadanoff_analysis::study::{self, IsRgConfig, ReportInputs, StudyConfig, StudySeeds, StudySummary};
 
 /// A configuration small enough for a test.
 pub fn reduced() -> StudyConfig {
@@ -48,7 +46,8 @@ pub fn run(config: &StudyConfig, seed: u64) -> Result<(StudySummary, String), ka
     let (data, sample) = study::sample(config, &seeds, &|_| {})?;
     let x = study::training_matrix(config, &data.spins)?;
     let mut epochs = 0;
-    let (dbn, train) = study::train(config, &seeds, x.view(), TrainState::default(), &mut |e| {
+    let run = study::trainer(config, &seeds, x.view(), None)?;
+    let (dbn, train) = study::train(config, &seeds, x.view(), run, &mut |e| {
         epochs += usize::from(e.epoch.is_some());
         ControlFlow::Continue(())
     })?;
@@ -81,13 +80,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let e = &summary.data.observables.energy_per_site;
     println!("e = {:.4} ± {:.4} (exact {:.4})", e.mean, e.stderr, summary.data.exact.energy_per_site);
     for l in &summary.layers {
-        println!(
-            "layer {}: {} → {}, PLL {:.4}/unit",
-            l.index + 1,
-            l.n_visible,
-            l.n_hidden,
-            l.pseudo_log_likelihood
-        );
+        let pll = l.pseudo_log_likelihood.map_or_else(|| "n/a".to_string(), |p| format!("{p:.4}"));
+        println!("layer {}: {} → {}, PLL {pll}/unit", l.index + 1, l.n_visible, l.n_hidden);
     }
     if let Some(path) = std::env::args().nth(1) {
         std::fs::write(&path, html)?;

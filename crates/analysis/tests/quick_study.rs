@@ -6,7 +6,7 @@ mod quick_study;
 
 use std::ops::ControlFlow;
 
-use kadanoff_analysis::study::{self, StudySeeds, TrainState};
+use kadanoff_analysis::study::{self, StudySeeds};
 use lattice_physics::exact;
 
 #[test]
@@ -25,7 +25,7 @@ fn the_quick_study_example_runs_and_matches_exact_values() {
     assert!((c.mean - thermo.specific_heat_per_site).abs() < 4.0 * c.stderr, "c = {} ± {}", c.mean, c.stderr);
     // Every layer trained; the exact 1D realisation of decimation is exact.
     assert_eq!(s.layers.len(), 2);
-    assert!(s.layers.iter().all(|l| l.epochs == 3 && l.pseudo_log_likelihood < 0.0));
+    assert!(s.layers.iter().all(|l| l.epochs == 3 && l.pseudo_log_likelihood.is_some_and(|p| p < 0.0)));
     // The 16 → 4 layer is small enough for an exact likelihood.
     assert!(s.layers[1].log_likelihood.is_some());
     assert!(s.rg1d.max_hamiltonian_error < 1e-10);
@@ -65,14 +65,14 @@ fn training_interrupted_and_resumed_ends_with_the_same_model() {
     let seeds = StudySeeds::new(9);
     let (data, _) = study::sample(&config, &seeds, &|_| {}).unwrap();
     let x = study::training_matrix(&config, &data.spins).unwrap();
+    let start = || study::trainer(&config, &seeds, x.view(), None).unwrap();
     let (full, full_summary) =
-        study::train(&config, &seeds, x.view(), TrainState::default(), &mut |_| ControlFlow::Continue(()))
-            .unwrap();
+        study::train(&config, &seeds, x.view(), start(), &mut |_| ControlFlow::Continue(())).unwrap();
     // Stop after layer 1's second epoch, keeping the state the callback saw.
     let mut saved = None;
-    let err = study::train(&config, &seeds, x.view(), TrainState::default(), &mut |e| {
+    let err = study::train(&config, &seeds, x.view(), start(), &mut |e| {
         if e.layer == 1 && e.epoch.is_some_and(|m| m.epoch == 2) {
-            saved = Some(e.state.clone());
+            saved = Some(e.run.state());
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
@@ -80,10 +80,11 @@ fn training_interrupted_and_resumed_ends_with_the_same_model() {
     .unwrap_err();
     assert_eq!(err, kadanoff_analysis::Error::Stopped);
     let saved = saved.unwrap();
-    assert_eq!(saved.layers.len(), 1);
+    assert_eq!(saved.finished.len(), 1);
     study::check_resume(&config, &seeds, &saved).unwrap();
+    let run = study::trainer(&config, &seeds, x.view(), Some(saved.clone())).unwrap();
     let (resumed, resumed_summary) =
-        study::train(&config, &seeds, x.view(), saved.clone(), &mut |_| ControlFlow::Continue(())).unwrap();
+        study::train(&config, &seeds, x.view(), run, &mut |_| ControlFlow::Continue(())).unwrap();
     assert_eq!(resumed, full);
     assert_eq!(resumed_summary, full_summary);
     // A state from another configuration is refused.
@@ -92,6 +93,13 @@ fn training_interrupted_and_resumed_ends_with_the_same_model() {
         study::check_resume(&other, &seeds, &saved),
         Err(kadanoff_analysis::Error::ResumeMismatch { .. })
     ));
-    // A state of other seeds is refused (its trainer has another seed).
+    // A state of other seeds is refused (its trainer has another seed), also when resuming.
     assert!(study::check_resume(&config, &StudySeeds::new(10), &saved).is_err());
+    assert!(matches!(
+        study::trainer(&config, &StudySeeds::new(10), x.view(), Some(saved.clone())),
+        Err(kadanoff_analysis::Error::ResumeMismatch { .. })
+    ));
+    // A run started for other seeds is refused by the loop.
+    let foreign = study::trainer(&config, &StudySeeds::new(10), x.view(), None).unwrap();
+    assert!(study::train(&config, &seeds, x.view(), foreign, &mut |_| ControlFlow::Continue(())).is_err());
 }

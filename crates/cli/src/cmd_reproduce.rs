@@ -16,13 +16,13 @@ use clap::{Args, ValueEnum};
 use kadanoff_analysis::study::{self, *};
 use lattice_physics::dataset;
 use rbm_core::dbn::Dbn;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cmd_sample::{metadata, SampleRequest};
 use crate::files::{self, PendingOutput};
 use crate::model_file;
 use crate::progress::Progress;
-use crate::step_cache::Steps;
+use crate::step_cache::{Steps, StudyKeys};
 use crate::train_checkpoint;
 
 /// Which size of the study to run.
@@ -77,6 +77,17 @@ pub struct ReproduceArgs {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+}
+
+/// What `--json` prints: the key numbers and where they are.
+#[derive(Serialize)]
+struct ReproduceJson<'a> {
+    #[serde(flatten)]
+    summary: &'a StudySummary,
+    out: String,
+    report: String,
+    elapsed_seconds: f64,
+    tool_version: &'static str,
 }
 
 pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -171,10 +182,9 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     let mut steps = Steps::new(&dir, args.force);
     let depth = cfg.layers.len();
 
-    let sample_key = json!({"step": "sample", "v": 3, "size": cfg.size, "coupling": cfg.coupling, "samples": cfg.samples,
-        "algorithm": cfg.algorithm, "chains": cfg.chains, "seed": args.seed});
+    let keys = StudyKeys::new(&cfg, args.seed);
     let sample_outputs = ["data.npy", "data.json"].map(String::from);
-    let sample = steps.run("sample", &sample_key, &sample_outputs, || {
+    let sample = steps.run("sample", &keys.sample, &sample_outputs, || {
         let t = Instant::now();
         let pilot = "1/4 sample: pilot (tau_int)";
         let report = |p: dataset::Progress| {
@@ -209,34 +219,28 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         Ok(summary)
     })?;
 
-    let train_key = json!({"step": "train", "v": 2, "sample": sample_key, "layers": cfg.layers, "epochs": cfg.epochs,
-        "learning_rate": cfg.learning_rate, "l1": cfg.l1, "batch_size": cfg.batch_size,
-        "ais": [cfg.ais_chains, cfg.ais_steps], "seed": args.seed});
-    let train = steps.run("train", &train_key, &["model.safetensors".into()], || {
+    let train = steps.run("train", &keys.train, &["model.safetensors".into()], || {
         let data = training_matrix(&cfg, &read_data(&dir, &cfg)?)?;
         let summary = train_checkpoint::train(
             &dir.join("model.safetensors"),
             &cfg,
             &seeds,
             data.view(),
-            &train_key,
+            &keys.train,
             args.force,
             &progress,
         )?;
         Ok(summary)
     })?;
 
-    let analysis_key = json!({"step": "analysis", "v": 2, "train": train_key, "analysis_samples": cfg.analysis_samples,
-        "generated_samples": cfg.generated_samples, "gibbs_steps": cfg.gibbs_steps, "fields_shown": cfg.fields_shown});
     let mut analysis_outputs = AnalysisFigures::file_names(depth);
     analysis_outputs.extend((1..=depth).map(|l| format!("fields_layer{l}.npy")));
     analysis_outputs.extend(["generated.npy", "blocks.npy"].map(String::from));
-    let analysis = steps.run("analysis", &analysis_key, &analysis_outputs, || {
+    let analysis = steps.run("analysis", &keys.analysis, &analysis_outputs, || {
         analysis_step(&dir, &cfg, &seeds, &train, &progress)
     })?;
 
-    let rg_key = json!({"step": "rg1d", "v": 4, "seed": args.seed});
-    let rg = steps.run("rg1d", &rg_key, &[Rg1dOutput::RG_FLOW.into()], || {
+    let rg = steps.run("rg1d", &keys.rg1d, &[Rg1dOutput::RG_FLOW.into()], || {
         progress.phase("4/4 exact 1D RG", 1, "parts");
         let (out, summary) = rg1d(&seeds, &mut || progress.set(1))?;
         progress.finish();
@@ -244,9 +248,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         Ok(summary)
     })?;
 
-    let is_rg_key =
-        json!({"step": "is_rg", "v": 1, "train": train_key, "is_rg": cfg.is_rg, "seed": args.seed});
-    let is_rg_summary = steps.run("is_rg", &is_rg_key, &[IsRgOutput::FLOW_FIGURE.into()], || {
+    let is_rg_summary = steps.run("is_rg", &keys.is_rg, &[IsRgOutput::FLOW_FIGURE.into()], || {
         let model = model_file::read_model(&dir.join("model.safetensors"))?;
         let first = model.layers.first().map(|l| l.to_f64());
         progress.phase("is it RG?", is_rg_parts(&cfg) as u64, "parts");
@@ -282,12 +284,14 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     let mut summary = StudySummary::new(&cfg, &sample, &train, &analysis, &rg, &steps.timings);
     summary.is_rg = Some(is_rg_summary.answer());
     if args.json {
-        let mut v = serde_json::to_value(&summary)?;
-        v["out"] = json!(dir.display().to_string());
-        v["report"] = json!(report_path.display().to_string());
-        v["elapsed_seconds"] = json!(started.elapsed().as_secs_f64());
-        v["tool_version"] = json!(env!("CARGO_PKG_VERSION"));
-        return crate::print_json(&v);
+        let out = ReproduceJson {
+            summary: &summary,
+            out: dir.display().to_string(),
+            report: report_path.display().to_string(),
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            tool_version: env!("CARGO_PKG_VERSION"),
+        };
+        return crate::print_json(&serde_json::to_value(&out)?);
     }
     outln!("report: {}", report_path.display());
     let e = &sample.observables.energy_per_site;

@@ -153,7 +153,7 @@ fn train_config(args: &TrainArgs, units: Units) -> Result<TrainConfig> {
         exact_max_units: 20,
         seed: args.seed,
     };
-    let layer = GreedyLayer { n_hidden: 1, train: config.clone() };
+    let layer = GreedyLayer::new(1, config.clone());
     match (GreedyConfig { visible_units: units, hidden_units: units, layers: vec![layer] }).validate() {
         Err(e @ RbmError::InvalidParameter { name, .. }) => bail!("--{}: {e}", name.replace('_', "-")),
         Err(e) => Err(e.into()),

@@ -2,18 +2,20 @@
 //!
 //! Step `name` is recorded in `DIR/steps/<name>.json`: its key (the parameters it depends on and
 //! the keys of the steps it reads), its typed result, its wall time, and the FNV-1a (64-bit)
-//! hash of each of its output files. A step is reused only if the key is equal, the result
-//! deserialises as the expected type and every output exists with the recorded hash; otherwise
-//! it is recomputed. Records are written atomically, after the outputs.
+//! hash of each of its output files. A step is reused only if the record deserialises with the
+//! step's key type and result type, the key is equal field by field, and every output exists
+//! with the recorded hash; otherwise it is recomputed. Records are written atomically, after the
+//! outputs. The keys are typed ([`SampleKey`], [`TrainKey`], …): a renamed or retyped field makes
+//! every old record fail to deserialise (so its step is recomputed), never compare as equal.
 
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use kadanoff_analysis::study::StepTiming;
+use kadanoff_analysis::study::{IsRgConfig, StepTiming, StudyConfig};
+use lattice_physics::sampler::Algorithm;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::files::{self, PendingOutput};
 
@@ -29,13 +31,159 @@ struct OutputHash {
     fnv1a64: String,
 }
 
-/// A cached step's record.
+/// A cached step's record: key `K`, result `T`.
 #[derive(Serialize, Deserialize)]
-struct StepRecord {
-    key: Value,
+struct StepRecord<K, T> {
+    key: K,
     outputs: Vec<OutputHash>,
-    result: Value,
+    result: T,
     seconds: f64,
+}
+
+/// The key of the `sample` step: what the Monte Carlo data depend on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleKey {
+    /// Always `sample`.
+    pub step: String,
+    /// Version of the step's outputs.
+    pub v: u32,
+    /// Linear lattice size.
+    pub size: usize,
+    /// Coupling K.
+    pub coupling: f64,
+    /// Configurations.
+    pub samples: usize,
+    /// Sampling algorithm.
+    pub algorithm: Algorithm,
+    /// Parallel chains.
+    pub chains: usize,
+    /// Master seed.
+    pub seed: u64,
+}
+
+/// The key of the `train` step: the data's key and the training settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainKey {
+    /// Always `train`.
+    pub step: String,
+    /// Version of the step's outputs (3: the summary is `rbm_core::LayerSummary`s).
+    pub v: u32,
+    /// The data it reads.
+    pub sample: SampleKey,
+    /// Hidden layer sizes.
+    pub layers: Vec<usize>,
+    /// Epochs per layer.
+    pub epochs: usize,
+    /// Learning rate.
+    pub learning_rate: f64,
+    /// L1 penalty.
+    pub l1: f64,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// AIS chains and steps.
+    pub ais: [usize; 2],
+    /// Master seed.
+    pub seed: u64,
+}
+
+/// The key of the `analysis` step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisKey {
+    /// Always `analysis`.
+    pub step: String,
+    /// Version of the step's outputs.
+    pub v: u32,
+    /// The model (and data) it reads.
+    pub train: TrainKey,
+    /// Configurations reconstructed.
+    pub analysis_samples: usize,
+    /// Configurations generated.
+    pub generated_samples: usize,
+    /// Gibbs sweeps before generating.
+    pub gibbs_steps: usize,
+    /// Receptive fields drawn per layer.
+    pub fields_shown: usize,
+}
+
+/// The key of the `rg1d` step (it depends on the seed alone).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rg1dKey {
+    /// Always `rg1d`.
+    pub step: String,
+    /// Version of the step's outputs.
+    pub v: u32,
+    /// Master seed.
+    pub seed: u64,
+}
+
+/// The key of the `is_rg` step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IsRgKey {
+    /// Always `is_rg`.
+    pub step: String,
+    /// Version of the step's outputs.
+    pub v: u32,
+    /// The model whose first layer it measures.
+    pub train: TrainKey,
+    /// Its sizes.
+    pub is_rg: IsRgConfig,
+    /// Master seed.
+    pub seed: u64,
+}
+
+/// The keys of every step of a study with `cfg` and master seed `seed`.
+pub struct StudyKeys {
+    /// `sample`.
+    pub sample: SampleKey,
+    /// `train`.
+    pub train: TrainKey,
+    /// `analysis`.
+    pub analysis: AnalysisKey,
+    /// `rg1d`.
+    pub rg1d: Rg1dKey,
+    /// `is_rg`.
+    pub is_rg: IsRgKey,
+}
+
+impl StudyKeys {
+    /// The keys of the study `cfg` with master seed `seed`.
+    pub fn new(cfg: &StudyConfig, seed: u64) -> Self {
+        let sample = SampleKey {
+            step: "sample".into(),
+            v: 3,
+            size: cfg.size,
+            coupling: cfg.coupling,
+            samples: cfg.samples,
+            algorithm: cfg.algorithm,
+            chains: cfg.chains,
+            seed,
+        };
+        let train = TrainKey {
+            step: "train".into(),
+            v: 3,
+            sample: sample.clone(),
+            layers: cfg.layers.clone(),
+            epochs: cfg.epochs,
+            learning_rate: cfg.learning_rate,
+            l1: cfg.l1,
+            batch_size: cfg.batch_size,
+            ais: [cfg.ais_chains, cfg.ais_steps],
+            seed,
+        };
+        let analysis = AnalysisKey {
+            step: "analysis".into(),
+            v: 2,
+            train: train.clone(),
+            analysis_samples: cfg.analysis_samples,
+            generated_samples: cfg.generated_samples,
+            gibbs_steps: cfg.gibbs_steps,
+            fields_shown: cfg.fields_shown,
+        };
+        let rg1d = Rg1dKey { step: "rg1d".into(), v: 4, seed };
+        let is_rg =
+            IsRgKey { step: "is_rg".into(), v: 1, train: train.clone(), is_rg: cfg.is_rg.clone(), seed };
+        StudyKeys { sample, train, analysis, rg1d, is_rg }
+    }
 }
 
 /// The steps of one run: where they are cached, whether reuse is allowed, and their timings.
@@ -60,25 +208,25 @@ impl<'a> Steps<'a> {
     }
 
     /// Run `work` unless a record with the same key exists and every output matches its hash.
-    pub fn run<T: Serialize + DeserializeOwned>(
+    pub fn run<K, T>(
         &mut self,
         name: &str,
-        key: &Value,
+        key: &K,
         outputs: &[String],
         work: impl FnOnce() -> Result<T>,
-    ) -> Result<T> {
+    ) -> Result<T>
+    where
+        K: Serialize + DeserializeOwned + PartialEq,
+        T: Serialize + DeserializeOwned,
+    {
         let record_path = self.dir.join("steps").join(format!("{name}.json"));
         let cached = crate::files::read_side_text(&record_path, "step record")
             .ok()
-            .and_then(|s| serde_json::from_str::<StepRecord>(&s).ok());
+            .and_then(|s| serde_json::from_str::<StepRecord<K, T>>(&s).ok());
         if let Some(rec) = cached.filter(|r| !self.force && &r.key == key) {
-            if let (Ok(result), Some(hashes)) =
-                (serde_json::from_value::<T>(rec.result), self.hashes(outputs))
-            {
-                if hashes == rec.outputs {
-                    self.timings.push(StepTiming { name: name.into(), seconds: rec.seconds, reused: true });
-                    return Ok(result);
-                }
+            if self.hashes(outputs).is_some_and(|hashes| hashes == rec.outputs) {
+                self.timings.push(StepTiming { name: name.into(), seconds: rec.seconds, reused: true });
+                return Ok(rec.result);
             }
         }
         let _ = std::fs::remove_file(&record_path);
@@ -87,7 +235,7 @@ impl<'a> Steps<'a> {
         let seconds = t.elapsed().as_secs_f64();
         let outputs =
             self.hashes(outputs).with_context(|| format!("step `{name}` did not write its outputs"))?;
-        let rec = StepRecord { key: key.clone(), outputs, result: serde_json::to_value(&result)?, seconds };
+        let rec = StepRecord { key, outputs, result: &result, seconds };
         let out = PendingOutput::claim(&record_path, true)?;
         files::write_json(&out, &serde_json::to_value(&rec)?)?;
         out.commit()?;

@@ -1,45 +1,26 @@
 //! Checkpointed training of the study's DBN for `kadanoff reproduce`: the model file and its
-//! checkpoint `MODEL.safetensors.ckpt` (written atomically after an epoch when a few seconds have
-//! passed since the last one, and after every layer). A checkpoint of another run (other data or
-//! settings), an unreadable one, or any checkpoint when `--force` is given is discarded with a
-//! message, never an error; a failing epoch leaves the last checkpoint untouched.
+//! checkpoint `MODEL.safetensors.ckpt`, the study's `rbm_core::GreedyState` in
+//! `rbm_core::format` (as `kadanoff train` writes it), written atomically after an epoch when a
+//! few seconds have passed since the last one, and after every layer. The checkpoint's metadata
+//! entry `run` is the step's [`TrainKey`] as JSON, read back typed. A checkpoint of another run
+//! (other data or settings), an unreadable one, or any checkpoint when `--force` is given is
+//! discarded with a message, never an error; a failing epoch leaves the last checkpoint
+//! untouched.
 
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use kadanoff_analysis::study::{self, check_resume, layer_train_config, StudyConfig, StudySeeds};
-use kadanoff_analysis::study::{TrainEvent, TrainState, TrainSummary};
+use kadanoff_analysis::study::{self, layer_train_config, StudyConfig, StudySeeds, TrainEvent, TrainSummary};
 use ndarray::ArrayView2;
-use rbm_core::{GreedyConfig, GreedyLayer, GreedyState, Trainer, Units};
+use rbm_core::{GreedyState, GreedyTrainer};
 use serde_json::{json, Map, Value};
 
 use crate::files::PendingOutput;
 use crate::model_file;
 use crate::progress::Progress;
-
-/// The study's training as a [`GreedyConfig`] (its per-layer settings and seeds), so its state
-/// can be saved as an `rbm_core::format` checkpoint.
-fn greedy_config(cfg: &StudyConfig, seeds: &StudySeeds) -> GreedyConfig {
-    GreedyConfig {
-        visible_units: Units::Spin,
-        hidden_units: Units::Spin,
-        layers: (0..cfg.layers.len())
-            .map(|l| GreedyLayer { n_hidden: cfg.layers[l], train: layer_train_config(cfg, seeds, l) })
-            .collect(),
-    }
-}
-
-/// The study's training state as a [`GreedyState`] of `config`.
-fn to_greedy(config: &GreedyConfig, state: &TrainState) -> GreedyState<f32> {
-    GreedyState {
-        config: config.clone(),
-        finished: state.layers.clone(),
-        history: state.history.clone(),
-        current: state.trainer.as_ref().map(Trainer::state),
-    }
-}
+use crate::step_cache::TrainKey;
 
 /// Minimum wall time between two checkpoints inside a layer (`KADANOFF_CHECKPOINT_SECONDS`).
 fn checkpoint_interval() -> Duration {
@@ -47,44 +28,40 @@ fn checkpoint_interval() -> Duration {
     Duration::from_secs_f64(secs.filter(|s| s.is_finite()).unwrap_or(5.0).clamp(0.0, 1e6))
 }
 
-/// The checkpoint to resume from, if there is one of this run; any other is discarded.
-fn resume_state(
+/// The saved state of the checkpoint at `path` if it is of the run `run`.
+fn saved_state(path: &Path, run: &TrainKey, force: bool) -> Result<GreedyState<f32>> {
+    anyhow::ensure!(!force, "--force was given");
+    let c = model_file::read_checkpoint(path)?;
+    let saved = c.metadata.get("run").map(|r| serde_json::from_str::<TrainKey>(r));
+    anyhow::ensure!(matches!(&saved, Some(Ok(k)) if k == run), "it was made with other settings");
+    Ok(c.state)
+}
+
+/// The run to continue: the checkpoint's if there is one of this run and it resumes on `data`;
+/// any other checkpoint is discarded with a message and a new run started.
+fn start(
     path: &Path,
-    run: &Value,
+    run: &TrainKey,
     force: bool,
-    cfg: &StudyConfig,
-    seeds: &StudySeeds,
+    (cfg, seeds, data): (&StudyConfig, &StudySeeds, ArrayView2<f32>),
     progress: &Progress,
-) -> TrainState {
-    if !path.exists() {
-        return TrainState::default();
-    }
-    let state = (|| -> Result<TrainState> {
-        anyhow::ensure!(!force, "--force was given");
-        let c = model_file::read_checkpoint(path)?;
-        let saved_run = c.metadata.get("run").and_then(|r| serde_json::from_str::<Value>(r).ok());
-        anyhow::ensure!(saved_run.as_ref() == Some(run), "it was made with other settings");
-        greedy_config(cfg, seeds).check_same(&c.state.config)?;
-        let trainer = c.state.current.map(Trainer::from_state).transpose()?;
-        let state = TrainState { layers: c.state.finished, history: c.state.history, trainer };
-        check_resume(cfg, seeds, &state)?;
-        Ok(state)
-    })();
-    match state {
-        Ok(s) => {
-            progress.message(&format!(
-                "resuming from {} ({} finished layer(s))",
-                path.display(),
-                s.layers.len()
-            ));
-            s
-        }
-        Err(e) => {
-            progress.message(&format!("discarding the checkpoint {}: {e:#}", path.display()));
-            let _ = std::fs::remove_file(path);
-            TrainState::default()
+) -> Result<GreedyTrainer<f32>> {
+    if path.exists() {
+        let resumed = saved_state(path, run, force)
+            .and_then(|state| Ok(study::trainer(cfg, seeds, data, Some(state))?));
+        match resumed {
+            Ok(r) => {
+                let done = r.finished_layers().len();
+                progress.message(&format!("resuming from {} ({done} finished layer(s))", path.display()));
+                return Ok(r);
+            }
+            Err(e) => {
+                progress.message(&format!("discarding the checkpoint {}: {e:#}", path.display()));
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
+    Ok(study::trainer(cfg, seeds, data, None)?)
 }
 
 /// Train the study's DBN on `data` into the model file `model`, resuming from (and saving to) the
@@ -94,19 +71,16 @@ pub fn train(
     cfg: &StudyConfig,
     seeds: &StudySeeds,
     data: ArrayView2<f32>,
-    run: &Value,
+    run: &TrainKey,
     force: bool,
     progress: &Progress,
 ) -> Result<TrainSummary> {
-    let mut ckpt = model.as_os_str().to_owned();
-    ckpt.push(".ckpt");
-    let ckpt = PathBuf::from(ckpt);
+    let ckpt = model_file::checkpoint_path(model);
     let out = PendingOutput::claim(model, true)?;
-    let state = resume_state(&ckpt, run, force, cfg, seeds, progress);
+    let trainer = start(&ckpt, run, force, (cfg, seeds, data), progress)?;
     let (interval, mut last, mut failure) = (checkpoint_interval(), Instant::now(), None);
-    let greedy = greedy_config(cfg, seeds);
-    let mut run_meta = Map::new();
-    run_meta.insert("run".into(), run.clone());
+    let run_meta: Map<String, Value> =
+        [("run".to_string(), Value::String(serde_json::to_string(run)?))].into_iter().collect();
     let mut on_event = |e: &TrainEvent<'_>| {
         let n = cfg.layers.len();
         progress.phase(&format!("2/4 train layer {}/{n}", e.layer + 1), cfg.epochs as u64, "epochs");
@@ -123,8 +97,7 @@ pub fn train(
         if e.epoch.is_some() && last.elapsed() < interval {
             return ControlFlow::Continue(());
         }
-        let write = || model_file::write_checkpoint(&ckpt, &to_greedy(&greedy, e.state), &run_meta);
-        match write() {
+        match model_file::write_checkpoint(&ckpt, &e.run.state(), &run_meta) {
             Ok(()) => {
                 last = Instant::now();
                 ControlFlow::Continue(())
@@ -135,7 +108,7 @@ pub fn train(
             }
         }
     };
-    let result = study::train(cfg, seeds, data, state, &mut on_event);
+    let result = study::train(cfg, seeds, data, trainer, &mut on_event);
     if let Some(err) = failure {
         return Err(err.context("cannot write the training checkpoint"));
     }

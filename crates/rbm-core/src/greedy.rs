@@ -3,9 +3,11 @@
 //! Layer `ℓ` is an RBM with `config.layers[ℓ].n_hidden` hidden units, trained with its own
 //! [`TrainConfig`] (`config.layers[ℓ].train`, whose `seed` the caller chooses: this crate
 //! derives no seeds) on the training data of layer `ℓ`: the data for `ℓ = 0`, else one sample
-//! of `p(h | v)` of the finished layer `ℓ - 1` for every row of its own training data, drawn
-//! from the generator seeded with that layer's seed advanced by one `jump` (a stream disjoint
-//! from the one its training used; [`next_layer_data`]).
+//! of `p(h | v)` of the finished layer `ℓ - 1` for every row of its own training data (the up
+//! pass, [`GreedyLayer::up_pass_rng`]), drawn from the generator seeded with that layer's
+//! [`GreedyLayer::up_pass_seed`] when the caller gives one, else with the layer's training seed
+//! advanced by one `jump` (a stream disjoint from the one its training used;
+//! [`next_layer_data`]).
 //!
 //! [`GreedyTrainer::step`] runs one epoch of the current layer and moves to the next layer
 //! when it finishes; the caller loops, observes and checkpoints. [`GreedyTrainer::state`]
@@ -31,6 +33,32 @@ pub struct GreedyLayer {
     pub n_hidden: usize,
     /// How this layer is trained (including its seed).
     pub train: TrainConfig,
+    /// Seed of the up pass through this layer (the next layer's training data), drawn from a
+    /// generator seeded with it as it is; `None` (the default, and what checkpoints written
+    /// before this field read as) draws it from `train.seed` advanced by one `jump`
+    /// ([`next_layer_data`]). Left out of the serialised form when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_pass_seed: Option<u64>,
+}
+
+impl GreedyLayer {
+    /// A layer of `n_hidden` units trained with `train`, its up pass seeded from `train.seed`
+    /// one `jump` ahead.
+    pub fn new(n_hidden: usize, train: TrainConfig) -> Self {
+        GreedyLayer { n_hidden, train, up_pass_seed: None }
+    }
+
+    /// The generator of the up pass through this layer (see [`GreedyLayer::up_pass_seed`]).
+    pub fn up_pass_rng(&self) -> Xoshiro256PlusPlus {
+        match self.up_pass_seed {
+            Some(seed) => Xoshiro256PlusPlus::seed_from_u64(seed),
+            None => {
+                let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.train.seed);
+                rng.jump();
+                rng
+            }
+        }
+    }
 }
 
 /// What a greedy run trains. Plain data; [`GreedyConfig::validate`] checks it.
@@ -56,10 +84,7 @@ impl GreedyConfig {
         let layers = sizes
             .iter()
             .enumerate()
-            .map(|(l, &n_hidden)| GreedyLayer {
-                n_hidden,
-                train: TrainConfig { seed: seed(l), ..train.clone() },
-            })
+            .map(|(l, &n_hidden)| GreedyLayer::new(n_hidden, TrainConfig { seed: seed(l), ..train.clone() }))
             .collect();
         GreedyConfig { visible_units, hidden_units, layers }
     }
@@ -127,6 +152,9 @@ impl GreedyConfig {
         for (l, (e, f)) in self.layers.iter().zip(&found.layers).enumerate() {
             if e.n_hidden != f.n_hidden {
                 return mismatch(format!("layer {} hidden units", l + 1), &e.n_hidden, &f.n_hidden);
+            }
+            if e.up_pass_seed != f.up_pass_seed {
+                return mismatch(format!("layer {} up-pass seed", l + 1), &e.up_pass_seed, &f.up_pass_seed);
             }
             let (a, b) = (&e.train, &f.train);
             macro_rules! same {
@@ -369,7 +397,7 @@ impl<F: Float> GreedyTrainer<F> {
         let mut inputs: Vec<Array2<F>> = Vec::with_capacity(finished.len());
         for (l, rbm) in finished.iter().enumerate().take(n_layers - 1) {
             let x = if l == 0 { data } else { inputs[l - 1].view() };
-            inputs.push(next_layer_data(rbm, x, config.layers[l].train.seed)?);
+            inputs.push(up_pass_data(rbm, x, &config.layers[l])?);
         }
         Ok(GreedyTrainer { config, finished, history, current, inputs, data_shape: data.dim() })
     }
@@ -421,7 +449,7 @@ impl<F: Float> GreedyTrainer<F> {
         let rbm = trainer.model().clone();
         let next = if l + 1 < self.config.layers.len() {
             let input = if l == 0 { data } else { self.inputs[l - 1].view() };
-            let x = next_layer_data(&rbm, input, self.config.layers[l].train.seed)?;
+            let x = up_pass_data(&rbm, input, &self.config.layers[l])?;
             let layer = &self.config.layers[l + 1];
             let t = Trainer::new(
                 layer.train.clone(),
@@ -547,9 +575,55 @@ pub fn train_greedy<F: Float>(
 
 /// The training data the layer above `rbm` gets: one sample of `p(h | v)` for every row of
 /// `data`, drawn from the generator seeded with `seed` (the seed `rbm` was trained with)
-/// advanced by one `jump`.
+/// advanced by one `jump` (the up pass of a layer without [`GreedyLayer::up_pass_seed`]).
 pub fn next_layer_data<F: Float>(rbm: &Rbm<F>, data: ArrayView2<F>, seed: u64) -> Result<Array2<F>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     rng.jump();
     rbm.sample_hidden(data, &mut rng)
+}
+
+/// The up pass through `rbm`, the trained model of `layer`: one sample of `p(h | v)` for every
+/// row of `data`, drawn from [`GreedyLayer::up_pass_rng`].
+fn up_pass_data<F: Float>(rbm: &Rbm<F>, data: ArrayView2<F>, layer: &GreedyLayer) -> Result<Array2<F>> {
+    rbm.sample_hidden(data, &mut layer.up_pass_rng())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(up_pass_seed: Option<u64>) -> GreedyLayer {
+        GreedyLayer { up_pass_seed, ..GreedyLayer::new(3, TrainConfig::hinton(2, 7)) }
+    }
+
+    #[test]
+    fn a_layer_without_an_up_pass_seed_keeps_its_serialised_form() {
+        // Checkpoints written before the field existed read as `None`, and `None` writes the
+        // same JSON as before, so their bytes and `kadanoff train`'s are unchanged.
+        let old = serde_json::json!({"n_hidden": 3, "train": TrainConfig::hinton(2, 7)});
+        let read: GreedyLayer = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(read, layer(None));
+        assert_eq!(serde_json::to_value(layer(None)).unwrap(), old);
+        let with = serde_json::to_value(layer(Some(5))).unwrap();
+        assert_eq!(with["up_pass_seed"], 5);
+        assert_eq!(serde_json::from_value::<GreedyLayer>(with).unwrap(), layer(Some(5)));
+    }
+
+    #[test]
+    fn the_up_pass_stream_is_the_given_seed_or_the_training_seed_one_jump_ahead() {
+        use rand::RngCore;
+        let mut jumped = Xoshiro256PlusPlus::seed_from_u64(7);
+        jumped.jump();
+        assert_eq!(layer(None).up_pass_rng().next_u64(), jumped.next_u64());
+        let mut given = Xoshiro256PlusPlus::seed_from_u64(5);
+        assert_eq!(layer(Some(5)).up_pass_rng().next_u64(), given.next_u64());
+        // A saved run with another up-pass seed is another run.
+        let config = |s| GreedyConfig {
+            visible_units: Units::Spin,
+            hidden_units: Units::Spin,
+            layers: vec![layer(s)],
+        };
+        assert!(config(Some(5)).check_same(&config(Some(5))).is_ok());
+        assert!(matches!(config(Some(5)).check_same(&config(None)), Err(Error::StateMismatch { .. })));
+    }
 }

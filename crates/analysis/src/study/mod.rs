@@ -7,9 +7,11 @@
 //! 1. [`sample()`]: Monte Carlo configurations of the 2D Ising model (`L×L` torus at `K`,
 //!    cluster algorithm, measured thinning) → a [`Dataset`](lattice_physics::dataset::Dataset)
 //!    and a [`SampleSummary`];
-//! 2. [`train()`]: the DBN greedily, layer by layer, with CD-1 and an L1 penalty, resumable from
-//!    a [`TrainState`], with a per-epoch callback → a [`Dbn`](rbm_core::dbn::Dbn) and a
-//!    [`TrainSummary`];
+//! 2. [`train()`]: the DBN greedily, layer by layer, with CD-1 and an L1 penalty: a loop over
+//!    `rbm_core`'s [`GreedyTrainer`](rbm_core::GreedyTrainer) ([`trainer()`] starts one or
+//!    resumes a saved [`GreedyState`](rbm_core::GreedyState)), with a per-epoch callback → a
+//!    [`Dbn`](rbm_core::dbn::Dbn) and a [`TrainSummary`] of
+//!    [`LayerSummary`](rbm_core::LayerSummary)s;
 //! 3. [`analyse()`]: receptive fields, reconstructions, generated samples, majority-rule block
 //!    spins, the statistics table, `G(r)` and training curves → [`AnalysisOutput`] (figures as
 //!    PNG/SVG bytes, arrays) and an [`AnalysisSummary`];
@@ -54,8 +56,8 @@ pub use rg1d::{
 };
 pub use sample::{sample, ExactReference, SampleSummary};
 pub use train::{
-    check_resume, layer_train_config, train, training_matrix, LayerSummary, LikelihoodMethod, LogLikelihood,
-    TrainEvent, TrainState, TrainSummary,
+    check_resume, greedy_config, layer_train_config, train, trainer, training_matrix, TrainEvent,
+    TrainSummary,
 };
 
 use lattice_physics::dataset::{DatasetConfig, Sweeps};
@@ -277,7 +279,7 @@ impl StudyConfig {
 /// |---|---|
 /// | Monte Carlo chain `i` | `master → ("sample", 0) → ("chain", i)` |
 /// | training of layer `ℓ` | `master → ("train-layer", ℓ)` |
-/// | up pass feeding layer `ℓ + 1` | `master → ("up-pass", ℓ)` |
+/// | up pass through layer `ℓ` (feeding layer `ℓ + 1`; its `GreedyLayer::up_pass_seed`) | `master → ("up-pass", ℓ)` |
 /// | AIS of layer `ℓ` | `master → ("ais", ℓ)` |
 /// | reconstructions and generated samples | `master → ("analysis", 0)` |
 /// | majority-rule ties of sample `i` | `master → ("blocks", 0) → ("block-level", 0) → ("block-sample", i)` |

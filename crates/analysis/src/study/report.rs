@@ -2,12 +2,12 @@
 //! of the four steps (a renamed summary field is a compile error here, never a NaN).
 
 use lattice_physics::observables::Observables;
+use rbm_core::LayerSummary;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    isrg, AnalysisFigures, AnalysisSummary, ExactReference, IsRgAnswer, IsRgOutput, IsRgSummary,
-    LayerSummary, Rg1dOutput, Rg1dSummary, SampleSummary, SourceStatistics, StudyConfig, StudySeeds,
-    TrainSummary,
+    isrg, AnalysisFigures, AnalysisSummary, ExactReference, IsRgAnswer, IsRgOutput, IsRgSummary, Rg1dOutput,
+    Rg1dSummary, SampleSummary, SourceStatistics, StudyConfig, StudySeeds, TrainSummary,
 };
 use crate::error::Result;
 use crate::report::{Figure, Report, Section};
@@ -246,15 +246,19 @@ pub fn build_report(r: &ReportInputs<'_>) -> Result<Report> {
         .layers
         .iter()
         .map(|layer| {
-            let ll = match &layer.log_likelihood {
-                Some(x) => format!("{:.3} ± {:.3} nats/sample ({:?})", x.value, x.stderr, x.method),
-                None => "not estimated in this preset".into(),
+            let ll = match (layer.log_likelihood, layer.log_likelihood_stderr, layer.log_likelihood_method) {
+                (Some(value), Some(stderr), Some(method)) => {
+                    format!("{value:.3} ± {stderr:.3} nats/sample ({method:?})")
+                }
+                _ => "not estimated in this preset".into(),
             };
+            let metric = |x: Option<f64>| x.map_or_else(|| "not recorded".to_string(), |x| format!("{x:.5}"));
             (
                 format!("layer {} ({} → {})", layer.index + 1, layer.n_visible, layer.n_hidden),
                 format!(
-                    "reconstruction error {:.5}; pseudo-log-likelihood {:.5} nats/unit; log-likelihood {ll}",
-                    layer.reconstruction_error, layer.pseudo_log_likelihood
+                    "reconstruction error {}; pseudo-log-likelihood {} nats/unit; log-likelihood {ll}",
+                    metric(layer.reconstruction_error),
+                    metric(layer.pseudo_log_likelihood)
                 ),
             )
         })
