@@ -295,13 +295,10 @@ pub fn metadata(
         chains: req.chains,
         thermalize: SweepsRecord { requested: req.thermalize.to_string(), sweeps: data.thermalize },
         thin: SweepsRecord { requested: req.thin.to_string(), sweeps: data.thin },
-        autocorrelation: data.statistics.as_ref().map(|st| Autocorrelation {
-            unit: "sweeps".into(),
-            energy: st.tau_energy.tau,
-            energy_stderr: st.tau_energy.stderr,
-            abs_magnetization: st.tau_abs_magnetization.tau,
-            abs_magnetization_stderr: st.tau_abs_magnetization.stderr,
-        }),
+        autocorrelation: data
+            .statistics
+            .as_ref()
+            .map(|st| Autocorrelation::new(st.tau_energy, st.tau_abs_magnetization)),
         observables: data.statistics.as_ref().map(|st| ObservableEstimates::from(&st.observables)),
         error_bars_unavailable: data.statistics_unavailable.as_ref().map(|e| e.to_string()),
         susceptibility_convention: "chi = N (<m^2> - <|m|>^2)".into(),
@@ -328,13 +325,14 @@ pub(crate) fn print_summary(meta: &Sidecar) {
         meta.samples,
         rec.algorithm,
     );
+    let tau = |t: Option<f64>| t.map_or_else(|| "unavailable".to_string(), |t| format!("{t:.2}"));
     match &rec.autocorrelation {
         Some(a) => outln!(
-            "  thermalize {} sweeps, thin {} sweeps, tau_int(E) = {:.2}, tau_int(|m|) = {:.2} sweeps",
+            "  thermalize {} sweeps, thin {} sweeps, tau_int(E) = {}, tau_int(|m|) = {} sweeps",
             rec.thermalize.sweeps,
             rec.thin.sweeps,
-            a.energy,
-            a.abs_magnetization,
+            tau(a.energy),
+            tau(a.abs_magnetization),
         ),
         None => outln!("  thermalize {} sweeps, thin {} sweeps", rec.thermalize.sweeps, rec.thin.sweeps),
     }

@@ -139,7 +139,7 @@ pub fn rows(
     o: &lattice_physics::io::sidecar::ObservableEstimates,
     exact: Option<&lattice_physics::io::sidecar::ExactReference>,
 ) -> Vec<Row<'static>> {
-    let e = |r: &lattice_physics::io::sidecar::EstimateRecord| Some((r.mean, r.stderr));
+    let e = |r: &lattice_physics::io::sidecar::EstimateRecord| r.both();
     vec![
         Row { name: "abs_magnetization", estimate: e(&o.abs_magnetization), exact: None },
         Row { name: "binder_cumulant", estimate: e(&o.binder_cumulant), exact: None },

@@ -6,12 +6,17 @@
 //! [`SCHEMA_VERSION`]; a reader refuses other versions rather than guessing. Physical values are
 //! dimensionless (`K = βJ`, `h = βH`, science conventions of [`crate::model`]); times are in sweeps.
 //!
+//! A number that is unavailable (an autocorrelation time or error bar that could not be
+//! estimated, a non-finite estimate) is `None` in the types and `null` in the file, and reads
+//! back as `None`: never as NaN or another stand-in value.
+//!
 //! Reading is bounded: at most a caller-given number of bytes is read, so a sidecar that is
 //! really a device or a huge file is refused instead of filling memory.
 
 use std::io::{Read, Write};
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::lattice::Lattice;
@@ -118,39 +123,60 @@ pub struct SweepsRecord {
     pub sweeps: usize,
 }
 
-/// Integrated autocorrelation times with their errors.
+/// `Some(x)` for a finite `x`, `None` (written as `null`) for NaN or an infinity.
+pub fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+/// Integrated autocorrelation times with their errors; each is `None` (`null`) when it could
+/// not be estimated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Autocorrelation {
     /// Unit of the times (`sweeps`).
     pub unit: String,
     /// `τ_int` of the energy.
-    #[serde(deserialize_with = "nan_or_number")]
-    pub energy: f64,
+    pub energy: Option<f64>,
     /// Its error.
-    #[serde(deserialize_with = "nan_or_number")]
-    pub energy_stderr: f64,
+    pub energy_stderr: Option<f64>,
     /// `τ_int` of `|m|`.
-    #[serde(deserialize_with = "nan_or_number")]
-    pub abs_magnetization: f64,
+    pub abs_magnetization: Option<f64>,
     /// Its error.
-    #[serde(deserialize_with = "nan_or_number")]
-    pub abs_magnetization_stderr: f64,
+    pub abs_magnetization_stderr: Option<f64>,
 }
 
-/// A mean with its standard error (NaN is written as `null`).
+impl Autocorrelation {
+    /// The record of the times of the energy and `|m|` (non-finite values become `None`).
+    pub fn new(energy: crate::stats::TauInt, abs_magnetization: crate::stats::TauInt) -> Self {
+        Autocorrelation {
+            unit: "sweeps".into(),
+            energy: finite(energy.tau),
+            energy_stderr: finite(energy.stderr),
+            abs_magnetization: finite(abs_magnetization.tau),
+            abs_magnetization_stderr: finite(abs_magnetization.stderr),
+        }
+    }
+}
+
+/// A mean with its standard error; each is `None` (`null`) when unavailable.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EstimateRecord {
     /// Mean.
-    #[serde(deserialize_with = "nan_or_number")]
-    pub mean: f64,
+    pub mean: Option<f64>,
     /// Standard error.
-    #[serde(deserialize_with = "nan_or_number")]
-    pub stderr: f64,
+    pub stderr: Option<f64>,
+}
+
+impl EstimateRecord {
+    /// The mean and its standard error when both are available.
+    pub fn both(&self) -> Option<(f64, f64)> {
+        self.mean.zip(self.stderr)
+    }
 }
 
 impl From<crate::stats::Estimate> for EstimateRecord {
+    /// Non-finite means or errors become `None`.
     fn from(e: crate::stats::Estimate) -> Self {
-        EstimateRecord { mean: e.mean, stderr: e.stderr }
+        EstimateRecord { mean: finite(e.mean), stderr: finite(e.stderr) }
     }
 }
 
@@ -222,8 +248,19 @@ pub struct BlockRecord {
     pub from_metadata: Option<Box<Sidecar>>,
 }
 
-fn nan_or_number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+/// The one field a reader looks at before the schema: its version, a number or something else.
+#[derive(Deserialize)]
+struct VersionProbe {
+    #[serde(default)]
+    schema_version: Option<VersionValue>,
+}
+
+/// Whether `schema_version` is a number; only the variant is looked at.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum VersionValue {
+    Number(#[allow(dead_code)] f64),
+    Other(#[allow(dead_code)] IgnoredAny),
 }
 
 fn bad(reason: impl Into<String>) -> Error {
@@ -318,15 +355,15 @@ pub fn read_sidecar<R: Read>(reader: R, limit: u64) -> Result<Sidecar> {
 
 /// Parse and validate a sidecar held in memory.
 pub fn sidecar_from_bytes(bytes: &[u8]) -> Result<Sidecar> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-    match value.get("schema_version") {
-        Some(serde_json::Value::Number(_)) => {}
-        Some(_) => return Err(bad("schema_version is not a number")),
+    let probe: VersionProbe = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    match probe.schema_version {
+        Some(VersionValue::Number(_)) => {}
+        Some(VersionValue::Other(_)) => return Err(bad("schema_version is not a number")),
         None => {
             return Err(bad("it has no schema_version (written by an older kadanoff? regenerate the data)"))
         }
     }
-    let sidecar: Sidecar = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+    let sidecar: Sidecar = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
     sidecar.validate()?;
     Ok(sidecar)
 }
@@ -340,6 +377,7 @@ pub fn write_sidecar<W: Write>(mut writer: W, sidecar: &Sidecar) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Estimate;
 
     fn sample() -> Sidecar {
         let lat = Lattice::square(4).unwrap();
@@ -354,12 +392,12 @@ mod tests {
                 thin: SweepsRecord { requested: "5".into(), sweeps: 5 },
                 autocorrelation: None,
                 observables: Some(ObservableEstimates {
-                    energy_per_site: EstimateRecord { mean: -1.5, stderr: 0.1 },
-                    abs_magnetization: EstimateRecord { mean: 0.5, stderr: 0.1 },
-                    magnetization_sq: EstimateRecord { mean: 0.3, stderr: 0.1 },
-                    specific_heat_per_site: EstimateRecord { mean: 1.0, stderr: 0.1 },
-                    susceptibility_per_site: EstimateRecord { mean: 2.0, stderr: 0.1 },
-                    binder_cumulant: EstimateRecord { mean: f64::NAN, stderr: f64::NAN },
+                    energy_per_site: EstimateRecord { mean: Some(-1.5), stderr: Some(0.1) },
+                    abs_magnetization: EstimateRecord { mean: Some(0.5), stderr: Some(0.1) },
+                    magnetization_sq: EstimateRecord { mean: Some(0.3), stderr: Some(0.1) },
+                    specific_heat_per_site: EstimateRecord { mean: Some(1.0), stderr: Some(0.1) },
+                    susceptibility_per_site: EstimateRecord { mean: Some(2.0), stderr: Some(0.1) },
+                    binder_cumulant: Estimate { mean: f64::NAN, stderr: f64::INFINITY }.into(),
                 }),
                 error_bars_unavailable: None,
                 susceptibility_convention: "chi".into(),
@@ -378,8 +416,8 @@ mod tests {
         let mut bytes = Vec::new();
         write_sidecar(&mut bytes, &s).unwrap();
         let back = read_sidecar(&bytes[..], MAX_SIDECAR_BYTES).unwrap();
-        // NaN != NaN: compare through JSON.
         assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&s).unwrap());
+        assert_eq!(back, s);
         let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["source"], "sample");
         assert_eq!(v["seed"], 3);
@@ -401,6 +439,36 @@ mod tests {
         write_sidecar(&mut bytes, &block).unwrap();
         let back = read_sidecar(&bytes[..], MAX_SIDECAR_BYTES).unwrap();
         assert!(matches!(back.source, Source::Block(BlockRecord { from_metadata: Some(_), .. })));
+    }
+
+    #[test]
+    fn unavailable_values_are_none_end_to_end() {
+        // A non-finite estimate is written as `null` and read back as `None`.
+        let mut s = sample();
+        let Source::Sample(rec) = &mut s.source else { unreachable!() };
+        let tau = |tau, stderr| crate::stats::TauInt { tau, stderr, window: 1 };
+        rec.autocorrelation = Some(Autocorrelation::new(tau(2.5, 0.25), tau(f64::NAN, f64::NAN)));
+        let mut bytes = Vec::new();
+        write_sidecar(&mut bytes, &s).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let a = &v["autocorrelation"];
+        assert_eq!((a["energy"].as_f64(), a["energy_stderr"].as_f64()), (Some(2.5), Some(0.25)));
+        assert!(a["abs_magnetization"].is_null() && a["abs_magnetization_stderr"].is_null());
+        assert!(v["observables"]["binder_cumulant"]["mean"].is_null());
+        assert!(v["observables"]["binder_cumulant"]["stderr"].is_null());
+        let back = read_sidecar(&bytes[..], MAX_SIDECAR_BYTES).unwrap();
+        let Source::Sample(r) = &back.source else { unreachable!() };
+        let a = r.autocorrelation.as_ref().unwrap();
+        assert_eq!((a.energy, a.abs_magnetization, a.abs_magnetization_stderr), (Some(2.5), None, None));
+        let binder = r.observables.as_ref().unwrap().binder_cumulant;
+        assert_eq!((binder.mean, binder.stderr, binder.both()), (None, None, None));
+        assert_eq!(r.observables.as_ref().unwrap().energy_per_site.both(), Some((-1.5, 0.1)));
+        // A sidecar written by an older kadanoff (NaN written as `null`) loads the same way.
+        let text = String::from_utf8(bytes).unwrap();
+        let old = text.replace("\"energy\": 2.5", "\"energy\": null");
+        assert_ne!(old, text);
+        let Source::Sample(r) = sidecar_from_bytes(old.as_bytes()).unwrap().source else { unreachable!() };
+        assert_eq!(r.autocorrelation.unwrap().energy, None);
     }
 
     #[test]
