@@ -327,17 +327,47 @@ pub fn read_sidecar(npy: &Path) -> Result<Option<Sidecar>> {
         .map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
-/// Selected provenance fields of the sidecar of the data set `data` (what produced it), if it
-/// is a regular file within the sidecar size limit that parses as the sidecar schema; `Null`
-/// for a missing or invalid sidecar.
-pub fn read_provenance(data: &Path) -> serde_json::Value {
-    let Ok(Some(s)) = read_sidecar(data) else { return serde_json::Value::Null };
-    let mut v = serde_json::json!({"model": s.model, "size": s.size, "coupling": s.coupling, "field": s.field,
-        "seed": s.seed, "samples": s.samples, "tool_version": s.tool_version});
-    if let io::Source::Sample(r) = &s.source {
-        v["algorithm"] = serde_json::json!(r.algorithm);
-    }
-    v
+/// The provenance fields of a data set's sidecar that a model keeps (its `data.provenance`
+/// metadata entry): what produced the data.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DataProvenance {
+    /// `ising2d` or `ising1d`.
+    pub model: String,
+    /// Linear size.
+    pub size: usize,
+    /// Coupling `K`, when known.
+    pub coupling: Option<f64>,
+    /// Field `h`, when known.
+    pub field: Option<f64>,
+    /// Seed of the run that made the data.
+    pub seed: u64,
+    /// Number of configurations.
+    pub samples: usize,
+    /// Version of the tool that wrote the data.
+    pub tool_version: String,
+    /// The sampler, for Monte Carlo data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+}
+
+/// The provenance of the data set `data` from its sidecar, if that is a regular file within the
+/// sidecar size limit that parses as the sidecar schema; `None` for a missing or invalid sidecar.
+pub fn read_provenance(data: &Path) -> Option<DataProvenance> {
+    let s = read_sidecar(data).ok()??;
+    let algorithm = match &s.source {
+        io::Source::Sample(r) => Some(r.algorithm.clone()),
+        _ => None,
+    };
+    Some(DataProvenance {
+        model: s.model,
+        size: s.size,
+        coupling: s.coupling,
+        field: s.field,
+        seed: s.seed,
+        samples: s.samples,
+        tool_version: s.tool_version,
+        algorithm,
+    })
 }
 
 #[cfg(test)]
