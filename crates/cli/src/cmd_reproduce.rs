@@ -90,20 +90,6 @@ struct ReproduceJson<'a> {
     tool_version: &'static str,
 }
 
-pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    let out = PendingOutput::claim(path, true)?;
-    out.write_with(|w| Ok(std::io::Write::write_all(w, bytes)?))?;
-    out.commit()
-}
-
-fn write_npy<T: ndarray_npy::WritableElement>(path: &Path, shape: &[usize], values: Vec<T>) -> Result<()> {
-    use ndarray_npy::WriteNpyExt;
-    let a = ndarray::ArrayD::from_shape_vec(shape, values)?;
-    let out = PendingOutput::claim(path, true)?;
-    out.write_with(|w| a.write_npy(w).map_err(|e| anyhow::anyhow!("cannot write .npy: {e}")))?;
-    out.commit()
-}
-
 /// The study's data, read back and checked against the configuration.
 pub(crate) fn read_data(dir: &Path, cfg: &StudyConfig) -> Result<Vec<i8>> {
     let data = files::read_configurations(&dir.join("data.npy"))?;
@@ -125,18 +111,18 @@ fn analysis_step(
     let (out, summary) = analyse(cfg, seeds, &spins, &dbn, &train.history, &mut |d| progress.set(d as u64))?;
     progress.finish();
     for (name, bytes) in out.figures.files() {
-        write_bytes(&dir.join(name), bytes)?;
+        files::write_bytes(&dir.join(name), bytes)?;
     }
     for (l, f) in out.fields.iter().enumerate() {
-        write_npy(
+        files::write_npy(
             &dir.join(format!("fields_layer{}.npy", l + 1)),
             f.shape(),
             f.iter().map(|&x| x as f32).collect(),
         )?;
     }
     let (l, half) = (cfg.size, cfg.size / 2);
-    write_npy(&dir.join("generated.npy"), &[cfg.generated_samples, l, l], out.generated)?;
-    write_npy(&dir.join("blocks.npy"), &[cfg.samples, half, half], out.blocks)?;
+    files::write_npy(&dir.join("generated.npy"), &[cfg.generated_samples, l, l], out.generated)?;
+    files::write_npy(&dir.join("blocks.npy"), &[cfg.samples, half, half], out.blocks)?;
     Ok(summary)
 }
 
@@ -244,7 +230,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         progress.phase("4/4 exact 1D RG", 1, "parts");
         let (out, summary) = rg1d(&seeds, &mut || progress.set(1))?;
         progress.finish();
-        write_bytes(&dir.join(Rg1dOutput::RG_FLOW), out.rg_flow.as_bytes())?;
+        files::write_bytes(&dir.join(Rg1dOutput::RG_FLOW), out.rg_flow.as_bytes())?;
         Ok(summary)
     })?;
 
@@ -254,7 +240,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         progress.phase("is it RG?", is_rg_parts(&cfg) as u64, "parts");
         let (out, summary) = is_rg(&cfg, &seeds, first.as_ref(), &mut |d| progress.set(d as u64))?;
         progress.finish();
-        write_bytes(&dir.join(IsRgOutput::FLOW_FIGURE), out.flow_figure.as_bytes())?;
+        files::write_bytes(&dir.join(IsRgOutput::FLOW_FIGURE), out.flow_figure.as_bytes())?;
         Ok(summary)
     })?;
 
@@ -279,7 +265,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         total_seconds,
     };
     let report_path = dir.join("report.html");
-    write_bytes(&report_path, build_report(&inputs)?.to_html()?.as_bytes())?;
+    files::write_bytes(&report_path, build_report(&inputs)?.to_html()?.as_bytes())?;
 
     let mut summary = StudySummary::new(&cfg, &sample, &train, &analysis, &rg, &steps.timings);
     summary.is_rg = Some(is_rg_summary.answer());

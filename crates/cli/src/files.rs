@@ -327,6 +327,21 @@ pub fn read_sidecar(npy: &Path) -> Result<Option<Sidecar>> {
         .map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
+/// Write `bytes` to `path` atomically (replacing it).
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    let out = PendingOutput::claim(path, true)?;
+    out.write_with(|w| Ok(std::io::Write::write_all(w, bytes)?))?;
+    out.commit()
+}
+
+/// Write `values` of shape `shape` to the `.npy` file `path` atomically (replacing it).
+pub fn write_npy<T: ndarray_npy::WritableElement>(path: &Path, shape: &[usize], v: Vec<T>) -> Result<()> {
+    let mut bytes = Vec::new();
+    ndarray_npy::WriteNpyExt::write_npy(&ndarray::ArrayD::from_shape_vec(shape, v)?, &mut bytes)
+        .map_err(|e| anyhow!("cannot write .npy: {e}"))?;
+    write_bytes(path, &bytes)
+}
+
 /// The provenance fields of a data set's sidecar that a model keeps (its `data.provenance`
 /// metadata entry): what produced the data.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -354,10 +369,7 @@ pub struct DataProvenance {
 /// sidecar size limit that parses as the sidecar schema; `None` for a missing or invalid sidecar.
 pub fn read_provenance(data: &Path) -> Option<DataProvenance> {
     let s = read_sidecar(data).ok()??;
-    let algorithm = match &s.source {
-        io::Source::Sample(r) => Some(r.algorithm.clone()),
-        _ => None,
-    };
+    let algorithm = if let io::Source::Sample(r) = &s.source { Some(r.algorithm.clone()) } else { None };
     Some(DataProvenance {
         model: s.model,
         size: s.size,
