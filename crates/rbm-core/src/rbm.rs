@@ -800,8 +800,8 @@ pub(crate) fn activate<F: Float, R: Rng + ?Sized>(
 
 /// Fields → means in place (`σ(x)` for binary units, `tanh x = 2σ(2x) - 1` for spins) and, if
 /// `samples` is given, samples `upper` where `u < p(upper)` (`u` has the block's shape).
-/// Vectorised at the CPU's width: the sigmoid runs over contiguous rows, the sampling is a
-/// branch-free compare-and-select.
+/// Contiguous rows go through [`Float::activate_slice`] (one fused pass at the CPU's vector
+/// width); other layouts element by element, with the same results.
 fn activate_block<F: Float>(
     units: Units,
     mut buf: ArrayViewMut2<F>,
@@ -812,7 +812,6 @@ fn activate_block<F: Float>(
     let one = F::one();
     let two = one + one;
     let spin = units == Units::Spin;
-    let scale = units.field_scale();
     let finish = |p: &mut F| {
         if spin {
             *p = two * *p - one;
@@ -824,18 +823,7 @@ fn activate_block<F: Float>(
             assert_eq!(u.dim(), buf.dim(), "activate: uniforms shape");
             for ((mut p, mut o), u) in buf.rows_mut().into_iter().zip(samples.rows_mut()).zip(u.rows()) {
                 match (p.as_slice_mut(), o.as_slice_mut(), u.as_slice()) {
-                    (Some(p), Some(o), Some(u)) => {
-                        F::sigmoid_slice(p, scale);
-                        kernel::vectorized(
-                            #[inline(always)]
-                            || {
-                                for ((o, p), &u) in o.iter_mut().zip(p.iter_mut()).zip(u) {
-                                    *o = if u < *p { hi } else { lo };
-                                    finish(p);
-                                }
-                            },
-                        );
-                    }
+                    (Some(p), Some(o), Some(u)) => F::activate_slice(units, p, Some((o, u))),
                     _ => {
                         p.mapv_inplace(|x| units.prob_upper(x));
                         for ((o, p), &u) in o.iter_mut().zip(p.iter_mut()).zip(u.iter()) {
@@ -849,15 +837,7 @@ fn activate_block<F: Float>(
         _ => {
             for mut p in buf.rows_mut() {
                 match p.as_slice_mut() {
-                    Some(p) => {
-                        F::sigmoid_slice(p, scale);
-                        if spin {
-                            kernel::vectorized(
-                                #[inline(always)]
-                                || p.iter_mut().for_each(finish),
-                            );
-                        }
-                    }
+                    Some(p) => F::activate_slice(units, p, None),
                     None => p.mapv_inplace(|x| {
                         let mut p = units.prob_upper(x);
                         finish(&mut p);
