@@ -87,14 +87,14 @@ pub struct AisEstimate {
 pub fn base_rate_bias<F: Float>(data: ArrayView2<F>, units: Units) -> Result<Array1<f64>> {
     crate::validate_data(data, data.ncols(), units)?;
     let n = data.nrows() as f64;
-    Ok(data
-        .columns()
-        .into_iter()
-        .map(|c| {
-            let mean = c.iter().map(|x| x.to_f64()).sum::<f64>() / n;
-            bias_for_mean(mean, units)
-        })
-        .collect())
+    // Row by row (the data are row-major): one pass in memory order.
+    let mut sum = vec![0.0f64; data.ncols()];
+    for row in data.rows() {
+        for (s, &x) in sum.iter_mut().zip(row.iter()) {
+            *s += x.to_f64();
+        }
+    }
+    Ok(sum.iter().map(|&s| bias_for_mean(s / n, units)).collect())
 }
 
 /// The bias giving a lone unit the mean `mean`.

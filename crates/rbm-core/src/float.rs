@@ -93,6 +93,11 @@ pub trait Float:
     /// linear parts taken as `(b₁ - b₀)(α x + β |x|)` and the logarithms in vectorised
     /// approximations (absolute error per term about `1e-7`), summed in 16 fixed lanes.
     fn sum_log_partition_ratio(units: crate::Units, x: &[Self], b0: f64, b1: f64) -> f64;
+    /// `Σ_j Φ(x_j)` with `Φ` = [`Units::log_partition`](crate::Units) of `units` (the hidden
+    /// part of a free energy). `f64`: exact scalar code; `f32`: `α x + β |x|` plus the
+    /// logarithm in vectorised approximations (absolute error per term about `1e-7`), summed
+    /// in 16 fixed lanes.
+    fn sum_log_partition(units: crate::Units, x: &[Self]) -> f64;
 }
 
 impl Float for f64 {
@@ -162,6 +167,9 @@ impl Float for f64 {
     }
     fn sum_log_partition_ratio(units: crate::Units, x: &[Self], b0: f64, b1: f64) -> f64 {
         x.iter().map(|&x| units.log_partition(b1 * x) - units.log_partition(b0 * x)).sum()
+    }
+    fn sum_log_partition(units: crate::Units, x: &[Self]) -> f64 {
+        x.iter().map(|&x| units.log_partition(x)).sum()
     }
     fn fill_uniform<R: Rng + ?Sized>(rng: &mut R, out: &mut [Self]) {
         for u in out {
@@ -259,6 +267,12 @@ impl Float for f32 {
             || sum_log_partition_ratio_f32(units, x, b0, b1),
         )
     }
+    fn sum_log_partition(units: crate::Units, x: &[Self]) -> f64 {
+        crate::kernel::vectorized(
+            #[inline(always)]
+            || sum_log_partition_f32(units, x),
+        )
+    }
     fn fill_uniform<R: Rng + ?Sized>(rng: &mut R, out: &mut [Self]) {
         const SCALE: f32 = 1.0 / (1u32 << 24) as f32;
         let mut pairs = out.chunks_exact_mut(2);
@@ -348,6 +362,31 @@ fn sum_log_partition_ratio_f32(units: crate::Units, x: &[f32], b0: f64, b1: f64)
         db * (alpha * x + beta * a) + (l1 - l0)
     }
     let c = (alpha, beta, db, g0, g1);
+    const LANES: usize = 16;
+    let mut lanes = [0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail: f64 = chunks.remainder().iter().map(|&x| f64::from(term(x, c))).sum();
+    for xs in chunks {
+        for l in 0..LANES {
+            lanes[l] += term(xs[l], c);
+        }
+    }
+    lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail
+}
+
+/// [`Float::sum_log_partition`] for `f32`, to be inlined into a `vectorized` context.
+#[inline(always)]
+fn sum_log_partition_f32(units: crate::Units, x: &[f32]) -> f64 {
+    let (alpha, beta, gamma) = match units {
+        crate::Units::Binary => (0.5f32, 0.5f32, 1.0f32),
+        crate::Units::Spin => (0.0, 1.0, 2.0),
+    };
+    #[inline(always)]
+    fn term(x: f32, (alpha, beta, gamma): (f32, f32, f32)) -> f32 {
+        let a = x.abs();
+        alpha * x + beta * a + ln_1p_unit_f32(exp_f32_fast(-gamma * a))
+    }
+    let c = (alpha, beta, gamma);
     const LANES: usize = 16;
     let mut lanes = [0f32; LANES];
     let chunks = x.chunks_exact(LANES);
@@ -468,6 +507,49 @@ mod tests {
                 let fast = f32::sum_log_partition_change(units, &x, &w, &phi32, delta);
                 let exact = f64::sum_log_partition_change(units, &x64, &w64, &phi64, f64::from(delta));
                 assert!((fast - exact).abs() < 1e-3, "{units} {delta}: {fast} vs {exact}");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_log_partition_sums_match_f64() {
+        for units in [crate::Units::Spin, crate::Units::Binary] {
+            let x: Vec<f32> = (0..211).map(|i| (i as f32 - 105.0) * 0.17).collect();
+            let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+            let exact = f64::sum_log_partition(units, &x64);
+            let fast = f32::sum_log_partition(units, &x);
+            // 211 terms, each within about 1e-7 (1 + |x|) of the exact one.
+            assert!((fast - exact).abs() < 211.0 * 2e-6, "{units}: {fast} vs {exact}");
+            for (b0, b1) in [(0.0, 0.01), (0.3, 0.31), (0.99, 1.0)] {
+                let exact = f64::sum_log_partition_ratio(units, &x64, b0, b1);
+                let fast = f32::sum_log_partition_ratio(units, &x, b0, b1);
+                assert!((fast - exact).abs() < 211.0 * 1e-6, "{units} {b0}-{b1}: {fast} vs {exact}");
+            }
+        }
+        let (x, d): (Vec<f32>, Vec<f64>) = (0..37).map(|i| (i as f32 - 18.0, 0.1 * i as f64)).unzip();
+        let exact: f64 = x.iter().zip(&d).map(|(&x, &d)| f64::from(x) * d).sum();
+        assert!((dot_f64_lanes(&x, &d) - exact).abs() < 1e-12);
+    }
+
+    #[test]
+    fn activate_slice_matches_sigmoid_then_compare() {
+        for units in [crate::Units::Spin, crate::Units::Binary] {
+            let x: Vec<f32> = (0..203).map(|i| (i as f32 - 101.0) * 0.07).collect();
+            let u: Vec<f32> = (0..203).map(|i| ((i * 37) % 101) as f32 / 101.0).collect();
+            let (mut means, mut out) = (x.clone(), vec![0f32; x.len()]);
+            f32::activate_slice(units, &mut means, Some((&mut out, &u)));
+            let mut means_only = x.clone();
+            f32::activate_slice(units, &mut means_only, None);
+            let mut p = x.clone();
+            f32::sigmoid_slice(&mut p, units.field_scale());
+            for i in 0..x.len() {
+                let mean = if units == crate::Units::Spin { 2.0 * p[i] - 1.0 } else { p[i] };
+                assert_eq!(means[i].to_bits(), mean.to_bits());
+                assert_eq!(means_only[i].to_bits(), mean.to_bits());
+                let sample = if u[i] < p[i] { units.upper::<f32>() } else { units.lower() };
+                assert_eq!(out[i], sample);
+                // And against the exact mean.
+                assert!((f64::from(mean) - units.mean(f64::from(x[i]))).abs() < 1e-6);
             }
         }
     }
