@@ -87,14 +87,14 @@ pub struct AisEstimate {
 pub fn base_rate_bias<F: Float>(data: ArrayView2<F>, units: Units) -> Result<Array1<f64>> {
     crate::validate_data(data, data.ncols(), units)?;
     let n = data.nrows() as f64;
-    Ok(data
-        .columns()
-        .into_iter()
-        .map(|c| {
-            let mean = c.iter().map(|x| x.to_f64()).sum::<f64>() / n;
-            bias_for_mean(mean, units)
-        })
-        .collect())
+    // Row by row (the data are row-major): one pass in memory order.
+    let mut sum = vec![0.0f64; data.ncols()];
+    for row in data.rows() {
+        for (s, &x) in sum.iter_mut().zip(row.iter()) {
+            *s += x.to_f64();
+        }
+    }
+    Ok(sum.iter().map(|&s| bias_for_mean(s / n, units)).collect())
 }
 
 /// The bias giving a lone unit the mean `mean`.
@@ -177,49 +177,35 @@ impl<F: Float> Rbm<F> {
         let mut hfield = Array2::<F>::zeros((m, nh));
         let mut h = Array2::<F>::zeros((m, nh));
         let mut log_w = vec![0.0f64; m];
-        let mut scaled_model = self.clone();
+        let bias_diff = bias_diff.as_slice().expect("standard layout");
         for k in 1..=config.steps {
             let (b0, b1) = (betas[k - 1], betas[k]);
             // Weight update at the current state: ln f_{β_k}(v) - ln f_{β_{k-1}}(v).
             self.hidden_field_into_unchecked(v.view(), x.view_mut());
             for ((lw, vr), xr) in log_w.iter_mut().zip(v.rows()).zip(x.rows()) {
-                let lin: f64 = vr.iter().zip(&bias_diff).map(|(&vi, &d)| vi.to_f64() * d).sum();
-                let phi: f64 = xr
-                    .iter()
-                    .map(|&xj| {
-                        let xj = xj.to_f64();
-                        hu.log_partition(b1 * xj) - hu.log_partition(b0 * xj)
-                    })
-                    .sum();
-                *lw += (b1 - b0) * lin + phi;
+                let (vr, xr) =
+                    (vr.as_slice().expect("standard layout"), xr.as_slice().expect("standard layout"));
+                let lin = crate::kernel::vectorized(
+                    #[inline(always)]
+                    || crate::float::dot_f64_lanes(vr, bias_diff),
+                );
+                *lw += (b1 - b0) * lin + F::sum_log_partition_ratio(hu, xr, b0, b1);
             }
             if k == config.steps {
                 break;
             }
-            // One Gibbs step leaving f_{β_k} invariant: the model at β_k with visible bias
-            // (1-β) a_A + β a_B.
+            // One Gibbs step leaving f_{β_k} invariant, the model at β_k with visible bias
+            // (1-β) a_A + β a_B: hidden fields β x (x is already at hand), visible fields
+            // (1-β) a_A + β (a_B + h Wᵀ). No scaled copy of the model.
             let bf = F::from_f64(b1);
             let one_minus = F::from_f64(1.0 - b1);
-            scaled_model.hidden_bias.assign(&self.hidden_bias.mapv(|b| b * bf));
-            ndarray::Zip::from(&mut scaled_model.visible_bias)
-                .and(&self.visible_bias)
-                .and(&base_f)
-                .for_each(|s, &a, &a0| *s = one_minus * a0 + bf * a);
-            ndarray::Zip::from(&mut scaled_model.weights).and(&self.weights).for_each(|s, &w| *s = w * bf);
-            scaled_model.sample_hidden_into_unchecked(
-                v.view(),
-                hfield.view_mut(),
-                h.view_mut(),
-                &mut uniforms,
-                &mut rng,
-            );
-            scaled_model.sample_visible_into_unchecked(
-                h.view(),
-                vfield.view_mut(),
-                v.view_mut(),
-                &mut uniforms,
-                &mut rng,
-            );
+            ndarray::Zip::from(&mut hfield).and(&x).for_each(|f, &x| *f = bf * x);
+            activate(hu, hfield.view_mut(), Some(h.view_mut()), &mut uniforms, &mut rng);
+            self.visible_field_into_unchecked(h.view(), vfield.view_mut());
+            for mut row in vfield.rows_mut() {
+                ndarray::Zip::from(&mut row).and(&base_f).for_each(|f, &a0| *f = one_minus * a0 + bf * *f);
+            }
+            activate(vu, vfield.view_mut(), Some(v.view_mut()), &mut uniforms, &mut rng);
         }
 
         let max = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);

@@ -916,31 +916,27 @@ impl<F: Float> Trainer<F> {
             (model.visible_bias.view_mut(), self.velocity_visible.view_mut()),
         );
         let work = rows * nv * nh;
-        kernel::for_blocks(parts, Axis(0), nv, work, |range, ((mut w, mut d), (mut a, mut da))| {
+        kernel::for_blocks(parts, Axis(0), nv, work, |range, ((mut w, mut d), (a, da))| {
             let vv = vv.slice(s![.., range]);
             general_mat_mul(F::one(), &vv.t(), &hh, mu, &mut d);
-            if penalised {
-                Zip::from(&mut w).and(&mut d).for_each(|w, d| {
-                    *d -= l2 * *w + l1 * w.signum();
+            // Row blocks of W and its momentum are contiguous: one pass at the vector width.
+            match (w.as_slice_mut(), d.as_slice_mut()) {
+                (Some(w), Some(d)) => kernel::vectorized(
+                    #[inline(always)]
+                    || apply_step(w, d, penalised.then_some((l1, l2))),
+                ),
+                _ => Zip::from(&mut w).and(&mut d).for_each(|w, d| {
+                    if penalised {
+                        *d -= l2 * *w + l1 * w.signum();
+                    }
                     *w += *d;
-                });
-            } else {
-                Zip::from(&mut w).and(&d).for_each(|w, &d| *w += d);
+                }),
             }
-            da.mapv_inplace(|d| d * mu);
-            for row in vv.slice(s![..m, ..]).rows() {
-                da.scaled_add(pos, &row);
-            }
-            for row in vv.slice(s![m.., ..]).rows() {
-                da.scaled_add(neg, &row);
-            }
-            a += &da;
+            let rows = vv.rows().into_iter().enumerate().map(|(r, row)| (if r < m { pos } else { neg }, row));
+            bias_step(a, da, mu, rows);
         });
-        self.velocity_hidden.mapv_inplace(|d| d * mu);
-        for row in hh.rows() {
-            self.velocity_hidden += &row;
-        }
-        model.hidden_bias += &self.velocity_hidden;
+        let rows = hh.rows().into_iter().map(|row| (F::one(), row));
+        bias_step(model.hidden_bias.view_mut(), self.velocity_hidden.view_mut(), mu, rows);
     }
 
     /// Metrics of the current model (see [`EpochMetrics`]); deterministic, draws no random
@@ -1002,6 +998,64 @@ impl<F: Float> Trainer<F> {
             }
         }
         Ok(m)
+    }
+}
+
+/// `d -= l2 w + l1 sign w` (if penalised), then `w += d`, element by element (inlined into a
+/// [`kernel::vectorized`] context).
+#[inline(always)]
+fn apply_step<F: Float>(w: &mut [F], d: &mut [F], penalty: Option<(F, F)>) {
+    match penalty {
+        Some((l1, l2)) => {
+            for (w, d) in w.iter_mut().zip(d.iter_mut()) {
+                *d -= l2 * *w + l1 * w.signum();
+                *w += *d;
+            }
+        }
+        None => {
+            for (w, &d) in w.iter_mut().zip(d.iter()) {
+                *w += d;
+            }
+        }
+    }
+}
+
+/// `d ← μ d + Σ_r c_r x_r` (rows in order), then `b += d`: the bias update of
+/// [`Trainer::cd_step`], at the vector width when the views are contiguous.
+fn bias_step<'a, F: Float + 'a>(
+    mut b: ndarray::ArrayViewMut1<F>,
+    mut d: ndarray::ArrayViewMut1<F>,
+    mu: F,
+    rows: impl Iterator<Item = (F, ndarray::ArrayView1<'a, F>)>,
+) {
+    let Some(ds) = d.as_slice_mut() else {
+        d.mapv_inplace(|x| x * mu);
+        for (c, row) in rows {
+            d.scaled_add(c, &row);
+        }
+        b += &d;
+        return;
+    };
+    kernel::vectorized(
+        #[inline(always)]
+        || ds.iter_mut().for_each(|x| *x *= mu),
+    );
+    for (c, row) in rows {
+        match row.as_slice() {
+            Some(xs) => kernel::vectorized(
+                #[inline(always)]
+                || ds.iter_mut().zip(xs).for_each(|(d, &x)| *d += c * x),
+            ),
+            None => ds.iter_mut().zip(row.iter()).for_each(|(d, &x)| *d += c * x),
+        }
+    }
+    let dv = &*ds;
+    match b.as_slice_mut() {
+        Some(bs) => kernel::vectorized(
+            #[inline(always)]
+            || bs.iter_mut().zip(dv).for_each(|(b, &d)| *b += d),
+        ),
+        None => b.iter_mut().zip(dv).for_each(|(b, &d)| *b += d),
     }
 }
 

@@ -220,6 +220,21 @@ fn bad_input_is_rejected_with_structured_errors() {
     assert_eq!(validate_data(d.view(), 2, Units::Binary), Err(Error::NonFiniteData { row: 0, column: 1 }));
     let d = Array2::<f64>::zeros((0, 2));
     assert_eq!(validate_data(d.view(), 2, Units::Binary), Err(Error::EmptyData));
+    // Large contiguous data (the vectorised fast path, several chunks), f32 and a view that
+    // is not contiguous: the first bad value is named wherever it is.
+    let mut d = Array2::<f32>::from_shape_fn((100, 130), |(i, j)| if (i + j) % 3 == 0 { 1.0 } else { -1.0 });
+    assert_eq!(validate_data(d.view(), 130, Units::Spin), Ok(()));
+    assert!(validate_data(d.view(), 130, Units::Binary).is_err());
+    d[[77, 31]] = 0.0;
+    d[[90, 3]] = f32::NAN;
+    assert!(matches!(
+        validate_data(d.view(), 130, Units::Spin),
+        Err(Error::InvalidUnitValue { row: 77, column: 31, .. })
+    ));
+    // The transposed view's row 3 (column 3 of d, holding the NaN) comes before its row 31.
+    assert_eq!(validate_data(d.t(), 100, Units::Spin), Err(Error::NonFiniteData { row: 3, column: 90 }));
+    d[[77, 31]] = 1.0;
+    assert_eq!(validate_data(d.view(), 130, Units::Spin), Err(Error::NonFiniteData { row: 90, column: 3 }));
     let big = Rbm::<f64>::zeros(30, 25, Units::Spin, Units::Spin).unwrap();
     assert_eq!(big.exact_log_partition(), Err(Error::TooManyUnitsForExact { units: 25, max: 24 }));
     let rbm = Rbm::<f64>::zeros(3, 2, Units::Spin, Units::Spin).unwrap();
