@@ -41,9 +41,10 @@ pub struct TrainArgs {
     /// Unit type of every layer: `spin` (±1, as in the paper) or `binary` (0/1).
     #[arg(long, default_value = "spin")]
     pub units: String,
-    /// Gibbs steps in the negative phase (CD-k).
-    #[arg(long, default_value_t = 1)]
-    pub cd_k: usize,
+    /// Gibbs steps in the negative phase (CD-k; default
+    /// `rbm_core::TrainConfig::default_gibbs_steps`: 1 with CD, 5 (spin) or 10 (binary) with PCD).
+    #[arg(long)]
+    pub cd_k: Option<usize>,
     /// Persistent contrastive divergence (PCD) instead of CD.
     #[arg(long)]
     pub persistent: bool,
@@ -54,7 +55,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
     /// Learning rate (default `rbm_core::TrainConfig::default_learning_rate`: 0.01 for spin
-    /// units and 0.1 for binary units with CD, 0.005 and 0.03 with PCD), of the first epoch.
+    /// units and 0.05 for binary units with CD, 0.01 and 0.03 with PCD), of the first epoch.
     #[arg(long, allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
     /// Keep the learning rate constant (Hinton's recipe) instead of the default linear decay
@@ -130,7 +131,7 @@ fn train_config(args: &TrainArgs, units: Units) -> Result<TrainConfig> {
         Some(x) => Some(MomentumSwitch { epoch: args.momentum_switch_epoch, value: x }),
     };
     let config = TrainConfig {
-        cd_k: args.cd_k,
+        cd_k: args.cd_k.unwrap_or_else(|| TrainConfig::default_gibbs_steps(units, args.persistent)),
         persistent: args.persistent,
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -227,7 +228,7 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
     budget::check_training_work(
         &greedy.sizes(width),
         n,
-        [args.epochs, args.cd_k, args.monitor_samples, args.ais_chains, args.ais_steps],
+        [args.epochs, config.cd_k, args.monitor_samples, args.ais_chains, args.ais_steps],
     )?;
     let mut ckpt = model_file::Checkpointer::new(&args.out, &raw.values, [n, width])?;
     let data = units

@@ -10,8 +10,13 @@
 //!
 //! `cargo run --release -p rbm-core --example kl_floor [n K samples epochs]` prints the table of
 //! settings on one ring (`KL_FLOOR_EXACT=1` adds the exact fit, `KL_FLOOR_ONLY=text` keeps the
-//! settings whose name contains `text`, `KL_FLOOR_HIDDEN=m` trains `m` hidden spins); `... --example kl_floor held-out` the defaults of every
-//! training mode (`KL_FLOOR_PCD_ONLY=1`: PCD only) on rings of 10, 12 and 16 spins at K = 0.5, 0.8 and 1.2.
+//! settings whose name contains `text`, `KL_FLOOR_HIDDEN=m` trains `m` hidden spins);
+//! `... --example kl_floor held-out` the defaults of every training mode (`KL_FLOOR_PCD_ONLY=1`:
+//! PCD only) on rings of 10, 12, 14 and 16 spins at K = 0.5, 0.8 and 1.2; `... --example
+//! kl_floor grid [epochs]` the KL over the floor of one mode's defaults on that grid, one factor
+//! changed at a time through the environment (`G_UNITS=spin`, default 0/1 hidden units; `G_CD=1`
+//! for CD instead of PCD; `G_LR`, `G_BATCH`, `G_CDK`, `G_MOM`, `G_INIT`, `G_L2`, `G_CONST=1` for
+//! a constant rate; `G_N`, `G_K`, `G_SEEDS` as comma-separated lists).
 
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -109,14 +114,14 @@ fn settings_table(n: usize, k: f64, samples: usize, epochs: usize, exact: bool) 
         ("CD-1 decay, half the epochs", TrainConfig { epochs: epochs / 2, ..cd.clone() }),
         ("CD-10 decay", TrainConfig { cd_k: 10, ..cd.clone() }),
         ("CD-10 constant", TrainConfig { cd_k: 10, ..constant(cd.clone()) }),
-        ("PCD defaults (lr 0.003, linear decay, momentum 0.5)", pcd.clone()),
+        ("PCD defaults (lr 0.01, linear decay, momentum 0.5, 5 Gibbs steps)", pcd.clone()),
         (
             "PCD constant lr 0.001 (the old default)",
             TrainConfig { learning_rate: 0.001, ..constant(pcd.clone()) },
         ),
         ("PCD constant lr 0.003", constant(pcd.clone())),
         ("PCD decay from 0.001", TrainConfig { learning_rate: 0.001, ..pcd.clone() }),
-        ("PCD decay, k = 5", TrainConfig { cd_k: 5, ..pcd.clone() }),
+        ("PCD decay, k = 1", TrainConfig { cd_k: 1, ..pcd.clone() }),
         ("PCD decay, batch 500", TrainConfig { batch_size: 500, ..pcd.clone() }),
         (
             "CD-1 constant lr 0.05, batch 50 (the old rg1d step)",
@@ -127,6 +132,7 @@ fn settings_table(n: usize, k: f64, samples: usize, epochs: usize, exact: bool) 
         ("PCD decay, batch 50", TrainConfig { batch_size: 50, ..pcd.clone() }),
         ("PCD decay from 0.01", TrainConfig { learning_rate: 0.01, ..pcd.clone() }),
         ("PCD decay from 0.005", TrainConfig { learning_rate: 0.005, ..pcd.clone() }),
+        ("PCD decay from 0.005, k = 1", TrainConfig { learning_rate: 0.005, cd_k: 1, ..pcd.clone() }),
     ];
     let only = std::env::var("KL_FLOOR_ONLY").ok();
     let mut best: Option<(f64, Rbm<f64>)> = None;
@@ -160,35 +166,95 @@ fn settings_table(n: usize, k: f64, samples: usize, epochs: usize, exact: bool) 
     }
 }
 
-/// The three default modes on rings none of the tests uses.
+/// The defaults of every training mode on the rings the defaults are tuned on (the tests use
+/// other sizes).
 fn held_out_table(samples: usize, epochs: usize) {
-    println!("defaults on held-out rings ({samples} samples, n hidden spins, {epochs} epochs, seed 5)");
-    println!("| ring | floor | CD-1 | CD-10 | PCD | PCD, binary hidden |");
-    println!("|---|---|---|---|---|---|");
-    for n in [10usize, 12, 16] {
+    println!("defaults on rings ({samples} samples, n hidden units, {epochs} epochs, seed 5)");
+    println!(
+        "| ring | floor | CD-1 | CD-10 | PCD | CD-1, 0/1 hidden | CD-10, 0/1 hidden | PCD, 0/1 hidden |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let pcd_only = std::env::var("KL_FLOOR_PCD_ONLY").is_ok();
+    for n in [10usize, 12, 14, 16] {
         for k in [0.5, 0.8, 1.2] {
             let (states, p, data) = ring(n, k, samples, 11 + n as u64);
             let fl = floor(n, samples);
-            let pcd_only = std::env::var("KL_FLOOR_PCD_ONLY").is_ok();
-            let run = |persistent: bool, cd_k: usize, hidden: Units| {
+            let run = |persistent: bool, cd_k: Option<usize>, hidden: Units| {
                 if pcd_only && !persistent {
                     return "-".to_string();
                 }
-                let c = TrainConfig {
-                    cd_k,
-                    exact_max_units: 0,
-                    ..TrainConfig::recommended(hidden, persistent, epochs, 5)
-                };
+                let c = TrainConfig::recommended(hidden, persistent, epochs, 5);
+                let c = TrainConfig { cd_k: cd_k.unwrap_or(c.cd_k), exact_max_units: 0, ..c };
                 let x = kl(&states, &p, &train(&data, n, hidden, &c).to_f64());
                 format!("{x:.4} ({:.1}×)", x / fl)
             };
             println!(
-                "| n = {n}, K = {k} | {fl:.4} | {} | {} | {} | {} |",
-                run(false, 1, Units::Spin),
-                run(false, 10, Units::Spin),
-                run(true, 1, Units::Spin),
-                run(true, 1, Units::Binary),
+                "| n = {n}, K = {k} | {fl:.4} | {} | {} | {} | {} | {} | {} |",
+                run(false, None, Units::Spin),
+                run(false, Some(10), Units::Spin),
+                run(true, None, Units::Spin),
+                run(false, None, Units::Binary),
+                run(false, Some(10), Units::Binary),
+                run(true, None, Units::Binary),
             );
+        }
+    }
+}
+
+/// One mode's defaults, with overrides from the environment, on a grid of rings.
+fn grid_table(samples: usize, epochs: usize) {
+    let env = |name: &str| std::env::var(name).ok();
+    let units = match env("G_UNITS").as_deref() {
+        Some("spin") => Units::Spin,
+        _ => Units::Binary,
+    };
+    let persistent = env("G_CD").is_none();
+    let ns: Vec<usize> =
+        env("G_N").map_or(vec![10, 12, 14, 16], |s| s.split(',').map(|x| x.parse().unwrap()).collect());
+    let ks: Vec<f64> =
+        env("G_K").map_or(vec![0.5, 0.8, 1.2], |s| s.split(',').map(|x| x.parse().unwrap()).collect());
+    let seeds: Vec<u64> =
+        env("G_SEEDS").map_or(vec![5], |s| s.split(',').map(|x| x.parse().unwrap()).collect());
+    let mut base =
+        TrainConfig { exact_max_units: 0, ..TrainConfig::recommended(units, persistent, epochs, 0) };
+    if let Some(x) = env("G_LR") {
+        base.learning_rate = x.parse().unwrap();
+    }
+    if let Some(x) = env("G_BATCH") {
+        base.batch_size = x.parse().unwrap();
+    }
+    if let Some(x) = env("G_CDK") {
+        base.cd_k = x.parse().unwrap();
+    }
+    if let Some(x) = env("G_MOM") {
+        base.momentum = x.parse().unwrap();
+    }
+    if let Some(x) = env("G_INIT") {
+        base.init_std = x.parse().unwrap();
+    }
+    if let Some(x) = env("G_L2") {
+        base.l2 = x.parse().unwrap();
+    }
+    if env("G_CONST").is_some() {
+        base.learning_rate_schedule = RateSchedule::Constant;
+    }
+    println!("{base:?}");
+    for &n in &ns {
+        for &k in &ks {
+            let (states, p, data) = ring(n, k, samples, 11 + n as u64);
+            let fl = floor(n, samples);
+            let r: Vec<String> = seeds
+                .iter()
+                .map(|&seed| {
+                    let x = kl(
+                        &states,
+                        &p,
+                        &train(&data, n, units, &TrainConfig { seed, ..base.clone() }).to_f64(),
+                    );
+                    format!("{:.2}", x / fl)
+                })
+                .collect();
+            println!("n = {n}, K = {k}: {}", r.join(" "));
         }
     }
 }
@@ -196,6 +262,10 @@ fn held_out_table(samples: usize, epochs: usize) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize, d: f64| args.get(i).map(|s| s.parse().unwrap()).unwrap_or(d);
+    if args.first().map(String::as_str) == Some("grid") {
+        grid_table(20_000, arg(1, 200.0) as usize);
+        return;
+    }
     if args.first().map(String::as_str) == Some("held-out") {
         held_out_table(20_000, 200);
         return;

@@ -159,24 +159,30 @@ impl TrainConfig {
 
     /// The default learning rate (of the first epoch, with the default
     /// [`RateSchedule::Linear`] decay) for a layer of `units` trained by CD
-    /// (`persistent = false`) or PCD.
+    /// (`persistent = false`) or PCD, with the Gibbs steps of
+    /// [`TrainConfig::default_gibbs_steps`].
     ///
-    /// CD: 0.1 for binary units (Hinton), 0.01 for spins (see [`TrainConfig::hinton`]).
-    /// PCD: 0.03 (binary hidden units) and 0.005 (spin). The persistent chains (one per row of
-    /// a mini-batch) must keep up with the model, and with CD's rates and momentum they do not:
-    /// on 20,000 exact samples of a 14-spin ring at K = 0.8 (14 hidden spins, 200 epochs) PCD
-    /// at 0.01 with the switch to momentum 0.9 ends at KL ≈ 3 nats. At a constant 0.003 it
-    /// fluctuates between 0.03 and 0.1, at a constant 0.001 it reaches 0.017-0.019 (3× the
-    /// floor). Decaying linearly, 0.001 is too slow (0.037), 0.003 reaches 0.007 and 0.005
-    /// 0.0052-0.0056 (the floor); on a 12-spin ring at K = 1.2, 0.003 decaying reaches 3.8×
-    /// the floor and 0.005 2.3×. With 0/1 hidden units 0.03 is better than 0.05 (on the
-    /// 16-spin ring at K = 1.2: 4.5× against 12×).
+    /// CD: 0.05 for binary units, 0.01 for spins (see [`TrainConfig::hinton`]). Hinton's 0.1
+    /// for binary units, with the switch to momentum 0.9, is too fast for a decaying rate to
+    /// settle: with 0/1 hidden units on rings of 10 to 16 spins at K = 0.5, 0.8 and 1.2 (20,000
+    /// samples, 200 epochs) CD-1 at 0.1 ends 1.5-3.2× above the finite-sample floor of the
+    /// KL, at 0.05 1.2-1.8×.
+    ///
+    /// PCD: 0.03 for binary hidden units and 0.01 for spins. The persistent chains (one per row
+    /// of a mini-batch) must keep up with the model: with CD's one Gibbs step, the switch to
+    /// momentum 0.9 and 0.01, PCD on 20,000 exact samples of a 14-spin ring at K = 0.8 (14
+    /// hidden spins, 200 epochs) ends at KL ≈ 3 nats, and without the switch one step needs a
+    /// rate as small as 0.005, which is too slow for strongly coupled rings (2.8× the floor on
+    /// the 10-spin ring at K = 1.2, the same for two seeds: the rate, not the noise, limits it).
+    /// With five steps per update the chains keep up at 0.01, which reaches 0.8-1.0× the floor
+    /// at K ≤ 0.8 and 0.9-1.4× at K = 1.2. With 0/1 hidden units (ten steps) 0.03 is best:
+    /// 0.02 and 0.05 are worse at K = 1.2 (up to 2.8× and 3.2×, against 2.4×).
     pub fn default_learning_rate(units: Units, persistent: bool) -> f64 {
         match (units, persistent) {
-            (Units::Binary, false) => 0.1,
+            (Units::Binary, false) => 0.05,
             (Units::Spin, false) => 0.01,
             (Units::Binary, true) => 0.03,
-            (Units::Spin, true) => 0.005,
+            (Units::Spin, true) => 0.01,
         }
     }
 
@@ -187,10 +193,31 @@ impl TrainConfig {
         (!persistent).then_some(MomentumSwitch { epoch: 5, value: 0.9 })
     }
 
+    /// The default number of block Gibbs steps per update (`cd_k`): 1 for CD (CD-1), 5 for PCD
+    /// with spins, 10 for PCD with 0/1 units.
+    ///
+    /// On strongly coupled data the persistent chains mix slowly (on a ring at K = 1.2 the
+    /// correlation length is about 5 sites, so a 10-16-spin ring is nearly ordered and the
+    /// chains' magnetisation moves slowly), and one step per update leaves them behind the
+    /// model: with 0/1 hidden units and one step, PCD ends 2-18× above the finite-sample floor
+    /// on rings of 10 to 16 spins at K = 1.2. Measured one factor at a time on those rings
+    /// (two seeds each, 20,000 samples, 200 epochs), the worst ring's KL over the floor is 18×
+    /// with one step, 5.4× with 3, 3.7× with 5 and 2.4× with 10; a smaller rate (0.01: 4.4-8.6×),
+    /// no momentum (3.4-14×) or more chains (batches of 500: 8-17×) do not help, and a larger
+    /// rate with 5 steps (0.05: up to 12×) makes it worse.
+    pub fn default_gibbs_steps(units: Units, persistent: bool) -> usize {
+        match (units, persistent) {
+            (_, false) => 1,
+            (Units::Binary, true) => 10,
+            (Units::Spin, true) => 5,
+        }
+    }
+
     /// [`TrainConfig::hinton`] with the unit- and mode-aware defaults: the learning rate of
     /// [`TrainConfig::default_learning_rate`] decaying linearly to zero over the run
-    /// ([`RateSchedule::Linear`]) and the momentum switch of
-    /// [`TrainConfig::default_momentum_switch`].
+    /// ([`RateSchedule::Linear`]), the momentum switch of
+    /// [`TrainConfig::default_momentum_switch`] and the Gibbs steps of
+    /// [`TrainConfig::default_gibbs_steps`].
     ///
     /// A ring of `n` spins is represented exactly by an RBM with `n` hidden spins, so on `s`
     /// exact samples the best such an RBM can reach is the finite-sample floor of the exact
@@ -206,17 +233,21 @@ impl TrainConfig {
     /// | CD-10, rate 0.01 decaying linearly | 0.0049, 0.0042 |
     /// | PCD, constant rate 0.001 | 0.019, 0.017 |
     /// | PCD, rate 0.003 decaying linearly | 0.0073, 0.0070 |
-    /// | PCD, rate 0.005 decaying linearly (these defaults) | 0.0052, 0.0056 |
+    /// | PCD, rate 0.005 decaying linearly | 0.0052, 0.0056 |
     ///
     /// The plateau of a constant rate is mini-batch noise, not CD's bias (CD-10 barely helps)
     /// nor initialisation (initial weights 0.1 instead of 0.01: 0.080) nor too few epochs;
-    /// smaller mini-batches make it worse (batches of 20: 0.2-0.4). On rings of 10, 12 and 16
-    /// spins at K = 0.5, 0.8 and 1.2 the defaults of CD-1 and CD-10 reach 0.7-1.3× the floor,
-    /// PCD 0.8-1.0× at K ≤ 0.8 and 1.9-2.8× at K = 1.2 (with 0/1 hidden units 0.9-2.2× and
-    /// 2.5-9.3×: strongly coupled rings are where PCD is weakest); see `tests/learning.rs` and
-    /// `examples/kl_floor.rs held-out`.
+    /// smaller mini-batches make it worse (batches of 20: 0.2-0.4). On rings of 10, 12, 14 and
+    /// 16 spins at K = 0.5, 0.8 and 1.2 (`examples/kl_floor.rs held-out`) the defaults reach,
+    /// as multiples of the floor: CD-1 and CD-10 0.7-1.3×; PCD (0.01, five steps) 0.8-1.0× at
+    /// K ≤ 0.8 and 0.9-1.4× at K = 1.2; with 0/1 hidden units CD-1 (0.05) 1.2-1.8×, CD-10
+    /// 0.8-1.5×, PCD (0.03, ten steps) 0.8-1.1× at K ≤ 0.8 and 1.5-2.4× at K = 1.2. Before
+    /// PCD took more than one Gibbs step, PCD with 0/1 hidden units reached 2-18× at K = 1.2
+    /// (see [`TrainConfig::default_gibbs_steps`]); `tests/learning.rs` checks every mode on
+    /// rings of other sizes.
     pub fn recommended(units: Units, persistent: bool, epochs: usize, seed: u64) -> Self {
         TrainConfig {
+            cd_k: Self::default_gibbs_steps(units, persistent),
             persistent,
             learning_rate: Self::default_learning_rate(units, persistent),
             learning_rate_schedule: RateSchedule::Linear,
