@@ -147,25 +147,34 @@ impl Majority {
     }
 }
 
+/// The methods of [`CoarseKernel`] that [`Majority`] and [`Decimation`] both delegate to their
+/// [`Blocking`]: lattices, factor, a stable name, resizing through `new`, and sampling, which
+/// draws exactly the coins [`Blocking::apply`] draws.
+macro_rules! blocking_kernel_methods {
+    ($name:literal) => {
+        fn fine(&self) -> Lattice {
+            self.0.fine()
+        }
+        fn coarse(&self) -> Lattice {
+            self.0.coarse()
+        }
+        fn factor(&self) -> usize {
+            self.0.factor()
+        }
+        fn name(&self) -> String {
+            $name.into()
+        }
+        fn resized(&self, fine: Lattice) -> Result<Self> {
+            Self::new(fine, self.factor())
+        }
+        fn sample_unchecked<R: Rng + ?Sized>(&self, v: &[i8], h: &mut [i8], rng: &mut R) {
+            self.0.apply(v, h, rng).expect("lengths checked by the caller");
+        }
+    };
+}
+
 impl CoarseKernel for Majority {
-    fn fine(&self) -> Lattice {
-        self.0.fine()
-    }
-    fn coarse(&self) -> Lattice {
-        self.0.coarse()
-    }
-    fn factor(&self) -> usize {
-        self.0.factor()
-    }
-    fn name(&self) -> String {
-        "majority".into()
-    }
-    fn resized(&self, fine: Lattice) -> Result<Self> {
-        Majority::new(fine, self.factor())
-    }
-    fn sample_unchecked<R: Rng + ?Sized>(&self, v: &[i8], h: &mut [i8], rng: &mut R) {
-        self.0.apply(v, h, rng).expect("lengths checked by the caller");
-    }
+    blocking_kernel_methods!("majority");
     fn log_prob_unchecked(&self, v: &[i8], h: &[i8]) -> f64 {
         let mut lp = 0.0;
         crate::block::for_each_block_sum(self.fine(), self.factor(), v, |j, s| {
@@ -191,24 +200,7 @@ impl Decimation {
 }
 
 impl CoarseKernel for Decimation {
-    fn fine(&self) -> Lattice {
-        self.0.fine()
-    }
-    fn coarse(&self) -> Lattice {
-        self.0.coarse()
-    }
-    fn factor(&self) -> usize {
-        self.0.factor()
-    }
-    fn name(&self) -> String {
-        "decimation".into()
-    }
-    fn resized(&self, fine: Lattice) -> Result<Self> {
-        Decimation::new(fine, self.factor())
-    }
-    fn sample_unchecked<R: Rng + ?Sized>(&self, v: &[i8], h: &mut [i8], rng: &mut R) {
-        self.0.apply(v, h, rng).expect("lengths checked by the caller");
-    }
+    blocking_kernel_methods!("decimation");
     fn log_prob_unchecked(&self, v: &[i8], h: &[i8]) -> f64 {
         let mut kept = vec![0i8; h.len()];
         let mut rng = block_rng(0, 0, 0); // decimation draws nothing
