@@ -98,7 +98,9 @@ pub(crate) fn run_task(loaded: &Loaded, task: &Task) -> Result<f64> {
     obs.insert("specific_heat_per_site".to_string(), est(&o.specific_heat_per_site));
     obs.insert("susceptibility_per_site".to_string(), est(&o.susceptibility_per_site));
     obs.insert("binder_cumulant".to_string(), est(&o.binder_cumulant));
-    let corr = observables::correlations(&Configurations::new(lattice, data.spins.clone())?)?;
+    // One validated data set for every analysis of the task.
+    let configurations = Configurations::new(lattice, data.spins.clone())?;
+    let corr = observables::correlations(&configurations)?;
     if let Some(xi) = &corr.second_moment_length {
         obs.insert("second_moment_correlation_length".to_string(), est(xi));
     }
@@ -110,7 +112,7 @@ pub(crate) fn run_task(loaded: &Loaded, task: &Task) -> Result<f64> {
     let mcrg_out = if task.analyses.contains(&Analysis::Mcrg) {
         let m = spec.mcrg.ok_or_else(|| anyhow!("mcrg parameters missing"))?;
         let e = |x: &rg_transforms::mcrg::Estimate| campaign::Measured { mean: x.mean, stderr: x.stderr };
-        Some(match mcrg(&data.spins, lattice, &McrgConfig::standard(m.factor, m.levels, task.derived_seed)) {
+        Some(match mcrg(&configurations, &McrgConfig::standard(m.factor, m.levels, task.derived_seed)) {
             Ok(r) => TaskMcrg {
                 factor: m.factor,
                 levels: r

@@ -87,7 +87,13 @@ pub(crate) fn square_data(path: &Path) -> Result<(Configurations, Lattice)> {
     Ok((data, lattice))
 }
 
-fn wolff_data(lattice: Lattice, coupling: f64, samples: usize, seed: u64, index: u64) -> Result<Vec<i8>> {
+fn wolff_data(
+    lattice: Lattice,
+    coupling: f64,
+    samples: usize,
+    seed: u64,
+    index: u64,
+) -> Result<Configurations> {
     let mut sampler = Wolff::new(IsingModel::new(lattice, coupling, 0.0)?)?;
     let mut rng = chain_rng(seed, index);
     let mut s = Spins::random(lattice, &mut rng);
@@ -99,7 +105,7 @@ fn wolff_data(lattice: Lattice, coupling: f64, samples: usize, seed: u64, index:
         sampler.sweep(&mut s, &mut rng);
         out.extend_from_slice(s.as_slice());
     }
-    Ok(out)
+    Ok(Configurations::new(lattice, out)?)
 }
 
 fn run_assess(a: AssessArgs) -> Result<()> {
@@ -170,13 +176,13 @@ fn run_assess(a: AssessArgs) -> Result<()> {
             let (big, small) = (k.fine(), k.coarse());
             let total = a.couplings.len() * big.num_sites() + small_k.len() * small.num_sites();
             crate::budget::check_array("matching data", &[total, a.grid_samples], 1)?;
-            let large: Vec<(f64, Vec<i8>)> = a
+            let large: Vec<(f64, Configurations)> = a
                 .couplings
                 .iter()
                 .enumerate()
                 .map(|(i, &c)| Ok((c, wolff_data(big, c, a.grid_samples, a.seed, i as u64)?)))
                 .collect::<Result<_>>()?;
-            let smalls: Vec<(f64, Vec<i8>)> = small_k
+            let smalls: Vec<(f64, Configurations)> = small_k
                 .iter()
                 .enumerate()
                 .map(|(i, &c)| Ok((c, wolff_data(small, c, a.grid_samples, a.seed, 1000 + i as u64)?)))
@@ -197,9 +203,7 @@ fn run_assess(a: AssessArgs) -> Result<()> {
         None => None,
     };
     let mut result: Assessment = match (&mcrg_kernel, &mcrg_config) {
-        (Some((k, d, _)), Some(c)) => {
-            assess(k, Some((d.as_slice(), c)), None, placement.clone()).context("MCRG")?
-        }
+        (Some((k, d, _)), Some(c)) => assess(k, Some((d, c)), None, placement.clone()).context("MCRG")?,
         _ => Assessment {
             kernel: grid_kernel.as_ref().expect("grid or data").name(),
             factor: a.factor,
@@ -226,14 +230,13 @@ fn run_assess(a: AssessArgs) -> Result<()> {
             max_iterations: 50,
             jackknife_blocks: 20.min(d.samples()),
         };
-        result.coarse =
-            coarse_readings(k, d.as_slice(), c.levels, a.seed, &config).context("coarse couplings")?;
+        result.coarse = coarse_readings(k, d, c.levels, a.seed, &config).context("coarse couplings")?;
     }
     if let (Some(p), Some((d, _))) = (&result.placement, &data) {
         let model = crate::model_file::read_model(Path::new(&a.kernel))?;
         let layer = model.layers.first().context("the model has no layers")?.to_f64();
         let max = (p.size / p.factor / 2).clamp(1, 4);
-        result.correlations = Some(compare_correlations(&layer, p, d.as_slice(), max)?);
+        result.correlations = Some(compare_correlations(&layer, p, d, max)?);
     }
     if a.json {
         return crate::print_json(&serde_json::to_value(&result)?);

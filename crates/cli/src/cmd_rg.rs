@@ -283,7 +283,7 @@ fn run_mcrg(a: McrgArgs) -> Result<()> {
         crate::budget::product(&[data.samples() as u128, (a.levels + 1) as u128, operators, 8])
             .and_then(|b| b.checked_add(data.as_slice().len() as u128 / 3 + 1)),
     )?;
-    let r = mcrg(data.as_slice(), lattice, &config).context("MCRG")?;
+    let r = mcrg(&data, &config).context("MCRG")?;
     let est = |e: &rg_transforms::mcrg::Estimate| json!({"mean": e.mean, "stderr": e.stderr});
     let levels: Vec<Value> = r
         .levels

@@ -11,7 +11,7 @@ use clap::Args;
 use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
 use lattice_physics::rng::derive;
 use lattice_physics::sampler::Algorithm;
-use lattice_physics::{IsingModel, Lattice, K_CRITICAL};
+use lattice_physics::{Configurations, IsingModel, Lattice, K_CRITICAL};
 use rg_transforms::rsmi::{study, StudyConfig, StudyPoint};
 use serde_json::json;
 
@@ -126,11 +126,10 @@ pub fn run(a: RsmiArgs) -> Result<()> {
                 seed: derive(a.seed, "rsmi", i as u64),
             };
             let model = IsingModel::new(lattice, k, 0.0)?;
-            sets.push(
-                generate(model, Algorithm::Wolff, &dc, &|_| {})
-                    .with_context(|| format!("Wolff data at K = {k}"))?
-                    .spins,
-            );
+            let spins = generate(model, Algorithm::Wolff, &dc, &|_| {})
+                .with_context(|| format!("Wolff data at K = {k}"))?
+                .spins;
+            sets.push(Configurations::new(lattice, spins)?);
         }
         progress.finish();
         (lattice, sets)
@@ -145,7 +144,7 @@ pub fn run(a: RsmiArgs) -> Result<()> {
             }
             check_grid(lat, &config, d.samples())?;
             lattice = Some(lat);
-            sets.push(d.into_vec());
+            sets.push(d);
         }
         (lattice.expect("at least one file"), sets)
     };
@@ -163,7 +162,7 @@ pub fn run(a: RsmiArgs) -> Result<()> {
             }
         }
     }
-    let data: Vec<(f64, &[i8])> = couplings.iter().copied().zip(sets.iter().map(|s| s.as_slice())).collect();
+    let data: Vec<(f64, &Configurations)> = couplings.iter().copied().zip(&sets).collect();
     let progress = crate::progress::Progress::new(a.quiet || a.json);
     let total = (data.len() * config.blocks.len() * config.buffers.len() * config.strengths.len()) as u64;
     progress.phase("RSMI fits", total, "filters");

@@ -90,7 +90,7 @@ pub fn train_kernel(a: TrainKernelArgs) -> Result<()> {
         ]),
     )?;
     let out = PendingOutput::claim(&a.out, a.force)?;
-    let (kernel, history) = train_conv_kernel(data.as_slice(), lattice, &config, &mut chain_rng(a.seed, 0))?;
+    let (kernel, history) = train_conv_kernel(&data, &config, &mut chain_rng(a.seed, 0))?;
     let v = json!({
         "kind": KERNEL_KIND,
         "format_version": KERNEL_FORMAT,

@@ -13,13 +13,13 @@
 
 use lattice_physics::rng::chain_rng;
 use lattice_physics::sampler::{Sampler, Wolff};
-use lattice_physics::{IsingModel, Lattice, Spins, K_CRITICAL};
+use lattice_physics::{Configurations, IsingModel, Lattice, Spins, K_CRITICAL};
 use rg_transforms::coarse::learned::{train_conv_kernel, ConvTrainConfig};
 use rg_transforms::coarse::{AnyKernel, BlockSpin, Majority};
 use rg_transforms::matching::{two_lattice_matching, CouplingData, MatchingConfig};
 use rg_transforms::mcrg::{mcrg_with_kernel, McrgConfig, Operator};
 
-fn wolff(l: usize, k: f64, samples: usize, seed: u64) -> Vec<i8> {
+fn wolff(l: usize, k: f64, samples: usize, seed: u64) -> Configurations {
     let lattice = Lattice::square(l).unwrap();
     let mut sampler = Wolff::new(IsingModel::new(lattice, k, 0.0).unwrap()).unwrap();
     let mut rng = chain_rng(seed, 0);
@@ -32,7 +32,7 @@ fn wolff(l: usize, k: f64, samples: usize, seed: u64) -> Vec<i8> {
         sampler.sweep(&mut s, &mut rng);
         out.extend_from_slice(s.as_slice());
     }
-    out
+    Configurations::new(lattice, out).unwrap()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -62,8 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     persistent: false,
                     init_std: 0.01,
                 };
-                let train = &data[..samples.min(2000) * l * l];
-                let (k, hist) = train_conv_kernel(train, lat, &config, &mut chain_rng(seed, 99))?;
+                let train = Configurations::new(lat, data.as_slice()[..samples.min(2000) * l * l].to_vec())?;
+                let (k, hist) = train_conv_kernel(&train, &config, &mut chain_rng(seed, 99))?;
                 let f: Vec<String> = k.filter().iter().map(|x| format!("{x:.3}")).collect();
                 println!(
                     "learned w = {window}: filter [{}], reconstruction error {:.4}, mean |a| {:.3}",
@@ -104,9 +104,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ks: Vec<f64> = (-3..=3).map(|i| K_CRITICAL + dk * i as f64).collect();
     let ks_small: Vec<f64> = (-5..=5).map(|i| K_CRITICAL + dk_small * i as f64).collect();
     let t1 = std::time::Instant::now();
-    let large: Vec<Vec<i8>> =
+    let large: Vec<Configurations> =
         ks.iter().enumerate().map(|(i, &k)| wolff(l, k, match_samples, 1000 + seed + i as u64)).collect();
-    let small: Vec<Vec<i8>> = ks_small
+    let small: Vec<Configurations> = ks_small
         .iter()
         .enumerate()
         .map(|(i, &k)| wolff(l / 2, k, match_samples, 2000 + seed + i as u64))

@@ -4,7 +4,7 @@
 
 use lattice_physics::rng::chain_rng;
 use lattice_physics::sampler::{Sampler, Wolff};
-use lattice_physics::{IsingModel, Lattice, Spins, K_CRITICAL};
+use lattice_physics::{Configurations, IsingModel, Lattice, Spins, K_CRITICAL};
 use rg_transforms::mcrg::{mcrg, McrgConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sampler.sweep(&mut spins, &mut rng);
         data.extend_from_slice(spins.as_slice());
     }
-    let r = mcrg(&data, lattice, &McrgConfig::standard(factor, levels, seed))?;
+    let r = mcrg(&Configurations::new(lattice, data)?, &McrgConfig::standard(factor, levels, seed))?;
     let b = factor as f64;
     println!(
         "L = {l}, b = {factor}, {samples} configurations; exact λ_t = {b}, λ_h = {:.4}",

@@ -5,6 +5,7 @@
 //! `K = βJ`, spins `±1`; the exact 2D Ising targets for factor `b` are `λ_t = b`,
 //! `λ_h = b^{15/8}`, `K* = K_c` and `y_t = 1` ([`Targets`]).
 
+use lattice_physics::Configurations;
 use serde::{Deserialize, Serialize};
 
 use crate::coarse::dense::{CorrelationComparison, Placement};
@@ -80,7 +81,7 @@ pub struct LevelReading {
 /// set) is reported as absent, not as an error.
 pub fn coarse_readings<K: CoarseKernel>(
     kernel: &K,
-    data: &[i8],
+    data: &Configurations,
     levels: usize,
     seed: u64,
     couplings: &CouplingConfig,
@@ -90,11 +91,11 @@ pub fn coarse_readings<K: CoarseKernel>(
         .iter()
         .enumerate()
         .skip(1)
-        .map(|(level, (d, lat))| LevelReading {
+        .map(|(level, d)| LevelReading {
             level,
-            lattice_size: lat.linear_size(),
-            couplings: fit_couplings(*lat, d, couplings).ok(),
-            thermometer: read(*lat, d).ok(),
+            lattice_size: d.lattice().linear_size(),
+            couplings: fit_couplings(d, couplings).ok(),
+            thermometer: read(d).ok(),
         })
         .collect())
 }
@@ -103,7 +104,7 @@ pub fn coarse_readings<K: CoarseKernel>(
 /// matching on `grid = (large, small, config)` (when given).
 pub fn assess<K: CoarseKernel>(
     kernel: &K,
-    data: Option<(&[i8], &McrgConfig)>,
+    data: Option<(&Configurations, &McrgConfig)>,
     grid: Option<(&[CouplingData<'_>], &[CouplingData<'_>], &MatchingConfig)>,
     placement: Option<Placement>,
 ) -> Result<Assessment> {

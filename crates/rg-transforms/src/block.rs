@@ -70,21 +70,12 @@ pub fn block_rng(seed: u64, level: u64, sample: u64) -> Xoshiro256PlusPlus {
     Seed::new(seed).child("block-level", level).child("block-sample", sample).rng()
 }
 
-/// Check that every value of a flat data set is `±1`.
-pub fn check_spins(data: &[i8]) -> Result<()> {
-    match data.iter().position(|&v| v != 1 && v != -1) {
-        Some(index) => Err(Error::NotASpin { index, value: data[index] }),
-        None => Ok(()),
+/// Check that a data set lives on `expected`, the lattice an algorithm was built for.
+pub(crate) fn check_lattice(data: &Configurations, expected: Lattice) -> Result<()> {
+    if data.lattice() != expected {
+        return Err(Error::LatticeMismatch { got: data.lattice(), expected });
     }
-}
-
-/// Check that a flat data set holds a whole number of configurations of `sites` spins, and
-/// return that number.
-pub fn sample_count(data: &[i8], sites: usize) -> Result<usize> {
-    if sites == 0 || data.len() % sites != 0 {
-        return Err(Error::DataLength { len: data.len(), sites });
-    }
-    Ok(data.len() / sites)
+    Ok(())
 }
 
 /// A validated blocking: fine lattice, rule and factor, and the coarse lattice they produce.
@@ -183,20 +174,20 @@ impl Blocking {
         }
     }
 
-    /// Block every configuration of a flat data set (`samples × fine sites`, every value `±1`)
-    /// in parallel; sample `i` uses [`block_rng`]`(seed, level, i)`. Returns the flat coarse
-    /// data set (`samples × coarse sites`). The result does not depend on the number of threads.
-    pub fn apply_dataset(&self, data: &[i8], seed: u64, level: u64) -> Result<Vec<i8>> {
-        let n_fine = self.fine.num_sites();
-        let n_coarse = self.coarse.num_sites();
-        let samples = sample_count(data, n_fine)?;
-        check_spins(data)?;
-        let mut out = vec![0i8; samples * n_coarse];
-        out.par_chunks_mut(n_coarse).zip(data.par_chunks(n_fine)).enumerate().for_each(|(i, (c, f))| {
-            let mut rng = block_rng(seed, level, i as u64);
-            self.apply_unchecked(f, c, &mut rng);
-        });
-        Ok(out)
+    /// Block every configuration of a data set on the fine lattice in parallel; sample `i` uses
+    /// [`block_rng`]`(seed, level, i)`. Returns the coarse data set, on the coarse lattice. The
+    /// result does not depend on the number of threads.
+    pub fn apply_dataset(&self, data: &Configurations, seed: u64, level: u64) -> Result<Configurations> {
+        check_lattice(data, self.fine)?;
+        let (n_fine, n_coarse) = (self.fine.num_sites(), self.coarse.num_sites());
+        let mut out = vec![0i8; data.samples() * n_coarse];
+        out.par_chunks_mut(n_coarse).zip(data.as_slice().par_chunks(n_fine)).enumerate().for_each(
+            |(i, (c, f))| {
+                let mut rng = block_rng(seed, level, i as u64);
+                self.apply_unchecked(f, c, &mut rng);
+            },
+        );
+        Ok(Configurations::new(self.coarse, out)?)
     }
 }
 
@@ -253,35 +244,31 @@ pub fn coarse_grain(
     levels: usize,
     seed: u64,
 ) -> Result<Configurations> {
-    let all = coarse_grain_all(data.as_slice(), data.lattice(), rule, factor, levels, seed)?;
-    let (spins, lattice) = all.into_iter().last().expect("level 0 is always present");
-    Ok(Configurations::new(lattice, spins)?)
+    let all = coarse_grain_all(data, rule, factor, levels, seed)?;
+    Ok(all.into_iter().last().expect("level 0 is always present"))
 }
 
-/// Like [`coarse_grain`], but returns every level `0..=levels` (level 0 is the input itself).
-/// All blockings are validated before any work is done.
+/// Like [`coarse_grain`], but returns every level `0..=levels` (level 0 is the input itself),
+/// each on its own lattice. All blockings are validated before any work is done.
 pub fn coarse_grain_all(
-    data: &[i8],
-    lattice: Lattice,
+    data: &Configurations,
     rule: BlockRule,
     factor: usize,
     levels: usize,
     seed: u64,
-) -> Result<Vec<(Vec<i8>, Lattice)>> {
-    sample_count(data, lattice.num_sites())?;
-    check_spins(data)?;
+) -> Result<Vec<Configurations>> {
     // No capacity from `levels`: an absurd count fails at the first impossible level instead.
     let mut blockings = Vec::new();
-    let mut lat = lattice;
+    let mut lat = data.lattice();
     for _ in 0..levels {
         let blocking = Blocking::new(lat, rule, factor)?;
         lat = blocking.coarse();
         blockings.push(blocking);
     }
-    let mut out = vec![(data.to_vec(), lattice)];
+    let mut out = vec![data.clone()];
     for (level, blocking) in blockings.iter().enumerate() {
-        let next = blocking.apply_dataset(&out[level].0, seed, level as u64)?;
-        out.push((next, blocking.coarse()));
+        let next = blocking.apply_dataset(&out[level], seed, level as u64)?;
+        out.push(next);
     }
     Ok(out)
 }
@@ -325,14 +312,23 @@ mod tests {
             Lattice::ring(2).unwrap()
         );
         assert!(Blocking::new(ring, BlockRule::Decimation, 3).is_err());
+        // Raw data is refused when the data set is built, before any blocking.
+        let ring4 = Lattice::ring(4).unwrap();
         assert_eq!(
-            coarse_grain_all(&[1, 1, 1], Lattice::ring(4).unwrap(), BlockRule::Majority, 2, 1, 0).map(|_| ()),
-            Err(Error::DataLength { len: 3, sites: 4 })
+            cg(&[1, 1, 1], ring4, BlockRule::Majority, 2, 1, 0).map(|_| ()),
+            Err(Error::Lattice(lattice_physics::Error::ConfigurationLength { len: 3, sites: 4 }))
         );
         assert_eq!(
-            coarse_grain_all(&[1, 1, 0, 1], Lattice::ring(4).unwrap(), BlockRule::Majority, 2, 1, 0)
-                .map(|_| ()),
-            Err(Error::NotASpin { index: 2, value: 0 })
+            cg(&[1, 1, 0, 1], ring4, BlockRule::Majority, 2, 1, 0).map(|_| ()),
+            Err(Error::Lattice(lattice_physics::Error::NotASpin { index: 2, value: 0 }))
+        );
+        // A data set on another lattice than the blocking's is refused.
+        let on_ring = Configurations::new(ring4, vec![1; 4]).unwrap();
+        assert_eq!(
+            Blocking::new(Lattice::ring(6).unwrap(), BlockRule::Majority, 2)
+                .unwrap()
+                .apply_dataset(&on_ring, 0, 0),
+            Err(Error::LatticeMismatch { got: ring4, expected: Lattice::ring(6).unwrap() })
         );
         // Two levels of b = 2 on a 4×4 lattice would leave a 1×1 lattice: refused up front.
         let d = vec![1i8; 16];
@@ -430,12 +426,16 @@ mod tests {
         let (twice, l1) = cg(&d16, lat16, BlockRule::Decimation, 2, 2, 0).unwrap();
         let (once, l2) = cg(&d16, lat16, BlockRule::Decimation, 4, 1, 0).unwrap();
         assert_eq!((twice, l1), (once, l2));
-        let all = coarse_grain_all(&data, lat, BlockRule::Majority, 2, 2, 4).unwrap();
+        let all =
+            coarse_grain_all(&Configurations::new(lat, data.clone()).unwrap(), BlockRule::Majority, 2, 2, 4)
+                .unwrap();
         assert_eq!(all.len(), 3);
-        assert_eq!(all[0].0, data);
-        assert_eq!(all[2].1, Lattice::square(3).unwrap());
-        let again =
-            Blocking::new(all[1].1, BlockRule::Majority, 2).unwrap().apply_dataset(&all[1].0, 4, 1).unwrap();
-        assert_eq!(again, all[2].0);
+        assert_eq!(all[0].as_slice(), &data[..]);
+        assert_eq!(all[2].lattice(), Lattice::square(3).unwrap());
+        let again = Blocking::new(all[1].lattice(), BlockRule::Majority, 2)
+            .unwrap()
+            .apply_dataset(&all[1], 4, 1)
+            .unwrap();
+        assert_eq!(again, all[2]);
     }
 }

@@ -44,12 +44,12 @@
 use std::collections::HashMap;
 
 use lattice_physics::stats::Estimate;
-use lattice_physics::Lattice;
+use lattice_physics::{Configurations, Lattice};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::block::{check_spins, sample_count};
+use crate::block::check_lattice;
 use crate::error::{finite, Error, Result};
 
 /// An even, translation-invariant operator `S_α = Σ_x Σ_shapes Π_{o ∈ shape} s_{x+o}` on the square
@@ -286,12 +286,12 @@ impl PseudoLikelihood {
         &self.config
     }
 
-    /// Fit the couplings to a flat data set (`samples × sites`, every value `±1`, in Markov-chain
-    /// order), with jackknife errors over contiguous blocks.
-    pub fn fit(&self, data: &[i8]) -> Result<CouplingFit> {
-        let n = self.lattice.num_sites();
-        let samples = sample_count(data, n)?;
-        check_spins(data)?;
+    /// Fit the couplings to a data set on the fitter's lattice (in Markov-chain order), with
+    /// jackknife errors over contiguous blocks.
+    pub fn fit(&self, data: &Configurations) -> Result<CouplingFit> {
+        check_lattice(data, self.lattice)?;
+        let (n, samples) = (self.lattice.num_sites(), data.samples());
+        let data = data.as_slice();
         let nb = self.config.jackknife_blocks;
         if samples < nb {
             return Err(Error::TooFewSamples { what: "pseudo-likelihood jackknife", len: samples, min: nb });
@@ -351,13 +351,13 @@ impl PseudoLikelihood {
         })
     }
 
-    /// Fit the couplings to an exact distribution: configuration `k` of `data` carries
-    /// probability weight `weights[k]` (non-negative, finite, not all zero; they need not be
-    /// normalised). No sampling error: the errors are zero and `jackknife_blocks` is unused.
-    pub fn fit_weighted(&self, data: &[i8], weights: &[f64]) -> Result<CouplingFit> {
-        let n = self.lattice.num_sites();
-        let samples = sample_count(data, n)?;
-        check_spins(data)?;
+    /// Fit the couplings to an exact distribution: configuration `k` of `data` (on the fitter's
+    /// lattice) carries probability weight `weights[k]` (non-negative, finite, not all zero; they
+    /// need not be normalised). No sampling error: the errors are zero and `jackknife_blocks` is
+    /// unused.
+    pub fn fit_weighted(&self, data: &Configurations, weights: &[f64]) -> Result<CouplingFit> {
+        check_lattice(data, self.lattice)?;
+        let samples = data.samples();
         if weights.len() != samples {
             return Err(Error::SizeMismatch { what: "weights", got: weights.len(), expected: samples });
         }
@@ -372,7 +372,7 @@ impl PseudoLikelihood {
                 reason: "at least one weight must be positive",
             });
         }
-        let hist = self.histogram(data, Some(weights));
+        let hist = self.histogram(data.as_slice(), Some(weights));
         let keys: Vec<u64> = hist.iter().map(|&(k, _)| k).collect();
         let w: Vec<f64> = hist.iter().map(|&(_, w)| w).collect();
         let vectors = self.unpack(&keys);
@@ -560,36 +560,37 @@ fn log_sigmoid(z: f64) -> f64 {
     }
 }
 
-/// Fit `config`'s couplings to `data` on `lattice` ([`PseudoLikelihood::new`] then
+/// Fit `config`'s couplings to `data` on its lattice ([`PseudoLikelihood::new`] then
 /// [`PseudoLikelihood::fit`]).
 ///
 /// ```
-/// use lattice_physics::Lattice;
+/// use lattice_physics::{Configurations, Lattice};
 /// use rg_transforms::couplings::{fit_couplings, CouplingConfig, CouplingOperator};
 /// // Independent spins: every coupling vanishes within its error.
 /// let lattice = Lattice::square(8)?;
 /// let mut state = 12345u64;
-/// let data: Vec<i8> = (0..200 * 64)
+/// let spins: Vec<i8> = (0..200 * 64)
 ///     .map(|_| {
 ///         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
 ///         if state >> 63 == 1 { 1 } else { -1 }
 ///     })
 ///     .collect();
+/// let data = Configurations::new(lattice, spins)?;
 /// let config = CouplingConfig {
 ///     operators: vec![CouplingOperator::NearestNeighbour, CouplingOperator::Plaquette],
 ///     tolerance: 1e-10,
 ///     max_iterations: 50,
 ///     jackknife_blocks: 10,
 /// };
-/// let fit = fit_couplings(lattice, &data, &config)?;
+/// let fit = fit_couplings(&data, &config)?;
 /// assert!(fit.converged);
 /// for (k, e) in fit.values.iter().zip(&fit.errors) {
 ///     assert!(k.abs() < 5.0 * e && *e < 0.02);
 /// }
 /// # Ok::<(), rg_transforms::Error>(())
 /// ```
-pub fn fit_couplings(lattice: Lattice, data: &[i8], config: &CouplingConfig) -> Result<CouplingFit> {
-    PseudoLikelihood::new(lattice, config)?.fit(data)
+pub fn fit_couplings(data: &Configurations, config: &CouplingConfig) -> Result<CouplingFit> {
+    PseudoLikelihood::new(data.lattice(), config)?.fit(data)
 }
 
 #[cfg(test)]
@@ -621,12 +622,18 @@ mod tests {
         c.tolerance = f64::NAN;
         assert!(PseudoLikelihood::new(sq(4), &c).is_err());
         let fitter = PseudoLikelihood::new(sq(4), &config(&[CouplingOperator::NearestNeighbour])).unwrap();
-        assert!(matches!(fitter.fit(&[1; 17]), Err(Error::DataLength { .. })));
-        assert!(matches!(fitter.fit(&[0; 16 * 4]), Err(Error::NotASpin { .. })));
-        assert!(matches!(fitter.fit(&[1; 16 * 3]), Err(Error::TooFewSamples { .. })));
-        assert!(fitter.fit_weighted(&[1; 32], &[1.0]).is_err());
-        assert!(fitter.fit_weighted(&[1; 32], &[1.0, -1.0]).is_err());
-        assert!(fitter.fit_weighted(&[1; 32], &[0.0, 0.0]).is_err());
+        let confs = |v: Vec<i8>| Configurations::new(sq(4), v);
+        // Partial configurations and non-spins cannot become a data set at all.
+        assert!(matches!(confs(vec![1; 17]), Err(lattice_physics::Error::ConfigurationLength { .. })));
+        assert!(matches!(confs(vec![0; 16 * 4]), Err(lattice_physics::Error::NotASpin { .. })));
+        assert!(matches!(fitter.fit(&confs(vec![1; 16 * 3]).unwrap()), Err(Error::TooFewSamples { .. })));
+        let on_ring = Configurations::new(Lattice::ring(16).unwrap(), vec![1; 16 * 4]).unwrap();
+        assert!(matches!(fitter.fit(&on_ring), Err(Error::LatticeMismatch { .. })));
+        assert!(matches!(fitter.fit_weighted(&on_ring, &[1.0; 4]), Err(Error::LatticeMismatch { .. })));
+        let two = confs(vec![1; 32]).unwrap();
+        assert!(fitter.fit_weighted(&two, &[1.0]).is_err());
+        assert!(fitter.fit_weighted(&two, &[1.0, -1.0]).is_err());
+        assert!(fitter.fit_weighted(&two, &[0.0, 0.0]).is_err());
     }
 
     #[test]
@@ -635,6 +642,7 @@ mod tests {
         let all = PseudoLikelihood::new(lattice, &config(&CouplingOperator::ALL)).unwrap();
         // Only fully aligned configurations: every local-field vector is the same.
         let up: Vec<i8> = [1i8, -1].iter().flat_map(|&v| std::iter::repeat_n(v, 16 * 4)).collect();
+        let up = Configurations::new(lattice, up).unwrap();
         assert!(matches!(all.fit(&up), Err(Error::SingularMatrix { .. })));
         // One operator and aligned data: the likelihood grows without bound as K → ∞.
         let nn = PseudoLikelihood::new(lattice, &config(&[CouplingOperator::NearestNeighbour])).unwrap();

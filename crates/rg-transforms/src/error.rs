@@ -28,21 +28,13 @@ pub enum Error {
         /// The block factor asked for.
         factor: usize,
     },
-    /// A data set whose length is not a whole number of configurations.
-    #[error("data set of {len} spins is not a whole number of configurations of {sites} sites")]
-    DataLength {
-        /// Number of values in the data set.
-        len: usize,
-        /// Sites per configuration.
-        sites: usize,
-    },
-    /// A value other than `±1` in a data set.
-    #[error("value {value} at position {index} of the data set is not a spin (+1 or -1)")]
-    NotASpin {
-        /// Position in the flat data set.
-        index: usize,
-        /// The offending value.
-        value: i8,
+    /// A data set on another lattice than the one the transformation was built for.
+    #[error("data set on lattice {got:?}, expected {expected:?}")]
+    LatticeMismatch {
+        /// The data set's lattice.
+        got: lattice_physics::Lattice,
+        /// The lattice required.
+        expected: lattice_physics::Lattice,
     },
     /// A parameter that is NaN or infinite.
     #[error("{name} must be a finite number, got {value}")]

@@ -32,12 +32,12 @@
 //! from `K_c`, and `y_t` comes out biased low.
 
 use lattice_physics::stats::Estimate;
-use lattice_physics::Lattice;
+use lattice_physics::{Configurations, Lattice};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::block::{block_rng, check_spins, sample_count};
+use crate::block::{block_rng, check_lattice};
 use crate::coarse::{kernel_levels, CoarseKernel};
 use crate::error::{finite, Error, Result};
 use crate::mcrg::Operator;
@@ -63,8 +63,8 @@ pub struct MatchingConfig {
 pub struct CouplingData<'a> {
     /// The nearest-neighbour coupling `K` the data were sampled at.
     pub coupling: f64,
-    /// Flat `samples × sites` configurations, in Markov-chain order.
-    pub data: &'a [i8],
+    /// The configurations, in Markov-chain order.
+    pub data: &'a Configurations,
 }
 
 /// `K′(K)` at one large-lattice coupling.
@@ -130,21 +130,20 @@ fn observe(lattice: Lattice, op: Operator, s: &[i8]) -> f64 {
 /// Per-sample operator values at levels `0..=levels` of `kernel`, as `values[sample][level][op]`
 /// flattened. Sample `i` at level `ℓ` uses [`block_rng`]`(seed, ℓ, i)`.
 fn operator_values<K: CoarseKernel>(
-    data: &[i8],
+    data: &Configurations,
     kernel: &K,
     levels: usize,
     ops: &[Operator],
     seed: u64,
 ) -> Result<(usize, Vec<f64>)> {
     let fine = kernel.fine();
-    let n0 = fine.num_sites();
-    let samples = sample_count(data, n0)?;
-    check_spins(data)?;
+    check_lattice(data, fine)?;
+    let (n0, samples) = (fine.num_sites(), data.samples());
     let kernels = kernel_levels(kernel, levels)?;
     let per = (levels + 1) * ops.len();
     let mut values = vec![0.0; samples * per];
     let n1 = kernels.first().map_or(0, |k| k.coarse().num_sites());
-    values.par_chunks_mut(per).zip(data.par_chunks(n0)).enumerate().for_each_init(
+    values.par_chunks_mut(per).zip(data.as_slice().par_chunks(n0)).enumerate().for_each_init(
         || (vec![0i8; n1], vec![0i8; n1]),
         |(a, b), (i, (out, s))| {
             for (k, &op) in ops.iter().enumerate() {
@@ -446,7 +445,7 @@ mod tests {
     use lattice_physics::sampler::{Sampler, Wolff};
     use lattice_physics::{IsingModel, Spins};
 
-    fn wolff(lattice: Lattice, k: f64, samples: usize, seed: u64) -> Vec<i8> {
+    fn wolff(lattice: Lattice, k: f64, samples: usize, seed: u64) -> Configurations {
         let mut sampler = Wolff::new(IsingModel::new(lattice, k, 0.0).unwrap()).unwrap();
         let mut rng = chain_rng(seed, 0);
         let mut s = Spins::random(lattice, &mut rng);
@@ -458,7 +457,7 @@ mod tests {
             sampler.sweep(&mut s, &mut rng);
             out.extend_from_slice(s.as_slice());
         }
-        out
+        Configurations::new(lattice, out).unwrap()
     }
 
     #[test]
@@ -481,11 +480,11 @@ mod tests {
         let large_k = [0.8, 0.9, 1.0];
         let small_k = [0.40, 0.48, 0.56, 0.64, 0.72, 0.80];
         let n = 4000;
-        let large_data: Vec<Vec<i8>> =
+        let large_data: Vec<Configurations> =
             large_k.iter().enumerate().map(|(i, &k)| wolff(big, k, n, i as u64)).collect();
-        let small_data: Vec<Vec<i8>> =
+        let small_data: Vec<Configurations> =
             small_k.iter().enumerate().map(|(i, &k)| wolff(small, k, n, 10 + i as u64)).collect();
-        let cd = |ks: &[f64], d: &'_ [Vec<i8>]| -> Vec<(f64, Vec<i8>)> {
+        let cd = |ks: &[f64], d: &'_ [Configurations]| -> Vec<(f64, Configurations)> {
             ks.iter().copied().zip(d.iter().cloned()).collect()
         };
         let (lg, sm) = (cd(&large_k, &large_data), cd(&small_k, &small_data));
@@ -528,11 +527,11 @@ mod tests {
         let small = Lattice::square(8).unwrap();
         let ks = [0.41, 0.425, 0.44, 0.455, 0.47];
         let n = 3000;
-        let lg: Vec<Vec<i8>> =
+        let lg: Vec<Configurations> =
             ks.iter().enumerate().map(|(i, &k)| wolff(big, k, n, 100 + i as u64)).collect();
         // The small lattice's grid covers the images K′(K) of the large one's.
         let ks_small = [0.37, 0.39, 0.41, 0.43, 0.45, 0.47, 0.49, 0.51];
-        let sm: Vec<Vec<i8>> =
+        let sm: Vec<Configurations> =
             ks_small.iter().enumerate().map(|(i, &k)| wolff(small, k, n, 200 + i as u64)).collect();
         let large: Vec<CouplingData> =
             ks.iter().zip(&lg).map(|(&k, d)| CouplingData { coupling: k, data: d }).collect();

@@ -25,12 +25,12 @@
 //! [`MIN_MEANINGFUL_SIZE`].
 
 pub use lattice_physics::stats::Estimate;
-use lattice_physics::Lattice;
+use lattice_physics::Configurations;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::block::{block_rng, check_spins, sample_count};
+use crate::block::{block_rng, check_lattice};
 use crate::coarse::{kernel_levels, CoarseKernel, Majority};
 use crate::error::{Error, Result};
 
@@ -144,25 +144,24 @@ pub struct OperatorTable {
 }
 
 impl OperatorTable {
-    /// Evaluate `operators` on every configuration of `data` (flat `samples × l²`, `±1`) and on
-    /// its majority-rule blockings by `factor`, levels `0..=levels`. Parallel over samples and
+    /// Evaluate `operators` on every configuration of `data` (on an `L×L` torus) and on its
+    /// majority-rule blockings by `factor`, levels `0..=levels`. Parallel over samples and
     /// deterministic for a given seed.
     pub fn new(
-        data: &[i8],
-        lattice: Lattice,
+        data: &Configurations,
         factor: usize,
         levels: usize,
         operators: &[Operator],
         seed: u64,
     ) -> Result<Self> {
-        OperatorTable::with_kernel(data, &Majority::new(lattice, factor)?, levels, operators, seed)
+        OperatorTable::with_kernel(data, &Majority::new(data.lattice(), factor)?, levels, operators, seed)
     }
 
     /// Like [`OperatorTable::new`] with any kernel: level `n` is `kernel` (resized to level
     /// `n − 1`'s lattice) applied to level `n − 1`, sample `i` drawing from
     /// [`crate::block::block_rng`]`(seed, n − 1, i)`.
     pub fn with_kernel<K: CoarseKernel>(
-        data: &[i8],
+        data: &Configurations,
         kernel: &K,
         levels: usize,
         operators: &[Operator],
@@ -181,8 +180,8 @@ impl OperatorTable {
                 reason: "at least one operator is needed",
             });
         }
-        let samples = sample_count(data, lattice.num_sites())?;
-        check_spins(data)?;
+        check_lattice(data, lattice)?;
+        let samples = data.samples();
         let kernels = kernel_levels(kernel, levels)?;
         let mut sizes = vec![lattice.linear_size()];
         sizes.extend(kernels.iter().map(|k| k.coarse().linear_size()));
@@ -191,7 +190,7 @@ impl OperatorTable {
         let mut values = vec![0.0; samples * per_sample];
         let n0 = lattice.num_sites();
         let n1 = kernels.first().map_or(0, |k| k.coarse().num_sites());
-        values.par_chunks_mut(per_sample).zip(data.par_chunks(n0)).enumerate().for_each_init(
+        values.par_chunks_mut(per_sample).zip(data.as_slice().par_chunks(n0)).enumerate().for_each_init(
             || (vec![0i8; n1], vec![0i8; n1]),
             |(buf_a, buf_b), (i, (out, s))| {
                 for (k, op) in operators.iter().enumerate() {
@@ -480,15 +479,20 @@ pub const ERRORS_NOTE: &str = "errors are statistical only (jackknife over block
 the truncation of the operator set and the finite lattice are systematic errors not included, \
 the truncation being largest at level 1";
 
-/// Run MCRG on a data set of `L×L` configurations (flat `samples × L²`, `±1`, in Markov-chain
-/// order for meaningful jackknife blocks), blocking by majority rule.
-pub fn mcrg(data: &[i8], lattice: Lattice, config: &McrgConfig) -> Result<McrgResult> {
-    mcrg_with_kernel(data, &Majority::new(lattice, config.factor)?, config)
+/// Run MCRG on a data set of `L×L` configurations (in Markov-chain order for meaningful
+/// jackknife blocks), blocking by majority rule.
+pub fn mcrg(data: &Configurations, config: &McrgConfig) -> Result<McrgResult> {
+    mcrg_with_kernel(data, &Majority::new(data.lattice(), config.factor)?, config)
 }
 
 /// Run MCRG with any coarse-graining kernel, iterated over the levels (`config.factor` must be
-/// the kernel's factor; `config.seed` seeds the kernel's randomness).
-pub fn mcrg_with_kernel<K: CoarseKernel>(data: &[i8], kernel: &K, config: &McrgConfig) -> Result<McrgResult> {
+/// the kernel's factor and `data` must live on the kernel's fine lattice; `config.seed` seeds
+/// the kernel's randomness).
+pub fn mcrg_with_kernel<K: CoarseKernel>(
+    data: &Configurations,
+    kernel: &K,
+    config: &McrgConfig,
+) -> Result<McrgResult> {
     if config.factor != kernel.factor() {
         return Err(Error::InvalidParameter {
             name: "factor",
@@ -631,6 +635,7 @@ mod tests {
     use super::*;
     use crate::block::{coarse_grain_all, BlockRule};
     use lattice_physics::rng::chain_rng;
+    use lattice_physics::Lattice;
     use rand::Rng;
 
     /// Operators written independently through `Lattice::neighbours`-style coordinates.
@@ -699,16 +704,17 @@ mod tests {
             (0..samples * 64).map(|_| if rng.random::<f64>() < 0.7 { 1 } else { -1 }).collect();
         let ops =
             [Operator::NearestNeighbour, Operator::Plaquette, Operator::Magnetization, Operator::ThreeSpin];
-        let table = OperatorTable::new(&data, lat, 2, 2, &ops, 77).unwrap();
+        let data = Configurations::new(lat, data).unwrap();
+        let table = OperatorTable::new(&data, 2, 2, &ops, 77).unwrap();
         assert_eq!(table.sizes(), &[8, 4, 2]);
-        let levels = coarse_grain_all(&data, lat, BlockRule::Majority, 2, 2, 77).unwrap();
+        let levels = coarse_grain_all(&data, BlockRule::Majority, 2, 2, 77).unwrap();
         for level in 1..=2usize {
             let cols = [0usize, 2, 3];
             let (f, g) = table.correlations(level, &cols, 0..samples).unwrap();
-            let (up, lup) = (&levels[level].0, levels[level].1.linear_size());
-            let (lo, llo) = (&levels[level - 1].0, levels[level - 1].1.linear_size());
+            let (up, lup) = (levels[level].as_slice(), levels[level].lattice().linear_size());
+            let (lo, llo) = (levels[level - 1].as_slice(), levels[level - 1].lattice().linear_size());
             let val =
-                |d: &Vec<i8>, l: usize, i: usize, c: usize| naive(ops[c], l, &d[i * l * l..(i + 1) * l * l]);
+                |d: &[i8], l: usize, i: usize, c: usize| naive(ops[c], l, &d[i * l * l..(i + 1) * l * l]);
             let n = samples as f64;
             for (a, &ca) in cols.iter().enumerate() {
                 for (b, &cb) in cols.iter().enumerate() {
@@ -752,19 +758,27 @@ mod tests {
     #[test]
     fn inputs_are_validated() {
         let lat = Lattice::square(8).unwrap();
-        let data = vec![1i8; 64 * 4];
+        let data = Configurations::new(lat, vec![1i8; 64 * 4]).unwrap();
         let mut cfg = McrgConfig::standard(2, 1, 0);
         cfg.jackknife_blocks = 10;
-        assert!(matches!(mcrg(&data, lat, &cfg), Err(Error::TooFewSamples { .. })));
+        assert!(matches!(mcrg(&data, &cfg), Err(Error::TooFewSamples { .. })));
         cfg.jackknife_blocks = 2;
         // All-up data: no fluctuations, G is zero.
-        assert!(matches!(mcrg(&data, lat, &cfg), Err(Error::SingularMatrix { .. })));
+        assert!(matches!(mcrg(&data, &cfg), Err(Error::SingularMatrix { .. })));
         cfg.levels = 3; // 8 → 4 → 2 → 1: refused
-        assert!(matches!(mcrg(&data, lat, &cfg), Err(Error::Lattice(_))));
+        assert!(matches!(mcrg(&data, &cfg), Err(Error::Lattice(_))));
         let mut bad = McrgConfig::standard(2, 1, 0);
         bad.odd.push(Operator::Plaquette);
-        assert!(mcrg(&data, lat, &bad).is_err());
-        assert!(mcrg(&data[..10], lat, &McrgConfig::standard(2, 1, 0)).is_err());
-        assert!(mcrg(&data[..64 * 4], Lattice::ring(64).unwrap(), &McrgConfig::standard(2, 1, 0)).is_err());
+        assert!(mcrg(&data, &bad).is_err());
+        // A partial configuration cannot even become a data set.
+        assert!(Configurations::new(lat, vec![1; 10]).is_err());
+        let ring = Configurations::new(Lattice::ring(64).unwrap(), vec![1; 64 * 4]).unwrap();
+        assert!(mcrg(&ring, &McrgConfig::standard(2, 1, 0)).is_err());
+        // A kernel built for another lattice than the data's is refused.
+        let other = Majority::new(Lattice::square(16).unwrap(), 2).unwrap();
+        assert!(matches!(
+            mcrg_with_kernel(&data, &other, &McrgConfig::standard(2, 1, 0)),
+            Err(Error::LatticeMismatch { .. })
+        ));
     }
 }

@@ -38,13 +38,12 @@ use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
 use lattice_physics::rng::{derive, ChainRng};
 use lattice_physics::sampler::Algorithm;
 use lattice_physics::stats::Estimate;
-use lattice_physics::{IsingModel, Lattice};
+use lattice_physics::{Configurations, IsingModel, Lattice};
 use ndarray::{Array2, ArrayView2};
 use rand::SeedableRng;
 use rbm_core::{Rbm, TrainConfig, Trainer, Units};
 use serde::{Deserialize, Serialize};
 
-use crate::block::{check_spins, sample_count};
 use crate::error::{finite, Error, Result};
 use crate::thermometer::{self, MagnetizationReadout};
 
@@ -70,12 +69,10 @@ pub struct MixtureConfig {
 }
 
 /// A data set from several couplings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mixture {
-    /// The torus.
-    pub lattice: Lattice,
-    /// `samples × N` spins (`±1`), all samples of coupling 0, then of coupling 1, and so on.
-    pub spins: Vec<i8>,
+    /// The configurations on the torus: all samples of coupling 0, then of coupling 1, and so on.
+    pub configurations: Configurations,
     /// The coupling of every sample.
     pub sample_couplings: Vec<f64>,
 }
@@ -88,7 +85,7 @@ impl Mixture {
 
     /// The configurations as an `f32` matrix (`samples × N`) for rbm-core.
     pub fn to_matrix(&self) -> Array2<f32> {
-        to_matrix(&self.spins, self.lattice.num_sites())
+        to_matrix(&self.configurations)
     }
 }
 
@@ -122,7 +119,7 @@ pub fn mixture(config: &MixtureConfig) -> Result<Mixture> {
         spins.extend_from_slice(&data.spins);
         sample_couplings.extend(std::iter::repeat_n(k, data.samples));
     }
-    Ok(Mixture { lattice: config.lattice, spins, sample_couplings })
+    Ok(Mixture { configurations: Configurations::new(config.lattice, spins)?, sample_couplings })
 }
 
 /// Train one RBM with `hidden` spin hidden units on all of `mixture`, for `train.epochs` epochs
@@ -186,13 +183,13 @@ pub struct RbmFlow {
     pub hidden: usize,
 }
 
-fn to_matrix(spins: &[i8], sites: usize) -> Array2<f32> {
-    let rows = spins.len() / sites.max(1);
+fn to_matrix(data: &Configurations) -> Array2<f32> {
+    let (rows, sites, spins) = (data.samples(), data.lattice().num_sites(), data.as_slice());
     Array2::from_shape_fn((rows, sites), |(r, c)| f32::from(spins[r * sites + c]))
 }
 
-fn reading(step: usize, lattice: Lattice, spins: &[i8]) -> Result<FlowReading> {
-    let r = thermometer::read(lattice, spins)?;
+fn reading(step: usize, data: &Configurations) -> Result<FlowReading> {
+    let r = thermometer::read(data)?;
     Ok(FlowReading {
         step,
         coupling: r.coupling,
@@ -202,19 +199,19 @@ fn reading(step: usize, lattice: Lattice, spins: &[i8]) -> Result<FlowReading> {
     })
 }
 
-/// Run the flow of `rbm` from `start` (flat `samples × N` spins on `lattice` at coupling
+/// Run the flow of `rbm` from `start` (configurations on a square torus of `N` sites at coupling
 /// `start_coupling`, in Markov-chain order, at least `2·MIN_BINS` configurations).
 ///
 /// Errors: a lattice that is not a square torus; an RBM whose visible layer is not `N` spin units;
-/// data that are not whole configurations of `±1`; a non-finite coupling.
+/// a non-finite coupling.
 pub fn flow(
     rbm: &Rbm<f32>,
-    lattice: Lattice,
     start_coupling: f64,
-    start: &[i8],
+    start: &Configurations,
     config: &FlowConfig,
 ) -> Result<RbmFlow> {
     let start_coupling = finite("start coupling", start_coupling)?;
+    let lattice = start.lattice();
     let n = lattice.num_sites();
     if rbm.n_visible() != n {
         return Err(Error::SizeMismatch {
@@ -229,29 +226,23 @@ pub fn flow(
             reason: "the flow needs spin (±1) visible units",
         });
     }
-    sample_count(start, n)?;
-    check_spins(start)?;
     let mut rng = ChainRng::seed_from_u64(config.seed);
     let mut readings = Vec::with_capacity(config.steps + 1);
-    readings.push(reading(0, lattice, start)?);
-    let mut v = to_matrix(start, n);
-    let mut flat = vec![0i8; start.len()];
+    readings.push(reading(0, start)?);
+    let mut v = to_matrix(start);
     for step in 1..=config.steps {
         let h = match config.mode {
             FlowMode::Sampled => rbm.sample_hidden(v.view(), &mut rng)?,
             FlowMode::MeanField => rbm.hidden_means(v.view())?,
         };
         v = rbm.sample_visible(h.view(), &mut rng)?;
-        to_spins(v.view(), &mut flat);
-        readings.push(reading(step, lattice, &flat)?);
+        readings.push(reading(step, &Configurations::new(lattice, to_spins(v.view()))?)?);
     }
     Ok(RbmFlow { start_coupling, steps: readings, mode: config.mode, hidden: rbm.n_hidden() })
 }
 
-fn to_spins(v: ArrayView2<f32>, out: &mut [i8]) {
-    for (o, &x) in out.iter_mut().zip(v.iter()) {
-        *o = if x > 0.0 { 1 } else { -1 };
-    }
+fn to_spins(v: ArrayView2<f32>) -> Vec<i8> {
+    v.iter().map(|&x| if x > 0.0 { 1 } else { -1 }).collect()
 }
 
 /// Where a set of flows stops moving.
@@ -399,7 +390,7 @@ pub fn experiment(config: &ExperimentConfig, progress: &dyn Fn(usize)) -> Result
                 thin: config.mixture.thin,
                 seed: coupling_seed(config.seed, 2 * j),
             };
-            Ok(generate(model, config.mixture.algorithm, &dc, &|_| {})?.spins)
+            Ok(Configurations::new(lattice, generate(model, config.mixture.algorithm, &dc, &|_| {})?.spins)?)
         })
         .collect::<Result<Vec<_>>>()?;
     let mut by_hidden = Vec::with_capacity(config.hidden.len());
@@ -417,7 +408,7 @@ pub fn experiment(config: &ExperimentConfig, progress: &dyn Fn(usize)) -> Result
                     mode: config.mode,
                     seed: coupling_seed(config.seed, 2 * j + 1),
                 };
-                flow(&rbm, lattice, k, start, &fc)
+                flow(&rbm, k, start, &fc)
             })
             .collect::<Result<Vec<_>>>()?;
         let fixed_point = apparent_fixed_point(&flows, config.last_steps)?;

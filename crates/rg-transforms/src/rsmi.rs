@@ -58,11 +58,11 @@
 mod transfer;
 
 use lattice_physics::stats::{binning, Estimate};
-use lattice_physics::Lattice;
+use lattice_physics::{Configurations, Lattice};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::block::{check_spins, sample_count};
+use crate::block::check_lattice;
 use crate::error::{finite, Error, Result};
 
 /// Largest number of region (block + buffer) spins [`RsmiGeometry::conditionals_by_enumeration`]
@@ -189,22 +189,22 @@ impl RsmiGeometry {
         fields.extend(self.boundary.iter().map(|env| env.iter().map(|&j| config[j] as i32).sum::<i32>()));
     }
 
-    fn check(&self, coupling: f64, data: &[i8]) -> Result<(f64, usize)> {
+    fn check(&self, coupling: f64, data: &Configurations) -> Result<(f64, usize)> {
         let k = finite("coupling", coupling)?;
         if k.abs() > MAX_ABS_COUPLING {
             return Err(Error::OutOfRange { name: "coupling", value: k, reason: "|K| must be at most 4" });
         }
-        let samples = sample_count(data, self.lattice.num_sites())?;
-        check_spins(data)?;
-        Ok((k, samples))
+        check_lattice(data, self.lattice)?;
+        Ok((k, data.samples()))
     }
 
-    /// The exact conditionals `p(V | E)` of every configuration of a flat data set
-    /// (`samples × L²`, `±1`; block and buffer spins are ignored) at coupling `coupling` (finite,
+    /// The exact conditionals `p(V | E)` of every configuration of a data set on the geometry's
+    /// lattice (block and buffer spins are ignored) at coupling `coupling` (finite,
     /// `|K| ≤` [`MAX_ABS_COUPLING`]), by the row transfer matrix of the region (see the module
     /// header).
-    pub fn conditionals(&self, coupling: f64, data: &[i8]) -> Result<Conditionals> {
+    pub fn conditionals(&self, coupling: f64, data: &Configurations) -> Result<Conditionals> {
         let (k, samples) = self.check(coupling, data)?;
+        let data = data.as_slice();
         let n = self.lattice.num_sites();
         let states = self.block_states();
         let shape = transfer::Shape { block: self.block, buffer: self.buffer };
@@ -222,7 +222,7 @@ impl RsmiGeometry {
     /// The same conditionals by summing over every region state one by one (the reference the
     /// transfer matrix is tested against); regions of more than [`MAX_REGION_SPINS`] spins are
     /// refused.
-    pub fn conditionals_by_enumeration(&self, coupling: f64, data: &[i8]) -> Result<Conditionals> {
+    pub fn conditionals_by_enumeration(&self, coupling: f64, data: &Configurations) -> Result<Conditionals> {
         let spins = self.region.len();
         if spins > MAX_REGION_SPINS {
             return Err(Error::TooManySpins {
@@ -232,6 +232,7 @@ impl RsmiGeometry {
             });
         }
         let (k, samples) = self.check(coupling, data)?;
+        let data = data.as_slice();
         let enumerator = Enumerator::new(self);
         let n = self.lattice.num_sites();
         let states = self.block_states();
@@ -723,12 +724,12 @@ pub fn study_start(block_spins: usize) -> Vec<f64> {
     (0..block_spins).map(|i| if i == 0 { 1.0 } else { 0.1 }).collect()
 }
 
-/// Run the grid of `config` on `data` (per coupling: `(K, samples × L²)` in Markov-chain order,
-/// on `lattice`). Every geometry is validated before any work. `progress` is told each point
-/// as it starts: `(index, total)`.
+/// Run the grid of `config` on `data` (per coupling: `(K, configurations)` in Markov-chain order,
+/// every data set on `lattice`, the torus the geometries are built on). Every geometry is
+/// validated before any work. `progress` is told each point as it starts: `(index, total)`.
 pub fn study(
     lattice: Lattice,
-    data: &[(f64, &[i8])],
+    data: &[(f64, &Configurations)],
     config: &StudyConfig,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<StudyPoint>> {
@@ -742,6 +743,9 @@ pub fn study(
         if finite("strength", s)? <= 0.0 {
             return Err(Error::OutOfRange { name: "strength", value: s, reason: "must be positive" });
         }
+    }
+    for (_, d) in data {
+        check_lattice(d, lattice)?;
     }
     let total = data.len() * geometries.len() * config.strengths.len();
     let mut out = Vec::with_capacity(total);
@@ -771,20 +775,20 @@ pub fn study(
     Ok(out)
 }
 
-/// Coarse-grain a flat data set (`samples × L²`, `±1`) with a filter `lambda` on `b × b` blocks
+/// Coarse-grain a data set on an `L×L` torus with a filter `lambda` on `b × b` blocks
 /// (`b² = lambda.len()`, `b` dividing `L`, values finite): coarse site `(X, Y)` of the
 /// `(L/b) × (L/b)` torus is `+1` with probability `σ(2 λ·v)`, `v` the block `(bX + dx, bY + dy)` in
 /// row-major order (the bit order of [`RsmiGeometry::block_sites`]). Sample `i` draws one uniform
 /// number per coarse site, in site order, from [`crate::block::block_rng`]`(seed, level, i)`, so
-/// the output depends on the seed only. Returns the coarse data set.
+/// the output depends on the seed only. Returns the coarse data set, on the coarse torus.
 pub fn coarse_grain_with_filter(
-    lattice: Lattice,
     lambda: &[f64],
-    data: &[i8],
+    data: &Configurations,
     seed: u64,
     level: u64,
-) -> Result<Vec<i8>> {
+) -> Result<Configurations> {
     use rand::Rng;
+    let lattice = data.lattice();
     let b = (1..=lambda.len()).find(|b| b * b >= lambda.len()).unwrap_or(0);
     if b < 2 || b * b != lambda.len() {
         return Err(Error::InvalidParameter {
@@ -800,10 +804,8 @@ pub fn coarse_grain_with_filter(
         return Err(Error::InvalidParameter { name: "lattice", reason: "RSMI needs a square torus" });
     }
     let (l, n, lc) = (lattice.linear_size(), lattice.num_sites(), coarse.linear_size());
-    let samples = sample_count(data, n)?;
-    check_spins(data)?;
-    let mut out = vec![0i8; samples * lc * lc];
-    out.par_chunks_mut(lc * lc).zip(data.par_chunks(n)).enumerate().for_each(|(i, (c, s))| {
+    let mut out = vec![0i8; data.samples() * lc * lc];
+    out.par_chunks_mut(lc * lc).zip(data.as_slice().par_chunks(n)).enumerate().for_each(|(i, (c, s))| {
         let mut rng = crate::block::block_rng(seed, level, i as u64);
         for (j, h) in c.iter_mut().enumerate() {
             let (xc, yc) = (j % lc, j / lc);
@@ -817,7 +819,7 @@ pub fn coarse_grain_with_filter(
             *h = if rng.random::<f64>() < p { 1 } else { -1 };
         }
     });
-    Ok(out)
+    Ok(Configurations::new(coarse, out)?)
 }
 
 #[cfg(test)]
@@ -833,15 +835,20 @@ mod tests {
         assert!(matches!(RsmiGeometry::new(sq(16), 4, 1), Err(Error::TooManySpins { spins: 16, .. })));
         assert!(RsmiGeometry::new(sq(16), 3, 4).is_err(), "region side 11");
         assert!(RsmiGeometry::new(sq(16), 3, 2).is_ok() && RsmiGeometry::new(sq(16), 3, 1).is_ok());
-        assert!(RsmiGeometry::new(sq(8), 2, 1).unwrap().conditionals_by_enumeration(0.4, &[1; 64]).is_ok());
-        assert!(RsmiGeometry::new(sq(8), 2, 2).unwrap().conditionals_by_enumeration(0.4, &[1; 64]).is_err());
+        let confs = |l: usize, v: Vec<i8>| Configurations::new(sq(l), v);
+        let up8 = confs(8, vec![1; 64]).unwrap();
+        assert!(RsmiGeometry::new(sq(8), 2, 1).unwrap().conditionals_by_enumeration(0.4, &up8).is_ok());
+        assert!(RsmiGeometry::new(sq(8), 2, 2).unwrap().conditionals_by_enumeration(0.4, &up8).is_err());
         let g = RsmiGeometry::new(sq(6), 2, 1).unwrap();
         assert_eq!(g.block_sites(), &[7, 8, 13, 14]);
-        assert!(g.conditionals(f64::NAN, &[1; 36]).is_err());
-        assert!(g.conditionals(5.0, &[1; 36]).is_err());
-        assert!(g.conditionals(0.4, &[1; 35]).is_err());
-        assert!(g.conditionals(0.4, &[0; 36]).is_err());
-        let cond = g.conditionals(0.4, &[1; 72]).unwrap();
+        let up6 = confs(6, vec![1; 36]).unwrap();
+        assert!(g.conditionals(f64::NAN, &up6).is_err());
+        assert!(g.conditionals(5.0, &up6).is_err());
+        // Partial configurations and non-spins cannot become a data set; another lattice is refused.
+        assert!(confs(6, vec![1; 35]).is_err());
+        assert!(confs(6, vec![0; 36]).is_err());
+        assert!(matches!(g.conditionals(0.4, &up8), Err(Error::LatticeMismatch { .. })));
+        let cond = g.conditionals(0.4, &confs(6, vec![1; 72]).unwrap()).unwrap();
         // All-up environment: the all-up block is the most likely state.
         let p = cond.probabilities(0).unwrap();
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12 && p[15] > 0.5);
@@ -877,25 +884,28 @@ mod tests {
                 }
             })
             .collect();
+        let five = Configurations::new(Lattice::square(5).unwrap(), data[..25].to_vec()).unwrap();
+        let data = Configurations::new(lattice, data).unwrap();
         // 3×3 blocks have no ties: a strong uniform filter is majority rule.
         let majority =
             Blocking::new(lattice, BlockRule::Majority, 3).unwrap().apply_dataset(&data, 1, 0).unwrap();
-        assert_eq!(coarse_grain_with_filter(lattice, &[50.0; 9], &data, 2, 0).unwrap(), majority);
+        assert_eq!(coarse_grain_with_filter(&[50.0; 9], &data, 2, 0).unwrap(), majority);
         // All the weight on the top-left spin: decimation.
         let mut top_left = [0.0; 4];
         top_left[0] = 50.0;
         let decimation =
             Blocking::new(lattice, BlockRule::Decimation, 2).unwrap().apply_dataset(&data, 1, 0).unwrap();
-        assert_eq!(coarse_grain_with_filter(lattice, &top_left, &data, 2, 0).unwrap(), decimation);
+        assert_eq!(coarse_grain_with_filter(&top_left, &data, 2, 0).unwrap(), decimation);
         // A weak filter: the frequency of h = +1 given the block sum follows σ(2λ·v).
-        let all_up = vec![1i8; 36 * 4000];
-        let weak = coarse_grain_with_filter(lattice, &[0.1; 4], &all_up, 3, 0).unwrap();
+        let all_up = Configurations::new(lattice, vec![1i8; 36 * 4000]).unwrap();
+        let weak = coarse_grain_with_filter(&[0.1; 4], &all_up, 3, 0).unwrap();
+        let weak = weak.as_slice();
         let freq = weak.iter().filter(|&&h| h == 1).count() as f64 / weak.len() as f64;
         let p = 1.0 / (1.0 + (-0.8f64).exp());
         let sigma = (p * (1.0 - p) / weak.len() as f64).sqrt();
         assert!((freq - p).abs() < 4.0 * sigma, "{freq} vs {p}");
-        assert!(coarse_grain_with_filter(lattice, &[1.0; 5], &data, 0, 0).is_err());
-        assert!(coarse_grain_with_filter(Lattice::square(5).unwrap(), &[1.0; 4], &data[..25], 0, 0).is_err());
+        assert!(coarse_grain_with_filter(&[1.0; 5], &data, 0, 0).is_err());
+        assert!(coarse_grain_with_filter(&[1.0; 4], &five, 0, 0).is_err());
     }
 
     #[test]

@@ -28,12 +28,11 @@
 //!   caller's business.
 
 use lattice_physics::exact::{kaufman, DensityOfStates, MAX_ENUMERATION_SPINS, MIN_NONZERO_COUPLING};
-use lattice_physics::observables::Measurement;
+use lattice_physics::observables::measure_all;
 use lattice_physics::stats::{binning, Estimate};
-use lattice_physics::Lattice;
+use lattice_physics::{Configurations, Lattice};
 use serde::{Deserialize, Serialize};
 
-use crate::block::{check_spins, sample_count};
 use crate::error::{finite, Error, Result};
 
 /// Largest `|K′|` the thermometer reports (the energy then differs from the ground state's by
@@ -184,10 +183,10 @@ pub struct Reading {
     pub coupling_from_abs_magnetization: MagnetizationReadout,
 }
 
-/// Read the coupling of a flat data set (`samples × L²`, every value `±1`, at least
-/// `2·`[`lattice_physics::stats::MIN_BINS`] configurations, in Markov-chain order) on the square
-/// torus `lattice`.
-pub fn read(lattice: Lattice, data: &[i8]) -> Result<Reading> {
+/// Read the coupling of a data set on a square torus (at least
+/// `2·`[`lattice_physics::stats::MIN_BINS`] configurations, in Markov-chain order).
+pub fn read(data: &Configurations) -> Result<Reading> {
+    let lattice = data.lattice();
     if lattice.dimension() != 2 {
         return Err(Error::InvalidParameter {
             name: "lattice",
@@ -195,12 +194,8 @@ pub fn read(lattice: Lattice, data: &[i8]) -> Result<Reading> {
         });
     }
     let (l, n) = (lattice.linear_size(), lattice.num_sites());
-    let samples = sample_count(data, n)?;
-    check_spins(data)?;
-    let measurements = data
-        .chunks_exact(n)
-        .map(|c| Measurement::from_slice(lattice, c))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let samples = data.samples();
+    let measurements = measure_all(data);
     let nf = n as f64;
     let energies: Vec<f64> = measurements.iter().map(|m| -(m.bond_sum as f64) / nf).collect();
     let abs_m: Vec<f64> = measurements.iter().map(|m| (m.magnetization_sum as f64 / nf).abs()).collect();
@@ -250,10 +245,10 @@ pub struct FlowPoint {
     pub reading: Reading,
 }
 
-/// The flow point `(K, K′ ± σ)` of kernel-output configurations `coarse_data` (flat, on the torus
-/// `coarse`) obtained from fine data at coupling `coupling` (finite).
-pub fn flow_point(coupling: f64, coarse: Lattice, coarse_data: &[i8]) -> Result<FlowPoint> {
+/// The flow point `(K, K′ ± σ)` of kernel-output configurations `coarse_data` (on their coarse
+/// torus) obtained from fine data at coupling `coupling` (finite).
+pub fn flow_point(coupling: f64, coarse_data: &Configurations) -> Result<FlowPoint> {
     let coupling = finite("coupling", coupling)?;
-    let reading = read(coarse, coarse_data)?;
+    let reading = read(coarse_data)?;
     Ok(FlowPoint { coupling, renormalised: reading.coupling, reading })
 }

@@ -6,7 +6,7 @@
 use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
 use lattice_physics::model::bond_sum;
 use lattice_physics::sampler::Algorithm;
-use lattice_physics::{IsingModel, Lattice};
+use lattice_physics::{Configurations, IsingModel, Lattice};
 use rg_transforms::couplings::{CouplingConfig, CouplingFit, CouplingOperator, PseudoLikelihood};
 use rg_transforms::mapping::{project, OperatorBasis};
 
@@ -74,7 +74,7 @@ fn exact_nearest_neighbour_distribution_on_4x4_is_recovered_to_1e_8() {
     let fitter = PseudoLikelihood::new(lattice, &config(&CouplingOperator::ALL, 2)).unwrap();
     for k in [0.2, 0.44, 0.7] {
         let w = weights(&data, 16, |s| k * bond_sum(lattice, s).unwrap() as f64);
-        let fit = fitter.fit_weighted(&data, &w).unwrap();
+        let fit = fitter.fit_weighted(&Configurations::new(lattice, data.clone()).unwrap(), &w).unwrap();
         assert!(fit.converged && fit.iterations < 30, "{fit:?}");
         for (op, v) in fit.operators.iter().zip(&fit.values) {
             let expect = if *op == CouplingOperator::NearestNeighbour { k } else { 0.0 };
@@ -100,7 +100,7 @@ fn exact_multi_coupling_distribution_on_4x4_is_recovered_to_1e_8() {
     });
     let fit = PseudoLikelihood::new(lattice, &config(&CouplingOperator::ALL, 2))
         .unwrap()
-        .fit_weighted(&data, &w)
+        .fit_weighted(&Configurations::new(lattice, data).unwrap(), &w)
         .unwrap();
     assert!(fit.converged);
     use CouplingOperator::*;
@@ -181,7 +181,7 @@ fn exact_coarse_distribution_matches_the_projection_of_the_coarse_hamiltonian() 
             assert!(proj.residual_max < 1e-10, "projection not exact: {proj:?}");
             let c = |name: &str| proj.get(name).unwrap();
             assert!(c("field").abs() < 1e-10 && c("three_spin").abs() < 1e-10);
-            let fit = fitter.fit_weighted(&states, &p).unwrap();
+            let fit = fitter.fit_weighted(&Configurations::new(coarse, states.clone()).unwrap(), &p).unwrap();
             assert!(fit.converged);
             let (knn, knnn, kp) = (fit.values[0], fit.values[1], fit.values[2]);
             let what = if majority { "majority" } else { "decimation" };
@@ -217,7 +217,7 @@ fn monte_carlo_data_at_known_coupling_recover_it_within_four_sigma() {
         let cfg =
             DatasetConfig { samples: 3000, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed };
         let data = generate(model, Algorithm::Wolff, &cfg, &|_| {}).unwrap();
-        let fit = fitter.fit(&data.spins).unwrap();
+        let fit = fitter.fit(&Configurations::new(lattice, data.spins).unwrap()).unwrap();
         assert!(fit.converged, "{fit:?}");
         for (op, (v, e)) in fit.operators.iter().zip(fit.values.iter().zip(&fit.errors)) {
             let expect = if *op == CouplingOperator::NearestNeighbour { k } else { 0.0 };

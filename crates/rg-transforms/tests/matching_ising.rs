@@ -9,25 +9,26 @@
 
 use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
 use lattice_physics::sampler::Algorithm;
-use lattice_physics::{IsingModel, Lattice, K_CRITICAL};
+use lattice_physics::{Configurations, IsingModel, Lattice, K_CRITICAL};
 use rg_transforms::coarse::Majority;
 use rg_transforms::matching::{two_lattice_matching, CouplingData, MatchingConfig, MatchingResult};
 use rg_transforms::mcrg::Operator;
 
-fn wolff(l: usize, k: f64, samples: usize, seed: u64) -> Vec<i8> {
-    let model = IsingModel::new(Lattice::square(l).unwrap(), k, 0.0).unwrap();
+fn wolff(l: usize, k: f64, samples: usize, seed: u64) -> Configurations {
+    let lattice = Lattice::square(l).unwrap();
+    let model = IsingModel::new(lattice, k, 0.0).unwrap();
     let config =
         DatasetConfig { samples, chains: 2, thermalize: Sweeps::Fixed(200), thin: Sweeps::Fixed(1), seed };
-    generate(model, Algorithm::Wolff, &config, &|_| {}).unwrap().spins
+    Configurations::new(lattice, generate(model, Algorithm::Wolff, &config, &|_| {}).unwrap().spins).unwrap()
 }
 
 /// Majority-rule matching of `l` against `l/2` on grids `K_c ± 3·dk` and `K_c ± 6·dk_small`.
 fn matching(l: usize, dk: f64, dk_small: f64, samples: usize, steps: usize) -> MatchingResult {
     let ks: Vec<f64> = (-3..=3).map(|i| K_CRITICAL + dk * i as f64).collect();
     let ks_small: Vec<f64> = (-6..=6).map(|i| K_CRITICAL + dk_small * i as f64).collect();
-    let large: Vec<Vec<i8>> =
+    let large: Vec<Configurations> =
         ks.iter().enumerate().map(|(i, &k)| wolff(l, k, samples, 100 + i as u64)).collect();
-    let small: Vec<Vec<i8>> =
+    let small: Vec<Configurations> =
         ks_small.iter().enumerate().map(|(i, &k)| wolff(l / 2, k, samples, 200 + i as u64)).collect();
     let large: Vec<CouplingData> =
         ks.iter().zip(&large).map(|(&k, d)| CouplingData { coupling: k, data: d }).collect();

@@ -10,13 +10,13 @@
 
 use lattice_physics::rng::chain_rng;
 use lattice_physics::sampler::{Sampler, Wolff};
-use lattice_physics::{IsingModel, Lattice, Spins, K_CRITICAL};
+use lattice_physics::{Configurations, IsingModel, Lattice, Spins, K_CRITICAL};
 use rg_transforms::coarse::{BlockSpin, Majority};
 use rg_transforms::mcrg::{mcrg, mcrg_with_kernel, McrgConfig, McrgLevel};
 
 /// `samples` configurations of an L×L torus at K_c, one every Wolff sweep after `thermalize`
 /// sweeps, from one chain (Wolff's autocorrelation time at K_c is about one sweep).
-fn wolff_data(l: usize, samples: usize, thermalize: usize, seed: u64) -> Vec<i8> {
+fn wolff_data(l: usize, samples: usize, thermalize: usize, seed: u64) -> Configurations {
     let lattice = Lattice::square(l).unwrap();
     let model = IsingModel::new(lattice, K_CRITICAL, 0.0).unwrap();
     let mut sampler = Wolff::new(model).unwrap();
@@ -30,7 +30,7 @@ fn wolff_data(l: usize, samples: usize, thermalize: usize, seed: u64) -> Vec<i8>
         sampler.sweep(&mut spins, &mut rng);
         data.extend_from_slice(spins.as_slice());
     }
-    data
+    Configurations::new(lattice, data).unwrap()
 }
 
 fn check_level(lv: &McrgLevel, b: f64, max_err_t: f64, max_err_h: f64) {
@@ -50,7 +50,7 @@ fn check_level(lv: &McrgLevel, b: f64, max_err_t: f64, max_err_h: f64) {
 fn mcrg_b2_on_l32_at_kc() {
     let l = 32;
     let data = wolff_data(l, 6000, 200, 1);
-    let r = mcrg(&data, Lattice::square(l).unwrap(), &McrgConfig::standard(2, 3, 9)).unwrap();
+    let r = mcrg(&data, &McrgConfig::standard(2, 3, 9)).unwrap();
     assert_eq!(r.levels.iter().map(|lv| lv.lattice_size).collect::<Vec<_>>(), vec![16, 8, 4]);
     // Level 2 (16 → 8): within 4σ of 2 and 3.668, with σ_t < 0.04 and σ_h < 0.006.
     check_level(&r.levels[1], 2.0, 0.04, 0.006);
@@ -89,7 +89,7 @@ fn block_spin_at_large_lambda_on_l32_at_kc() {
 fn mcrg_b3_on_l81_at_kc() {
     let l = 81;
     let data = wolff_data(l, 4000, 100, 2);
-    let r = mcrg(&data, Lattice::square(l).unwrap(), &McrgConfig::standard(3, 2, 4)).unwrap();
+    let r = mcrg(&data, &McrgConfig::standard(3, 2, 4)).unwrap();
     check_level(&r.levels[1], 3.0, 0.1, 0.03);
 }
 
@@ -102,7 +102,7 @@ fn mcrg_b2_on_l64_at_kc_slow() {
     }
     let l = 64;
     let data = wolff_data(l, 20_000, 500, 3);
-    let r = mcrg(&data, Lattice::square(l).unwrap(), &McrgConfig::standard(2, 3, 5)).unwrap();
+    let r = mcrg(&data, &McrgConfig::standard(2, 3, 5)).unwrap();
     for lv in &r.levels {
         eprintln!(
             "level {} (L = {}): λ_t = {:.4} ± {:.4}, λ_h = {:.4} ± {:.4}, ν = {:.3} ± {:.3}",

@@ -6,7 +6,7 @@
 
 use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
 use lattice_physics::sampler::Algorithm;
-use lattice_physics::{IsingModel, Lattice};
+use lattice_physics::{Configurations, IsingModel, Lattice};
 use ndarray::{Array1, Array2};
 use rbm_core::{Rbm, TrainConfig, Units};
 use rg_transforms::rbm_flow::{
@@ -14,10 +14,11 @@ use rg_transforms::rbm_flow::{
     RbmFlow,
 };
 
-fn start_data(lattice: Lattice, k: f64, samples: usize, seed: u64) -> Vec<i8> {
+fn start_data(lattice: Lattice, k: f64, samples: usize, seed: u64) -> Configurations {
     let model = IsingModel::new(lattice, k, 0.0).unwrap();
     let config = DatasetConfig { samples, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed };
-    generate(model, Algorithm::SwendsenWang, &config, &|_| {}).unwrap().spins
+    Configurations::new(lattice, generate(model, Algorithm::SwendsenWang, &config, &|_| {}).unwrap().spins)
+        .unwrap()
 }
 
 fn zero_weight_rbm(n: usize, hidden: usize, visible_bias: f32) -> Rbm<f32> {
@@ -38,7 +39,7 @@ fn zero_weights_send_any_configuration_to_infinite_temperature_in_one_step() {
     let start = start_data(lattice, 0.7, 400, 11);
     let rbm = zero_weight_rbm(36, 8, 0.0);
     for mode in [FlowMode::Sampled, FlowMode::MeanField] {
-        let f = flow(&rbm, lattice, 0.7, &start, &FlowConfig { steps: 1, mode, seed: 5 }).unwrap();
+        let f = flow(&rbm, 0.7, &start, &FlowConfig { steps: 1, mode, seed: 5 }).unwrap();
         assert_eq!(f.steps.len(), 2);
         assert!(f.steps[0].coupling.mean > 0.5, "start reads {:?}", f.steps[0].coupling);
         let k1 = f.steps[1].coupling;
@@ -57,8 +58,7 @@ fn zero_weights_with_visible_biases_give_the_exact_energy_of_independent_spins()
     let start = start_data(lattice, 0.3, 400, 12);
     for a in [0.2f32, 0.5] {
         let rbm = zero_weight_rbm(36, 8, a);
-        let f = flow(&rbm, lattice, 0.3, &start, &FlowConfig { steps: 2, mode: FlowMode::Sampled, seed: 6 })
-            .unwrap();
+        let f = flow(&rbm, 0.3, &start, &FlowConfig { steps: 2, mode: FlowMode::Sampled, seed: 6 }).unwrap();
         let exact = -2.0 * (a as f64).tanh().powi(2);
         for r in &f.steps[1..] {
             // Independent spins: Var(B) is of order 2N, so σ_e ≈ √(2/36/400) ≈ 0.012; bound 0.02.
@@ -97,14 +97,8 @@ fn small_experiment() -> (Mixture, Vec<RbmFlow>) {
         .enumerate()
         .map(|(i, &k)| {
             let start = start_data(lattice, k, 200, 30 + i as u64);
-            flow(
-                &rbm,
-                lattice,
-                k,
-                &start,
-                &FlowConfig { steps: 3, mode: FlowMode::Sampled, seed: 40 + i as u64 },
-            )
-            .unwrap()
+            flow(&rbm, k, &start, &FlowConfig { steps: 3, mode: FlowMode::Sampled, seed: 40 + i as u64 })
+                .unwrap()
         })
         .collect();
     (mix, flows)
@@ -114,7 +108,7 @@ fn small_experiment() -> (Mixture, Vec<RbmFlow>) {
 fn a_small_trained_flow_runs_with_finite_bounded_readings_and_is_reproducible() {
     let (mix, flows) = small_experiment();
     assert_eq!(mix.samples(), 600);
-    assert_eq!(mix.spins.len(), 600 * 36);
+    assert_eq!(mix.configurations.as_slice().len(), 600 * 36);
     for (i, k) in [0.2, 0.44, 0.7].iter().enumerate() {
         assert!(mix.sample_couplings[i * 200..(i + 1) * 200].iter().all(|c| c == k));
     }
@@ -146,17 +140,21 @@ fn bad_input_is_an_error_not_a_panic() {
     let start = start_data(lattice, 0.3, 100, 13);
     let config = FlowConfig { steps: 1, mode: FlowMode::Sampled, seed: 1 };
     let wrong_size = zero_weight_rbm(25, 4, 0.0);
-    assert!(flow(&wrong_size, lattice, 0.3, &start, &config).is_err());
+    assert!(flow(&wrong_size, 0.3, &start, &config).is_err());
     let rbm = zero_weight_rbm(36, 4, 0.0);
-    assert!(flow(&rbm, lattice, f64::NAN, &start, &config).is_err());
-    assert!(flow(&rbm, lattice, 0.3, &start[..35], &config).is_err());
-    let mut bad = start.clone();
+    assert!(flow(&rbm, f64::NAN, &start, &config).is_err());
+    // Partial configurations and non-spins cannot become a data set at all.
+    assert!(Configurations::new(lattice, start.as_slice()[..35].to_vec()).is_err());
+    let mut bad = start.as_slice().to_vec();
     bad[3] = 0;
-    assert!(flow(&rbm, lattice, 0.3, &bad, &config).is_err());
+    assert!(Configurations::new(lattice, bad).is_err());
+    // The same spins on a ring: not a square torus.
+    let ring = Configurations::new(Lattice::ring(36).unwrap(), start.as_slice().to_vec()).unwrap();
+    assert!(flow(&rbm, 0.3, &ring, &config).is_err());
     let binary = Rbm::<f32>::zeros(36, 4, Units::Binary, Units::Spin).unwrap();
-    assert!(flow(&binary, lattice, 0.3, &start, &config).is_err());
+    assert!(flow(&binary, 0.3, &start, &config).is_err());
     assert!(apparent_fixed_point(&[], 1).is_err());
-    let f = flow(&rbm, lattice, 0.3, &start, &config).unwrap();
+    let f = flow(&rbm, 0.3, &start, &config).unwrap();
     assert!(apparent_fixed_point(std::slice::from_ref(&f), 3).is_err());
     assert!(apparent_fixed_point(std::slice::from_ref(&f), 0).is_err());
 }
@@ -183,7 +181,7 @@ fn the_magnetization_calibration_reads_monte_carlo_data_at_known_couplings() {
     for (k, seed) in [(0.3, 31u64), (0.42, 32)] {
         let data = start_data(lattice, k, 4000, seed);
         let series: Vec<f64> =
-            data.chunks_exact(16).map(|c| (c.iter().map(|&s| s as f64).sum::<f64>() / 16.0).abs()).collect();
+            data.iter().map(|c| (c.iter().map(|&s| s as f64).sum::<f64>() / 16.0).abs()).collect();
         let m: Estimate = binning(&series).unwrap().estimate();
         let read = curve.read(m).unwrap();
         assert!(read.stderr > 0.0 && read.stderr < 0.03, "{read:?}");

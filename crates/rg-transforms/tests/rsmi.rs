@@ -5,12 +5,17 @@
 use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
 use lattice_physics::model::bond_sum;
 use lattice_physics::sampler::Algorithm;
-use lattice_physics::{IsingModel, Lattice, K_CRITICAL};
+use lattice_physics::{Configurations, IsingModel, Lattice, K_CRITICAL};
 use rayon::prelude::*;
 use rg_transforms::rsmi::{
     decimation_probabilities, filter_probabilities, information, learn_filter, majority_probabilities,
     RsmiConfig, RsmiGeometry,
 };
+
+/// `spins` (whole configurations of `±1`) as a data set on the `l × l` torus.
+fn on_torus(l: usize, spins: &[i8]) -> Configurations {
+    Configurations::new(Lattice::square(l).unwrap(), spins.to_vec()).unwrap()
+}
 
 /// Brute force over every configuration of the `l × l` torus: for each environment state (the
 /// sites outside the `side × side` region at the origin, numbered by bits in site order), the
@@ -83,7 +88,7 @@ fn exact_conditional_and_information_match_brute_force() {
     for (l, b, w, k) in [(5usize, 2usize, 1usize, K_CRITICAL), (4, 2, 0, 0.3)] {
         let (configs, probs) = if l == 5 { five_by_five().clone() } else { brute_force(l, b, w, k) };
         let geometry = RsmiGeometry::new(Lattice::square(l).unwrap(), b, w).unwrap();
-        let cond = geometry.conditionals(k, &configs).unwrap();
+        let cond = geometry.conditionals(k, &on_torus(l, &configs)).unwrap();
         let mut worst = 0.0f64;
         for (e, p) in probs.iter().enumerate() {
             let z: f64 = p.iter().sum();
@@ -139,7 +144,7 @@ fn monte_carlo_information_is_within_four_sigma_of_the_exact_value() {
         DatasetConfig { samples: 4000, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed: 21 };
     let data = generate(model, Algorithm::Wolff, &cfg, &|_| {}).unwrap();
     let geometry = RsmiGeometry::new(lattice, 2, 1).unwrap();
-    let cond = geometry.conditionals(k, &data.spins).unwrap();
+    let cond = geometry.conditionals(k, &on_torus(l, &data.spins)).unwrap();
     for p_up in
         [filter_probabilities(&[0.5, 0.5, 0.5, 0.5]), majority_probabilities(4), decimation_probabilities(4)]
     {
@@ -222,6 +227,7 @@ fn transfer_matrix_matches_the_enumerator_where_both_apply() {
         let g = RsmiGeometry::new(lattice, b, w).unwrap();
         let data = random_configs(l * l, 20, (l * 100 + b * 10 + w) as u64);
         for k in [K_CRITICAL, -0.7, 0.05, 2.5, 4.0] {
+            let data = on_torus(l, &data);
             let tm = g.conditionals(k, &data).unwrap();
             let en = g.conditionals_by_enumeration(k, &data).unwrap();
             for e in 0..20 {
@@ -238,11 +244,11 @@ fn transfer_matrix_matches_brute_force_for_a_three_by_three_block_with_a_buffer(
     // b = 3, w = 1: a 5×5 region (2²⁵ states) on the 7×7 torus, beyond the enumerator.
     let (l, b, w) = (7usize, 3usize, 1usize);
     let g = RsmiGeometry::new(Lattice::square(l).unwrap(), b, w).unwrap();
-    assert!(g.conditionals_by_enumeration(K_CRITICAL, &[1; 49]).is_err());
+    assert!(g.conditionals_by_enumeration(K_CRITICAL, &on_torus(l, &[1; 49])).is_err());
     let data = random_configs(l * l, 2, 77);
     for (k, e) in [(K_CRITICAL, 0usize), (-0.9, 1)] {
         let config = &data[e * l * l..(e + 1) * l * l];
-        let tm = g.conditionals(k, config).unwrap();
+        let tm = g.conditionals(k, &on_torus(l, config)).unwrap();
         let brute = brute_force_region(l, b, w, k, config);
         for (x, y) in tm.probabilities(0).unwrap().iter().zip(&brute) {
             assert!((x - y).abs() < 1e-12, "K = {k}: {x} vs {y}");
@@ -260,8 +266,9 @@ fn larger_regions_are_consistent_with_smaller_blocks_and_symmetric() {
     let lattice = Lattice::square(l).unwrap();
     let data = random_configs(l * l, 6, 5);
     for w in [1usize, 2] {
-        let big = RsmiGeometry::new(lattice, 3, w).unwrap().conditionals(K_CRITICAL, &data).unwrap();
-        let one = RsmiGeometry::new(lattice, 1, w + 1).unwrap().conditionals(K_CRITICAL, &data).unwrap();
+        let d = on_torus(l, &data);
+        let big = RsmiGeometry::new(lattice, 3, w).unwrap().conditionals(K_CRITICAL, &d).unwrap();
+        let one = RsmiGeometry::new(lattice, 1, w + 1).unwrap().conditionals(K_CRITICAL, &d).unwrap();
         for e in 0..6 {
             let up: f64 = big
                 .probabilities(e)
@@ -280,7 +287,8 @@ fn larger_regions_are_consistent_with_smaller_blocks_and_symmetric() {
         data.chunks(l * l).flat_map(|c| (0..l * l).map(move |i| c[(i % l) * l + i / l])).collect();
     for b in [2usize, 3] {
         let g = RsmiGeometry::new(lattice, b, 2).unwrap();
-        let (p, q) = (g.conditionals(0.6, &data).unwrap(), g.conditionals(0.6, &transposed).unwrap());
+        let (d, dt) = (on_torus(l, &data), on_torus(l, &transposed));
+        let (p, q) = (g.conditionals(0.6, &d).unwrap(), g.conditionals(0.6, &dt).unwrap());
         let t = |v: usize| -> usize { (0..b * b).map(|j| (v >> j & 1) << ((j % b) * b + j / b)).sum() };
         for e in 0..6 {
             let (pe, qe) = (p.probabilities(e).unwrap(), q.probabilities(e).unwrap());
@@ -301,7 +309,8 @@ fn at_k_c_the_learned_two_by_two_filter_is_uniform_with_a_buffer_of_two() {
     let model = IsingModel::new(lattice, K_CRITICAL, 0.0).unwrap();
     let cfg =
         DatasetConfig { samples: 4000, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed: 4 };
-    let data = generate(model, Algorithm::Wolff, &cfg, &|_| {}).unwrap();
+    let data = Configurations::new(lattice, generate(model, Algorithm::Wolff, &cfg, &|_| {}).unwrap().spins)
+        .unwrap();
     let config = StudyConfig {
         blocks: vec![2],
         buffers: vec![2],
@@ -310,7 +319,7 @@ fn at_k_c_the_learned_two_by_two_filter_is_uniform_with_a_buffer_of_two() {
         tolerance: 1e-7,
         jackknife_blocks: 10,
     };
-    let points = study(lattice, &[(K_CRITICAL, &data.spins)], &config, &|_, _| {}).unwrap();
+    let points = study(lattice, &[(K_CRITICAL, &data)], &config, &|_, _| {}).unwrap();
     assert_eq!(points.len(), 1);
     let c = &points[0].comparison;
     assert!(c.fit.converged);
@@ -319,7 +328,7 @@ fn at_k_c_the_learned_two_by_two_filter_is_uniform_with_a_buffer_of_two() {
     }
     assert!(c.learned_minus_uniform.mean > -1e-9, "{:?}", c.learned_minus_uniform);
     // The difference of informations is the difference of the two estimates, with a smaller error.
-    let cond = RsmiGeometry::new(lattice, 2, 2).unwrap().conditionals(K_CRITICAL, &data.spins).unwrap();
+    let cond = RsmiGeometry::new(lattice, 2, 2).unwrap().conditionals(K_CRITICAL, &data).unwrap();
     let (maj, dec) = (majority_probabilities(4), decimation_probabilities(4));
     let d = information_difference(&cond, &maj, &dec).unwrap();
     let (a, b) = (information(&cond, &maj).unwrap(), information(&cond, &dec).unwrap());

@@ -6,7 +6,7 @@ use lattice_physics::dataset::{generate, DatasetConfig, Sweeps};
 use lattice_physics::exact::{enumerate, DensityOfStates};
 use lattice_physics::model::bond_sum;
 use lattice_physics::sampler::Algorithm;
-use lattice_physics::{IsingModel, Lattice, K_CRITICAL};
+use lattice_physics::{Configurations, IsingModel, Lattice, K_CRITICAL};
 use rg_transforms::block::{BlockRule, Blocking};
 use rg_transforms::thermometer::{
     coupling_from_abs_magnetization, coupling_from_energy, flow_point, read, MagnetizationReadout,
@@ -49,10 +49,11 @@ fn exact_expectation_values_read_back_exactly() {
     }
 }
 
-fn wolff(l: usize, k: f64, samples: usize, seed: u64) -> Vec<i8> {
-    let model = IsingModel::new(Lattice::square(l).unwrap(), k, 0.0).unwrap();
+fn wolff(l: usize, k: f64, samples: usize, seed: u64) -> Configurations {
+    let lattice = Lattice::square(l).unwrap();
+    let model = IsingModel::new(lattice, k, 0.0).unwrap();
     let cfg = DatasetConfig { samples, chains: 2, thermalize: Sweeps::Auto, thin: Sweeps::Auto, seed };
-    generate(model, Algorithm::Wolff, &cfg, &|_| {}).unwrap().spins
+    Configurations::new(lattice, generate(model, Algorithm::Wolff, &cfg, &|_| {}).unwrap().spins).unwrap()
 }
 
 #[test]
@@ -62,7 +63,7 @@ fn monte_carlo_data_read_back_their_coupling_within_four_sigma() {
         for k in [0.3, 0.4, K_CRITICAL, 0.48, 0.55] {
             seed += 1;
             let data = wolff(l, k, 2000, seed);
-            let r = read(Lattice::square(l).unwrap(), &data).unwrap();
+            let r = read(&data).unwrap();
             let c = r.coupling;
             // 2000 configurations: σ_K is a few 1e-3 at most (largest at weak coupling on L = 8).
             assert!(c.stderr > 0.0 && c.stderr < 0.01, "L = {l}, K = {k}: σ = {}", c.stderr);
@@ -77,7 +78,7 @@ fn abs_magnetization_reads_the_coupling_on_an_enumerable_torus() {
     let l = 4;
     for (k, seed) in [(0.3, 7u64), (K_CRITICAL, 8), (0.55, 9)] {
         let data = wolff(l, k, 4000, seed);
-        let r = read(Lattice::square(l).unwrap(), &data).unwrap();
+        let r = read(&data).unwrap();
         assert!((r.coupling.mean - k).abs() < 4.0 * r.coupling.stderr && r.coupling.stderr < 0.01);
         match r.coupling_from_abs_magnetization {
             MagnetizationReadout::Exact { coupling } => {
@@ -97,14 +98,16 @@ fn flow_point_reads_the_coarse_energy() {
     let data = wolff(l, k, 1000, 3);
     let blocking = Blocking::new(Lattice::square(l).unwrap(), BlockRule::Majority, 2).unwrap();
     let coarse = blocking.apply_dataset(&data, 5, 0).unwrap();
-    let p = flow_point(k, blocking.coarse(), &coarse).unwrap();
+    let p = flow_point(k, &coarse).unwrap();
     let lc = blocking.coarse();
-    let mean_e =
-        coarse.chunks_exact(64).map(|s| -(bond_sum(lc, s).unwrap() as f64) / 64.0).sum::<f64>() / 1000.0;
+    assert_eq!(coarse.lattice(), lc);
+    let mean_e = coarse.iter().map(|s| -(bond_sum(lc, s).unwrap() as f64) / 64.0).sum::<f64>() / 1000.0;
     assert_eq!(p.coupling, k);
     assert!((p.renormalised.mean - coupling_from_energy(8, mean_e).unwrap()).abs() < 1e-12);
     assert!(p.renormalised.stderr > 0.0 && p.renormalised.stderr < 0.02);
-    assert!(flow_point(f64::NAN, lc, &coarse).is_err());
-    assert!(read(lc, &coarse[..64 * 10]).is_err(), "ten configurations are too few for a binning error");
-    assert!(read(Lattice::ring(64).unwrap(), &coarse).is_err());
+    assert!(flow_point(f64::NAN, &coarse).is_err());
+    let ten = Configurations::new(lc, coarse.as_slice()[..64 * 10].to_vec()).unwrap();
+    assert!(read(&ten).is_err(), "ten configurations are too few for a binning error");
+    let ring = Configurations::new(Lattice::ring(64).unwrap(), coarse.as_slice().to_vec()).unwrap();
+    assert!(read(&ring).is_err());
 }

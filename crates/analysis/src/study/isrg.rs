@@ -31,7 +31,7 @@ use lattice_physics::dataset::{self, DatasetConfig, Sweeps};
 use lattice_physics::rng::Seed;
 use lattice_physics::sampler::Algorithm;
 use lattice_physics::stats::Estimate;
-use lattice_physics::{IsingModel, Lattice, K_CRITICAL};
+use lattice_physics::{Configurations, IsingModel, Lattice, K_CRITICAL};
 use rbm_core::Rbm;
 use rg_transforms::assess::{coarse_readings, Targets};
 use rg_transforms::coarse::dense::{
@@ -505,8 +505,9 @@ pub fn is_rg_parts(config: &StudyConfig) -> usize {
     10 + usize::from(config.is_rg.dbn_samples > 0)
 }
 
-fn wolff(l: usize, k: f64, samples: usize, chains: usize, seed: u64) -> Result<Vec<i8>> {
-    let model = IsingModel::new(Lattice::square(l)?, k, 0.0)?;
+fn wolff(l: usize, k: f64, samples: usize, chains: usize, seed: u64) -> Result<Configurations> {
+    let lattice = Lattice::square(l)?;
+    let model = IsingModel::new(lattice, k, 0.0)?;
     let config = DatasetConfig {
         samples,
         chains,
@@ -514,7 +515,7 @@ fn wolff(l: usize, k: f64, samples: usize, chains: usize, seed: u64) -> Result<V
         thin: Sweeps::Fixed(1),
         seed,
     };
-    Ok(dataset::generate(model, Algorithm::Wolff, &config, &|_| {})?.spins)
+    Ok(Configurations::new(lattice, dataset::generate(model, Algorithm::Wolff, &config, &|_| {})?.spins)?)
 }
 
 fn coupling_config(blocks: usize) -> CouplingConfig {
@@ -548,8 +549,7 @@ pub fn is_rg(
     tick();
 
     let (conv, history) = train_conv_kernel(
-        &data[..c.learned_samples * l * l],
-        lattice,
+        &Configurations::new(lattice, data.as_slice()[..c.learned_samples * l * l].to_vec())?,
         &c.learned,
         &mut Seed::new(seeds.is_rg("learned-train", 0)).rng(),
     )?;
@@ -588,12 +588,12 @@ pub fn is_rg(
     // Two-lattice matching (its data are dropped at the end of the block).
     let matchings = {
         let (large_k, small_k) = (c.match_couplings(), c.match_small_couplings());
-        let large: Vec<Vec<i8>> = large_k
+        let large: Vec<Configurations> = large_k
             .iter()
             .enumerate()
             .map(|(i, &k)| wolff(l, k, c.match_samples, c.chains, seeds.is_rg("match-large", i as u64)))
             .collect::<Result<_>>()?;
-        let small: Vec<Vec<i8>> = small_k
+        let small: Vec<Configurations> = small_k
             .iter()
             .enumerate()
             .map(|(i, &k)| {
@@ -625,7 +625,7 @@ pub fn is_rg(
     };
 
     // The exact-thermometer flow.
-    let flow_data: Vec<Vec<i8>> = c
+    let flow_data: Vec<Configurations> = c
         .flow_couplings
         .iter()
         .enumerate()
@@ -685,7 +685,7 @@ pub fn is_rg(
 
 fn level1_couplings<K: CoarseKernel>(
     kernel: &K,
-    data: &[i8],
+    data: &Configurations,
     seed: u64,
     blocks: usize,
 ) -> Result<Option<CouplingFit>> {
@@ -697,7 +697,7 @@ fn level1_couplings<K: CoarseKernel>(
 fn flow_points<K: CoarseKernel>(
     kernel: &K,
     couplings: &[f64],
-    data: &[Vec<i8>],
+    data: &[Configurations],
     seed: u64,
 ) -> Result<Vec<FlowPoint>> {
     let mut out = Vec::new();
@@ -705,7 +705,7 @@ fn flow_points<K: CoarseKernel>(
         let coarse = kernel.apply_dataset(d, seed, 0)?;
         // A reading outside the thermometer's range (for instance an almost frozen coarse
         // lattice) is left out of the figure, not an error.
-        if let Ok(p) = flow_point(k, kernel.coarse(), &coarse) {
+        if let Ok(p) = flow_point(k, &coarse) {
             out.push(p);
         }
     }
@@ -756,7 +756,7 @@ fn assess_dbn(
     let max_distance = (l / FACTOR / 2).clamp(1, 4);
     let correlations = Some(compare_correlations(layer, &placement, &data, max_distance)?);
     drop(data);
-    let flow_data: Vec<Vec<i8>> = c
+    let flow_data: Vec<Configurations> = c
         .flow_couplings
         .iter()
         .enumerate()

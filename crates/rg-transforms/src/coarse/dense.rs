@@ -23,13 +23,13 @@
 //! for the unit `j` assigned to site `J`; it exists for one lattice size only, and is symmetric
 //! under a global flip only when its biases vanish.
 
-use lattice_physics::Lattice;
+use lattice_physics::{Configurations, Lattice};
 use rand::Rng;
 use rbm_core::{Rbm, Units};
 use serde::{Deserialize, Serialize};
 
 use super::CoarseKernel;
-use crate::block::{check_spins, coarse_lattice, sample_count};
+use crate::block::{check_lattice, coarse_lattice};
 use crate::error::{Error, Result};
 use crate::kernel::ln_2cosh;
 
@@ -344,17 +344,19 @@ pub struct CorrelationComparison {
     pub visible: Vec<f64>,
 }
 
-/// Compare hidden and visible correlations on `data` (flat `samples × L²`, `±1`).
+/// Compare hidden and visible correlations on `data` (on the placement's `L×L` torus).
 pub fn compare_correlations(
     rbm: &Rbm<f64>,
     placement: &Placement,
-    data: &[i8],
+    data: &Configurations,
     max_distance: usize,
 ) -> Result<CorrelationComparison> {
     let l = placement.size;
     let n = l * l;
-    let samples = sample_count(data, n)?;
-    check_spins(data)?;
+    let fine = Lattice::square(l)?;
+    check_lattice(data, fine)?;
+    let samples = data.samples();
+    let data = data.as_slice();
     if rbm.n_visible() != n || rbm.n_hidden() != placement.centroids.len() {
         return Err(Error::SizeMismatch { what: "RBM visible units", got: rbm.n_visible(), expected: n });
     }
@@ -364,7 +366,6 @@ pub fn compare_correlations(
     let b = placement.factor;
     let m = rbm.n_hidden();
     // Aligned hidden means per sample.
-    let fine = Lattice::square(l)?;
     let probe = DenseKernel {
         fine,
         coarse: coarse_lattice(fine, b)?,
@@ -503,6 +504,7 @@ mod tests {
         assert!((kb.log_prob(&v, &h).unwrap() - bs.log_prob(&v, &h).unwrap()).abs() < 1e-9);
         // Correlations: a hidden unit at coarse distance 1 correlates like spins at distance ~2.
         let data: Vec<i8> = (0..64 * 40).map(|_| if rng.random::<bool>() { 1 } else { -1 }).collect();
+        let data = Configurations::new(lat, data).unwrap();
         let c = compare_correlations(&shuffled, &placement, &data, 2).unwrap();
         assert_eq!(c.pairs[0], 64); // 32 axis pairs at 2 spacings and 32 diagonal ones at 2√2
         assert!(c.hidden[0].abs() < 0.2 && c.visible[0].abs() < 0.2);

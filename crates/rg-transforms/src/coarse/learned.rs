@@ -20,7 +20,7 @@
 //! number. [`ConvKernel::to_rbm`] writes the same model as a dense `rbm_core::Rbm<f64>`, for
 //! `crate::mapping::exact_mapping` on lattices small enough to enumerate.
 
-use lattice_physics::Lattice;
+use lattice_physics::{Configurations, Lattice};
 use ndarray::{Array1, Array2};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -28,7 +28,7 @@ use rbm_core::{Rbm, Units};
 use serde::{Deserialize, Serialize};
 
 use super::CoarseKernel;
-use crate::block::{check_spins, coarse_lattice, sample_count};
+use crate::block::{check_lattice, coarse_lattice};
 use crate::error::{finite, Error, Result};
 use crate::kernel::ln_2cosh;
 
@@ -357,14 +357,11 @@ impl ConvTrainer {
         }
     }
 
-    /// One pass over `data` (flat `samples × L²`, `±1`) in a random order drawn from `rng`.
-    pub fn epoch<R: Rng + ?Sized>(&mut self, data: &[i8], rng: &mut R) -> Result<ConvEpoch> {
-        let n = self.kernel.fine.num_sites();
-        let samples = sample_count(data, n)?;
-        check_spins(data)?;
-        if samples == 0 {
-            return Err(Error::TooFewSamples { what: "kernel training", len: 0, min: 1 });
-        }
+    /// One pass over `data` (on the kernel's fine lattice) in a random order drawn from `rng`.
+    pub fn epoch<R: Rng + ?Sized>(&mut self, data: &Configurations, rng: &mut R) -> Result<ConvEpoch> {
+        check_lattice(data, self.kernel.fine)?;
+        let (n, samples) = (self.kernel.fine.num_sites(), data.samples());
+        let data = data.as_slice();
         let mut order: Vec<usize> = (0..samples).collect();
         for i in (1..samples).rev() {
             order.swap(i, rng.random_range(0..=i));
@@ -423,15 +420,14 @@ impl ConvTrainer {
     }
 }
 
-/// Train a [`ConvKernel`] on `data` (flat `samples × L²` on `fine`) for `config.epochs` epochs;
-/// returns the kernel, [`ConvKernel::aligned`], and the per-epoch measurements.
+/// Train a [`ConvKernel`] on `data` (on its fine lattice) for `config.epochs` epochs; returns
+/// the kernel, [`ConvKernel::aligned`], and the per-epoch measurements.
 pub fn train_conv_kernel<R: Rng + ?Sized>(
-    data: &[i8],
-    fine: Lattice,
+    data: &Configurations,
     config: &ConvTrainConfig,
     rng: &mut R,
 ) -> Result<(ConvKernel, Vec<ConvEpoch>)> {
-    let mut trainer = ConvTrainer::new(fine, config.clone(), rng)?;
+    let mut trainer = ConvTrainer::new(data.lattice(), config.clone(), rng)?;
     let mut history = Vec::new();
     for _ in 0..config.epochs {
         history.push(trainer.epoch(data, rng)?);
@@ -577,14 +573,15 @@ mod tests {
             persistent: false,
             init_std: 0.01,
         };
-        let (k, history) = train_conv_kernel(&data, lat, &config, &mut rng).unwrap();
+        let data = Configurations::new(lat, data).unwrap();
+        let (k, history) = train_conv_kernel(&data, &config, &mut rng).unwrap();
         let first = history[0].reconstruction_error;
         let last = history.last().unwrap().reconstruction_error;
         assert!(last < first, "reconstruction error {first} → {last}");
         assert!(k.filter().iter().all(|&x| x > 0.05), "filter {:?} (aligned)", k.filter());
         // Persistent chains learn the same kind of filter.
         let pcd = ConvTrainConfig { persistent: true, epochs: 5, ..config.clone() };
-        let (kp, _) = train_conv_kernel(&data, lat, &pcd, &mut rng).unwrap();
+        let (kp, _) = train_conv_kernel(&data, &pcd, &mut rng).unwrap();
         assert!(kp.filter().iter().all(|&x| x > 0.05), "PCD filter {:?}", kp.filter());
         let bad = ConvTrainConfig { learning_rate: -1.0, ..config };
         assert!(ConvTrainer::new(lat, bad, &mut rng).is_err());

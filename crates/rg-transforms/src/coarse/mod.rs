@@ -29,11 +29,11 @@ pub mod dense;
 pub mod learned;
 pub mod rsmi;
 
-use lattice_physics::Lattice;
+use lattice_physics::{Configurations, Lattice};
 use rand::Rng;
 use rayon::prelude::*;
 
-use crate::block::{block_rng, check_spins, sample_count, BlockRule, Blocking};
+use crate::block::{block_rng, check_lattice, BlockRule, Blocking};
 use crate::error::{Error, Result};
 use crate::kernel::BlockSpinKernel;
 
@@ -72,19 +72,18 @@ pub trait CoarseKernel: Sync + Sized {
         Ok(self.log_prob_unchecked(v, h))
     }
 
-    /// Apply the kernel to every configuration of a flat data set (`samples × fine sites`, `±1`)
-    /// in parallel; sample `i` draws from [`block_rng`]`(seed, level, i)`, so the output does
-    /// not depend on the number of threads.
-    fn apply_dataset(&self, data: &[i8], seed: u64, level: u64) -> Result<Vec<i8>> {
+    /// Apply the kernel to every configuration of a data set on the fine lattice in parallel;
+    /// sample `i` draws from [`block_rng`]`(seed, level, i)`, so the output does not depend on
+    /// the number of threads. Returns the coarse data set, on the coarse lattice.
+    fn apply_dataset(&self, data: &Configurations, seed: u64, level: u64) -> Result<Configurations> {
+        check_lattice(data, self.fine())?;
         let (nf, nc) = (self.fine().num_sites(), self.coarse().num_sites());
-        let samples = sample_count(data, nf)?;
-        check_spins(data)?;
-        let mut out = vec![0i8; samples * nc];
-        out.par_chunks_mut(nc).zip(data.par_chunks(nf)).enumerate().for_each(|(i, (h, v))| {
+        let mut out = vec![0i8; data.samples() * nc];
+        out.par_chunks_mut(nc).zip(data.as_slice().par_chunks(nf)).enumerate().for_each(|(i, (h, v))| {
             let mut rng = block_rng(seed, level, i as u64);
             self.sample_unchecked(v, h, &mut rng);
         });
-        Ok(out)
+        Ok(Configurations::new(self.coarse(), out)?)
     }
 }
 
@@ -100,21 +99,20 @@ fn check_lengths<K: CoarseKernel>(k: &K, v: &[i8], h: usize) -> Result<()> {
 }
 
 /// Apply `kernel` `levels` times (resizing it at each level); level `ℓ` draws sample `i` from
-/// [`block_rng`]`(seed, ℓ, i)`. Returns every level `0..=levels` with its lattice (level 0 is
-/// the input). All sizes are validated before any work is done.
+/// [`block_rng`]`(seed, ℓ, i)`. Returns every level `0..=levels`, each on its own lattice
+/// (level 0 is the input). All sizes are validated before any work is done.
 pub fn coarse_grain_levels<K: CoarseKernel>(
-    data: &[i8],
+    data: &Configurations,
     kernel: &K,
     levels: usize,
     seed: u64,
-) -> Result<Vec<(Vec<i8>, Lattice)>> {
+) -> Result<Vec<Configurations>> {
     let kernels = kernel_levels(kernel, levels)?;
-    sample_count(data, kernel.fine().num_sites())?;
-    check_spins(data)?;
-    let mut out = vec![(data.to_vec(), kernel.fine())];
+    check_lattice(data, kernel.fine())?;
+    let mut out = vec![data.clone()];
     for (level, k) in kernels.iter().enumerate() {
-        let next = k.apply_dataset(&out[level].0, seed, level as u64)?;
-        out.push((next, k.coarse()));
+        let next = k.apply_dataset(&out[level], seed, level as u64)?;
+        out.push(next);
     }
     Ok(out)
 }
@@ -149,25 +147,34 @@ impl Majority {
     }
 }
 
+/// The methods of [`CoarseKernel`] that [`Majority`] and [`Decimation`] both delegate to their
+/// [`Blocking`]: lattices, factor, a stable name, resizing through `new`, and sampling, which
+/// draws exactly the coins [`Blocking::apply`] draws.
+macro_rules! blocking_kernel_methods {
+    ($name:literal) => {
+        fn fine(&self) -> Lattice {
+            self.0.fine()
+        }
+        fn coarse(&self) -> Lattice {
+            self.0.coarse()
+        }
+        fn factor(&self) -> usize {
+            self.0.factor()
+        }
+        fn name(&self) -> String {
+            $name.into()
+        }
+        fn resized(&self, fine: Lattice) -> Result<Self> {
+            Self::new(fine, self.factor())
+        }
+        fn sample_unchecked<R: Rng + ?Sized>(&self, v: &[i8], h: &mut [i8], rng: &mut R) {
+            self.0.apply(v, h, rng).expect("lengths checked by the caller");
+        }
+    };
+}
+
 impl CoarseKernel for Majority {
-    fn fine(&self) -> Lattice {
-        self.0.fine()
-    }
-    fn coarse(&self) -> Lattice {
-        self.0.coarse()
-    }
-    fn factor(&self) -> usize {
-        self.0.factor()
-    }
-    fn name(&self) -> String {
-        "majority".into()
-    }
-    fn resized(&self, fine: Lattice) -> Result<Self> {
-        Majority::new(fine, self.factor())
-    }
-    fn sample_unchecked<R: Rng + ?Sized>(&self, v: &[i8], h: &mut [i8], rng: &mut R) {
-        self.0.apply(v, h, rng).expect("lengths checked by the caller");
-    }
+    blocking_kernel_methods!("majority");
     fn log_prob_unchecked(&self, v: &[i8], h: &[i8]) -> f64 {
         let mut lp = 0.0;
         crate::block::for_each_block_sum(self.fine(), self.factor(), v, |j, s| {
@@ -193,24 +200,7 @@ impl Decimation {
 }
 
 impl CoarseKernel for Decimation {
-    fn fine(&self) -> Lattice {
-        self.0.fine()
-    }
-    fn coarse(&self) -> Lattice {
-        self.0.coarse()
-    }
-    fn factor(&self) -> usize {
-        self.0.factor()
-    }
-    fn name(&self) -> String {
-        "decimation".into()
-    }
-    fn resized(&self, fine: Lattice) -> Result<Self> {
-        Decimation::new(fine, self.factor())
-    }
-    fn sample_unchecked<R: Rng + ?Sized>(&self, v: &[i8], h: &mut [i8], rng: &mut R) {
-        self.0.apply(v, h, rng).expect("lengths checked by the caller");
-    }
+    blocking_kernel_methods!("decimation");
     fn log_prob_unchecked(&self, v: &[i8], h: &[i8]) -> f64 {
         let mut kept = vec![0i8; h.len()];
         let mut rng = block_rng(0, 0, 0); // decimation draws nothing
@@ -444,10 +434,10 @@ mod tests {
     fn majority_through_the_trait_reproduces_block() {
         let lat = Lattice::square(8).unwrap();
         let mut rng = chain_rng(2, 0);
-        let data = random_spins(64 * 30, &mut rng);
+        let data = Configurations::new(lat, random_spins(64 * 30, &mut rng)).unwrap();
         let maj = Majority::new(lat, 2).unwrap();
         let a = coarse_grain_levels(&data, &maj, 2, 9).unwrap();
-        let b = crate::block::coarse_grain_all(&data, lat, BlockRule::Majority, 2, 2, 9).unwrap();
+        let b = crate::block::coarse_grain_all(&data, BlockRule::Majority, 2, 2, 9).unwrap();
         assert_eq!(a, b);
         assert!(coarse_grain_levels(&data, &maj, 3, 9).is_err());
     }
