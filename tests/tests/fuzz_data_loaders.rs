@@ -73,7 +73,7 @@ fn valid_npys() -> Vec<Vec<u8>> {
 
 fn valid_sidecars() -> Vec<Vec<u8>> {
     let lat = Lattice::square(4).unwrap();
-    let est = sidecar::EstimateRecord { mean: -1.2, stderr: 0.01 };
+    let est = sidecar::EstimateRecord { mean: Some(-1.2), stderr: Some(0.01) };
     let mut s = Sidecar::new(
         lat,
         100,
@@ -85,10 +85,10 @@ fn valid_sidecars() -> Vec<Vec<u8>> {
             thin: SweepsRecord { requested: "auto".into(), sweeps: 3 },
             autocorrelation: Some(Autocorrelation {
                 unit: "sweeps".into(),
-                energy: 1.4,
-                energy_stderr: 0.1,
-                abs_magnetization: 2.0,
-                abs_magnetization_stderr: 0.2,
+                energy: Some(1.4),
+                energy_stderr: Some(0.1),
+                abs_magnetization: Some(2.0),
+                abs_magnetization_stderr: None,
             }),
             observables: Some(ObservableEstimates {
                 energy_per_site: est,
@@ -96,7 +96,7 @@ fn valid_sidecars() -> Vec<Vec<u8>> {
                 magnetization_sq: est,
                 specific_heat_per_site: est,
                 susceptibility_per_site: est,
-                binder_cumulant: sidecar::EstimateRecord { mean: f64::NAN, stderr: f64::NAN },
+                binder_cumulant: sidecar::EstimateRecord { mean: None, stderr: None },
             }),
             error_bars_unavailable: None,
             susceptibility_convention: "chi = N (<m^2> - <|m|>^2)".into(),
