@@ -200,31 +200,37 @@ fn recommended(persistent: bool, cd_k: Option<usize>, hidden: Units, seed: u64) 
 // linear decay of the rate removes the mini-batch noise that caused it. Measured values with
 // these seeds are in the comments; `examples/kl_floor.rs held-out` prints the whole grid.
 
+/// Trains `config` on `n` spins at coupling `k` (data drawn with `data_seed`) and requires the
+/// exact KL to end below 3× the finite-sample floor and, with `min_start`, to start above it.
+fn assert_reaches_floor(
+    label: &str,
+    (n, k): (usize, f64),
+    data_seed: u64,
+    hidden: Units,
+    config: TrainConfig,
+    min_start: Option<f64>,
+) {
+    let (kl_start, kl_end) = kl_of_training(n, k, data_seed, hidden, config);
+    let floor = floor(n, 20_000);
+    eprintln!("ring N={n} K={k}, {label}: KL {kl_start:.4} -> {kl_end:.4}, floor {floor:.4}");
+    if let Some(min_start) = min_start {
+        assert!(kl_start > min_start, "the initial model should be far from the ring: {kl_start}");
+    }
+    assert!(kl_end < 3.0 * floor, "KL {kl_end}");
+}
+
 #[test]
 fn cd1_defaults_reach_the_finite_sample_floor() {
     // n = 12, K = 1.2 (ξ ≈ 5 sites): 0.0039 nats against a floor of 0.0042.
-    let (n, k) = (12, 1.2);
-    let (kl_start, kl_end) = kl_of_training(n, k, 23, Units::Spin, recommended(false, None, Units::Spin, 5));
-    eprintln!(
-        "ring N={n} K={k}, CD-1 defaults: KL {kl_start:.4} -> {kl_end:.4}, floor {:.4}",
-        floor(n, 20_000)
-    );
-    assert!(kl_start > 1.0, "the initial model should be far from the ring: {kl_start}");
-    assert!(kl_end < 3.0 * floor(n, 20_000), "KL {kl_end}");
+    let config = recommended(false, None, Units::Spin, 5);
+    assert_reaches_floor("CD-1 defaults", (12, 1.2), 23, Units::Spin, config, Some(1.0));
 }
 
 #[test]
 fn cdk_defaults_reach_the_finite_sample_floor() {
     // CD-10, n = 10, K = 1.2: 0.0026 nats against a floor of 0.0030.
-    let (n, k) = (10, 1.2);
-    let (kl_start, kl_end) =
-        kl_of_training(n, k, 21, Units::Spin, recommended(false, Some(10), Units::Spin, 5));
-    eprintln!(
-        "ring N={n} K={k}, CD-10 defaults: KL {kl_start:.4} -> {kl_end:.4}, floor {:.4}",
-        floor(n, 20_000)
-    );
-    assert!(kl_start > 0.5, "the initial model should be far from the ring: {kl_start}");
-    assert!(kl_end < 3.0 * floor(n, 20_000), "KL {kl_end}");
+    let config = recommended(false, Some(10), Units::Spin, 5);
+    assert_reaches_floor("CD-10 defaults", (10, 1.2), 21, Units::Spin, config, Some(0.5));
 }
 
 #[test]
@@ -232,24 +238,16 @@ fn pcd_defaults_reach_the_finite_sample_floor() {
     // Issue 10: with CD's learning rate and the switch to momentum 0.9, PCD diverged (KL 2-5
     // nats on n = 14, K = 0.8). With its defaults (rate 0.01 decaying to zero, momentum 0.5, five
     // Gibbs steps per update): n = 16, K = 0.8: 0.0062 nats against a floor of 0.0072.
-    let (n, k) = (16, 0.8);
-    let (kl_start, kl_end) = kl_of_training(n, k, 27, Units::Spin, recommended(true, None, Units::Spin, 5));
-    eprintln!(
-        "ring N={n} K={k}, PCD defaults: KL {kl_start:.4} -> {kl_end:.4}, floor {:.4}",
-        floor(n, 20_000)
-    );
-    assert!(kl_start > 1.0, "the initial model should be far from the ring: {kl_start}");
-    assert!(kl_end < 3.0 * floor(n, 20_000), "KL {kl_end}");
+    let config = recommended(true, None, Units::Spin, 5);
+    assert_reaches_floor("PCD defaults", (16, 0.8), 27, Units::Spin, config, Some(1.0));
 }
 
 #[test]
 fn pcd_defaults_with_binary_hidden_units_reach_the_finite_sample_floor() {
     // n = 12, K = 0.8, 0/1 hidden units (rate 0.03, ten Gibbs steps): 0.0035 nats against a floor
     // of 0.0042 (0.0057 with one step).
-    let (n, k) = (12, 0.8);
-    let (_, kl_end) = kl_of_training(n, k, 23, Units::Binary, recommended(true, None, Units::Binary, 5));
-    eprintln!("ring N={n} K={k}, PCD defaults, binary hidden: KL {kl_end:.4}, floor {:.4}", floor(n, 20_000));
-    assert!(kl_end < 3.0 * floor(n, 20_000), "KL {kl_end}");
+    let config = recommended(true, None, Units::Binary, 5);
+    assert_reaches_floor("PCD defaults, binary hidden", (12, 0.8), 23, Units::Binary, config, None);
 }
 
 // Strongly coupled rings (K = 1.2: ξ ≈ 5.5 sites, so a ring of 11-15 spins is nearly ordered)
@@ -260,43 +258,23 @@ fn pcd_defaults_with_binary_hidden_units_reach_the_finite_sample_floor() {
 #[test]
 fn pcd_defaults_with_binary_hidden_units_reach_the_floor_at_strong_coupling() {
     // 0.0114 nats against a floor of 0.0049 (2.3×).
-    let (n, k) = (13, 1.2);
-    let (kl_start, kl_end) =
-        kl_of_training(n, k, 33, Units::Binary, recommended(true, None, Units::Binary, 5));
-    eprintln!(
-        "ring N={n} K={k}, PCD defaults, binary hidden: KL {kl_start:.4} -> {kl_end:.4}, floor {:.4}",
-        floor(n, 20_000)
-    );
-    assert!(kl_start > 1.0, "the initial model should be far from the ring: {kl_start}");
-    assert!(kl_end < 3.0 * floor(n, 20_000), "KL {kl_end}");
+    let config = recommended(true, None, Units::Binary, 5);
+    assert_reaches_floor("PCD defaults, binary hidden", (13, 1.2), 33, Units::Binary, config, Some(1.0));
 }
 
 #[test]
 fn pcd_defaults_reach_the_floor_at_strong_coupling() {
     // Five Gibbs steps, rate 0.01: 0.0067 nats against a floor of 0.0064.
-    let (n, k) = (15, 1.2);
-    let (kl_start, kl_end) = kl_of_training(n, k, 35, Units::Spin, recommended(true, None, Units::Spin, 5));
-    eprintln!(
-        "ring N={n} K={k}, PCD defaults: KL {kl_start:.4} -> {kl_end:.4}, floor {:.4}",
-        floor(n, 20_000)
-    );
-    assert!(kl_start > 1.0, "the initial model should be far from the ring: {kl_start}");
-    assert!(kl_end < 3.0 * floor(n, 20_000), "KL {kl_end}");
+    let config = recommended(true, None, Units::Spin, 5);
+    assert_reaches_floor("PCD defaults", (15, 1.2), 35, Units::Spin, config, Some(1.0));
 }
 
 #[test]
 fn cd1_defaults_with_binary_hidden_units_reach_the_floor_at_strong_coupling() {
     // Rate 0.05 (Hinton's 0.1 reached 3.2× on the 12-spin ring at K = 1.2): 0.0043 nats against a
     // floor of 0.0036.
-    let (n, k) = (11, 1.2);
-    let (kl_start, kl_end) =
-        kl_of_training(n, k, 31, Units::Binary, recommended(false, None, Units::Binary, 5));
-    eprintln!(
-        "ring N={n} K={k}, CD-1 defaults, binary hidden: KL {kl_start:.4} -> {kl_end:.4}, floor {:.4}",
-        floor(n, 20_000)
-    );
-    assert!(kl_start > 0.5, "the initial model should be far from the ring: {kl_start}");
-    assert!(kl_end < 3.0 * floor(n, 20_000), "KL {kl_end}");
+    let config = recommended(false, None, Units::Binary, 5);
+    assert_reaches_floor("CD-1 defaults, binary hidden", (11, 1.2), 31, Units::Binary, config, Some(0.5));
 }
 
 /// Every mode whose defaults depend on the unit type, on held-out rings of 11, 13 and 15 spins
