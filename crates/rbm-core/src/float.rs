@@ -345,6 +345,22 @@ fn activate_sample_f32<const SPIN: bool>(
     }
 }
 
+/// `Σ_i term(x_i)` over 16 fixed `f32` lanes, the lanes and the tail added in `f64` (the same
+/// sum at every vector width), to be inlined into a `vectorized` context.
+#[inline(always)]
+fn lane_sum_f32(x: &[f32], term: impl Fn(f32) -> f32) -> f64 {
+    const LANES: usize = 16;
+    let mut lanes = [0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail: f64 = chunks.remainder().iter().map(|&x| f64::from(term(x))).sum();
+    for xs in chunks {
+        for l in 0..LANES {
+            lanes[l] += term(xs[l]);
+        }
+    }
+    lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail
+}
+
 /// [`Float::sum_log_partition_ratio`] for `f32`, to be inlined into a `vectorized` context.
 #[inline(always)]
 fn sum_log_partition_ratio_f32(units: crate::Units, x: &[f32], b0: f64, b1: f64) -> f64 {
@@ -362,16 +378,7 @@ fn sum_log_partition_ratio_f32(units: crate::Units, x: &[f32], b0: f64, b1: f64)
         db * (alpha * x + beta * a) + (l1 - l0)
     }
     let c = (alpha, beta, db, g0, g1);
-    const LANES: usize = 16;
-    let mut lanes = [0f32; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let tail: f64 = chunks.remainder().iter().map(|&x| f64::from(term(x, c))).sum();
-    for xs in chunks {
-        for l in 0..LANES {
-            lanes[l] += term(xs[l], c);
-        }
-    }
-    lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail
+    lane_sum_f32(x, |x| term(x, c))
 }
 
 /// [`Float::sum_log_partition`] for `f32`, to be inlined into a `vectorized` context.
@@ -387,16 +394,7 @@ fn sum_log_partition_f32(units: crate::Units, x: &[f32]) -> f64 {
         alpha * x + beta * a + ln_1p_unit_f32(exp_f32_fast(-gamma * a))
     }
     let c = (alpha, beta, gamma);
-    const LANES: usize = 16;
-    let mut lanes = [0f32; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let tail: f64 = chunks.remainder().iter().map(|&x| f64::from(term(x, c))).sum();
-    for xs in chunks {
-        for l in 0..LANES {
-            lanes[l] += term(xs[l], c);
-        }
-    }
-    lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail
+    lane_sum_f32(x, |x| term(x, c))
 }
 
 /// `Σ_i x_i d_i` in `f64` over 8 fixed lanes (the same sum at every vector width).
