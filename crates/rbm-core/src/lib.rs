@@ -43,6 +43,7 @@ pub mod float;
 pub mod format;
 pub mod greedy;
 mod kernel;
+mod lut;
 pub mod monitor;
 pub mod rbm;
 mod rng_state;
