@@ -307,8 +307,11 @@ pub fn read_values(path: &Path, allowed: &[i8]) -> Result<SpinData> {
     if a.shape.contains(&0) {
         bail!("{}: the data set is empty (shape {:?})", path.display(), a.shape);
     }
-    if let Some((i, &x)) = a.values.iter().enumerate().find(|(_, x)| !allowed.contains(x)) {
-        bail!("{}: value {x} at flat index {i} is not one of {allowed:?}", path.display());
+    // The values are -1, 0 or 1 (`read_units`): look for each one that is not allowed.
+    for x in [-1i8, 0, 1].into_iter().filter(|x| !allowed.contains(x)) {
+        if let Some(i) = a.values.iter().position(|&v| v == x) {
+            bail!("{}: value {x} at flat index {i} is not one of {allowed:?}", path.display());
+        }
     }
     Ok(SpinData { shape: a.shape, values: a.values })
 }

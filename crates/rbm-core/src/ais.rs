@@ -17,8 +17,10 @@
 //!
 //! The error estimate is the delta-method standard error of `ln mean(w)`,
 //! `stderr = sd(w) / (√M · mean(w))` over the `M` chains (reliable only when the effective
-//! sample size `(Σw)²/Σw²` is not tiny; it is reported). All chains run as one batch with one
-//! generator, so results are reproducible for a seed whatever the number of threads.
+//! sample size `(Σw)²/Σw²` is not tiny; it is reported). From 32 chains on, the chains run as
+//! two halves in parallel, each a batch with its own generator (the seed's stream and the same
+//! stream jumped by 2^128); the split depends on the number of chains only, so results are
+//! reproducible for a seed whatever the number of threads.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::SeedableRng;
@@ -26,6 +28,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::rbm::activate;
+
+/// Chains from which AIS runs as two halves in parallel.
+const PARALLEL_MIN_CHAINS: usize = 32;
 use crate::{Error, Float, Rbm, Result, Units};
 
 /// How the inverse temperatures `β_k` are spaced.
@@ -155,58 +160,30 @@ impl<F: Float> Rbm<F> {
             }
             None => Array1::zeros(nv),
         };
-        let (vu, hu) = (self.visible_units, self.hidden_units);
+        let vu = self.visible_units;
         let log_z_base = base.iter().map(|&a| vu.log_partition(a)).sum::<f64>() + nh as f64 * 2f64.ln();
 
         let m = config.chains;
         let betas = config.schedule.betas(config.steps);
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
         let base_f: Array1<F> = base.mapv(F::from_f64);
         let bias_diff: Array1<f64> = &self.visible_bias.mapv(|x| x.to_f64()) - &base;
-
-        // Exact samples of the base model.
-        let mut v = Array2::<F>::zeros((m, nv));
-        let mut vfield = Array2::<F>::zeros((m, nv));
-        for mut row in vfield.rows_mut() {
-            row.assign(&base_f);
-        }
-        let mut uniforms = vec![F::zero(); m * nv.max(nh)];
-        activate(vu, vfield.view_mut(), Some(v.view_mut()), &mut uniforms, &mut rng);
-
-        let mut x = Array2::<F>::zeros((m, nh)); // b + vW
-        let mut hfield = Array2::<F>::zeros((m, nh));
-        let mut h = Array2::<F>::zeros((m, nh));
-        let mut log_w = vec![0.0f64; m];
         let bias_diff = bias_diff.as_slice().expect("standard layout");
-        for k in 1..=config.steps {
-            let (b0, b1) = (betas[k - 1], betas[k]);
-            // Weight update at the current state: ln f_{β_k}(v) - ln f_{β_{k-1}}(v).
-            self.hidden_field_into_unchecked(v.view(), x.view_mut());
-            for ((lw, vr), xr) in log_w.iter_mut().zip(v.rows()).zip(x.rows()) {
-                let (vr, xr) =
-                    (vr.as_slice().expect("standard layout"), xr.as_slice().expect("standard layout"));
-                let lin = crate::kernel::vectorized(
-                    #[inline(always)]
-                    || crate::float::dot_f64_lanes(vr, bias_diff),
-                );
-                *lw += (b1 - b0) * lin + F::sum_log_partition_ratio(hu, xr, b0, b1);
-            }
-            if k == config.steps {
-                break;
-            }
-            // One Gibbs step leaving f_{β_k} invariant, the model at β_k with visible bias
-            // (1-β) a_A + β a_B: hidden fields β x (x is already at hand), visible fields
-            // (1-β) a_A + β (a_B + h Wᵀ). No scaled copy of the model.
-            let bf = F::from_f64(b1);
-            let one_minus = F::from_f64(1.0 - b1);
-            ndarray::Zip::from(&mut hfield).and(&x).for_each(|f, &x| *f = bf * x);
-            activate(hu, hfield.view_mut(), Some(h.view_mut()), &mut uniforms, &mut rng);
-            self.visible_field_into_unchecked(h.view(), vfield.view_mut());
-            for mut row in vfield.rows_mut() {
-                ndarray::Zip::from(&mut row).and(&base_f).for_each(|f, &a0| *f = one_minus * a0 + bf * *f);
-            }
-            activate(vu, vfield.view_mut(), Some(v.view_mut()), &mut uniforms, &mut rng);
-        }
+        // Two halves of the chains, each with its own generator (the second one the first's
+        // stream jumped by 2^128), run in parallel; the split depends on `chains` only.
+        let rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
+        let log_w = if m >= PARALLEL_MIN_CHAINS {
+            let mut rng1 = rng.clone();
+            rng1.jump();
+            let half = m / 2;
+            let (mut a, b) = rayon::join(
+                || self.ais_chains(half, &base_f, bias_diff, &betas, rng),
+                || self.ais_chains(m - half, &base_f, bias_diff, &betas, rng1),
+            );
+            a.extend(b);
+            a
+        } else {
+            self.ais_chains(m, &base_f, bias_diff, &betas, rng)
+        };
 
         let max = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         if !max.is_finite() {
@@ -227,6 +204,64 @@ impl<F: Float> Rbm<F> {
             log_z_base,
             effective_sample_size: (mean * mf) * (mean * mf) / sum_sq,
         })
+    }
+
+    /// `m` AIS chains through the inverse temperatures `betas` with generator `rng`: their
+    /// log weights.
+    fn ais_chains(
+        &self,
+        m: usize,
+        base_f: &Array1<F>,
+        bias_diff: &[f64],
+        betas: &[f64],
+        mut rng: Xoshiro256PlusPlus,
+    ) -> Vec<f64> {
+        let (nv, nh) = self.weights.dim();
+        let (vu, hu) = (self.visible_units, self.hidden_units);
+        let steps = betas.len() - 1;
+        // Exact samples of the base model.
+        let mut v = Array2::<F>::zeros((m, nv));
+        let mut vfield = Array2::<F>::zeros((m, nv));
+        for mut row in vfield.rows_mut() {
+            row.assign(base_f);
+        }
+        let mut uniforms = vec![F::zero(); m * nv.max(nh)];
+        activate(vu, vfield.view_mut(), Some(v.view_mut()), &mut uniforms, &mut rng);
+
+        let mut x = Array2::<F>::zeros((m, nh)); // b + vW
+        let mut hfield = Array2::<F>::zeros((m, nh));
+        let mut h = Array2::<F>::zeros((m, nh));
+        let mut log_w = vec![0.0f64; m];
+        for k in 1..=steps {
+            let (b0, b1) = (betas[k - 1], betas[k]);
+            // Weight update at the current state: ln f_{β_k}(v) - ln f_{β_{k-1}}(v).
+            self.hidden_field_into_unchecked(v.view(), x.view_mut());
+            for ((lw, vr), xr) in log_w.iter_mut().zip(v.rows()).zip(x.rows()) {
+                let (vr, xr) =
+                    (vr.as_slice().expect("standard layout"), xr.as_slice().expect("standard layout"));
+                let lin = crate::kernel::vectorized(
+                    #[inline(always)]
+                    || crate::float::dot_f64_lanes(vr, bias_diff),
+                );
+                *lw += (b1 - b0) * lin + F::sum_log_partition_ratio(hu, xr, b0, b1);
+            }
+            if k == steps {
+                break;
+            }
+            // One Gibbs step leaving f_{β_k} invariant, the model at β_k with visible bias
+            // (1-β) a_A + β a_B: hidden fields β x (x is already at hand), visible fields
+            // (1-β) a_A + β (a_B + h Wᵀ). No scaled copy of the model.
+            let bf = F::from_f64(b1);
+            let one_minus = F::from_f64(1.0 - b1);
+            ndarray::Zip::from(&mut hfield).and(&x).for_each(|f, &x| *f = bf * x);
+            activate(hu, hfield.view_mut(), Some(h.view_mut()), &mut uniforms, &mut rng);
+            self.visible_field_into_unchecked(h.view(), vfield.view_mut());
+            for mut row in vfield.rows_mut() {
+                ndarray::Zip::from(&mut row).and(base_f).for_each(|f, &a0| *f = one_minus * a0 + bf * *f);
+            }
+            activate(vu, vfield.view_mut(), Some(v.view_mut()), &mut uniforms, &mut rng);
+        }
+        log_w
     }
 }
 

@@ -30,17 +30,18 @@ use pulp::{Simd, WithSimd};
 use crate::{Float, Units};
 
 /// Output columns per tile.
-pub(crate) const TILE: usize = 32;
+pub(crate) const TILE: usize = 16;
 /// Groups of four rows of `B` per table block (32 groups of 16 entries of [`TILE`] `f32` are
 /// 128 KiB).
-pub(crate) const GROUPS: usize = 16;
+pub(crate) const GROUPS: usize = 32;
 
 /// Rows below which the tables cost more than they save (building them costs as much as about
 /// four rows of look-ups).
 pub(crate) const MIN_ROWS: usize = 16;
 
 /// A matrix of two-valued entries, one bit per entry (`1` for the upper value), rows padded to
-/// whole 64-bit words.
+/// whole 64-bit words; and the same bits as one byte per group of four columns, the form the
+/// kernel reads (made once, when packing).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Bits {
     rows: usize,
@@ -48,6 +49,7 @@ pub(crate) struct Bits {
     words: usize,
     data: Vec<u64>,
     signed: bool,
+    nibbles: Vec<u8>,
 }
 
 impl Bits {
@@ -81,6 +83,15 @@ impl Bits {
     /// Packs the rows of `x` (entries the lower or upper value of `units`); `false` (and the
     /// contents unspecified) if some entry is neither.
     pub(crate) fn pack<F: Float>(&mut self, x: ArrayView2<F>, units: Units) -> bool {
+        let ok = self.pack_words(x, units);
+        if ok {
+            self.fill_nibbles();
+        }
+        ok
+    }
+
+    /// [`Bits::pack`] without the bytes per group.
+    fn pack_words<F: Float>(&mut self, x: ArrayView2<F>, units: Units) -> bool {
         let (lo, hi) = (units.lower::<F>(), units.upper::<F>());
         self.reset(x.nrows(), x.ncols(), units);
         let words = self.words.max(1);
@@ -107,7 +118,7 @@ impl Bits {
     /// are packed, then transposed 64 × 64 bits at a time.
     pub(crate) fn pack_transposed<F: Float>(&mut self, x: ArrayView2<F>, units: Units) -> bool {
         let mut rows = Bits::default();
-        if !rows.pack(x, units) {
+        if !rows.pack_words(x, units) {
             return false;
         }
         self.reset(x.ncols(), x.nrows(), units);
@@ -128,16 +139,38 @@ impl Bits {
                 }
             }
         }
+        self.fill_nibbles();
         true
     }
 
-    /// The same matrix restricted to rows `range` (a copy).
+    /// The 4-bit groups of every row (columns `4q .. 4q + 4` of row `r` at `r ⌈k/4⌉ + q`,
+    /// lowest column in the lowest bit).
+    fn fill_nibbles(&mut self) {
+        let groups = self.cols.div_ceil(4);
+        self.nibbles.clear();
+        self.nibbles.resize(self.rows * groups, 0);
+        if groups == 0 {
+            return;
+        }
+        for (words, dst) in self.data.chunks_exact(self.words).zip(self.nibbles.chunks_exact_mut(groups)) {
+            for (&w, dst) in words.iter().zip(dst.chunks_mut(16)) {
+                let bytes = w.to_le_bytes();
+                let mut all = [0u8; 16];
+                for (j, x) in all.iter_mut().enumerate() {
+                    *x = (bytes[j / 2] >> (4 * (j % 2))) & 15;
+                }
+                dst.copy_from_slice(&all[..dst.len()]);
+            }
+        }
+    }
+
+    /// The rows `range` of the matrix.
     pub(crate) fn row_range(&self, range: std::ops::Range<usize>) -> BitsView<'_> {
+        let groups = self.cols.div_ceil(4);
         BitsView {
             rows: range.len(),
             cols: self.cols,
-            words: self.words,
-            data: &self.data[range.start * self.words..range.end * self.words],
+            nibbles: &self.nibbles[range.start * groups..range.end * groups],
             signed: self.signed,
         }
     }
@@ -203,27 +236,9 @@ fn transpose64(a: &mut [u64; 64]) {
 pub struct BitsView<'a> {
     rows: usize,
     cols: usize,
-    words: usize,
-    data: &'a [u64],
+    /// One byte per group of four columns, row-major (`rows × ⌈cols/4⌉`).
+    nibbles: &'a [u8],
     signed: bool,
-}
-
-impl BitsView<'_> {
-    /// The 4-bit groups of every row (columns `4q .. 4q + 4` of row `r` at `r ⌈k/4⌉ + q`,
-    /// lowest column in the lowest bit) into `out`.
-    fn nibbles_into(&self, out: &mut Vec<u8>) {
-        let groups = self.cols.div_ceil(4);
-        out.clear();
-        out.resize(self.rows * groups, 0);
-        if groups == 0 {
-            return;
-        }
-        for (words, dst) in self.data.chunks_exact(self.words).zip(out.chunks_exact_mut(groups)) {
-            for (q, d) in dst.iter_mut().enumerate() {
-                *d = ((words[q / 16] >> (4 * (q % 16))) & 15) as u8;
-            }
-        }
-    }
 }
 
 /// The right factor `B` (`k × n`) of a product: a matrix, or the transpose of one.
@@ -282,8 +297,8 @@ impl<F> OwnedRight<F> {
 }
 
 thread_local! {
-    /// Tables and row groups of [`add_product_f32`], kept per thread.
-    static SCRATCH: RefCell<(Vec<f32>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// The tables of [`add_product_f32`], kept per thread.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `out ← β out + A B` with `A` two-valued (`a`, `m × k`) and `B` (`k × n`), by table
@@ -315,10 +330,12 @@ pub(crate) fn add_product_f32(a: BitsView<'_>, b: Right<'_, f32>, beta: f32, mut
         return;
     }
     SCRATCH.with(|t| {
-        let (tables, nibbles) = &mut *t.borrow_mut();
-        tables.resize(GROUPS * 16 * TILE, 0.0);
-        a.nibbles_into(nibbles);
-        pulp::Arch::new().dispatch(Kernel { a, b, beta, out: out.view_mut(), tables, nibbles });
+        let tables = &mut *t.borrow_mut();
+        // Tables start on a cache line, so that every entry spans whole lines.
+        tables.resize(GROUPS * 16 * TILE + 16, 0.0);
+        let skip = tables.as_ptr().align_offset(64).min(16);
+        let tables = &mut tables[skip..skip + GROUPS * 16 * TILE];
+        pulp::Arch::new().dispatch(Kernel { a, b, beta, out: out.view_mut(), tables });
     });
 }
 
@@ -372,8 +389,6 @@ struct Kernel<'a, 'r, 'b> {
     beta: f32,
     out: ArrayViewMut2<'b, f32>,
     tables: &'b mut [f32],
-    /// The 4-bit groups of every row of `a`, row-major (`a.rows × ⌈k/4⌉`).
-    nibbles: &'b [u8],
 }
 
 impl WithSimd for Kernel<'_, '_, '_> {
@@ -395,7 +410,8 @@ impl Kernel<'_, '_, '_> {
     /// The kernel with `V` vectors of `S` per tile (`V · S::F32_LANES = TILE`).
     #[inline(always)]
     fn run<S: Simd, const V: usize>(self, simd: S) {
-        let Kernel { a, b, beta, mut out, tables, nibbles } = self;
+        let Kernel { a, b, beta, mut out, tables } = self;
+        let nibbles = a.nibbles;
         let _ = &mut out;
         let lanes = S::F32_LANES;
         assert_eq!(V * lanes, TILE, "lut: tile of whole vectors");

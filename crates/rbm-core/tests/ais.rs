@@ -75,3 +75,18 @@ fn schedules_run_from_zero_to_one() {
         assert!(b.windows(2).all(|w| w[1] > w[0]));
     }
 }
+
+/// The chains run as two halves in parallel; the estimate is the same bytes on 1 and 2 threads
+/// (f32, large enough for the products to be split and done by table look-up).
+#[test]
+fn ais_does_not_depend_on_the_number_of_threads() {
+    let rbm = model(256, 64, Units::Spin, Units::Binary, 0.1, 11).to_f32();
+    let config = AisConfig { chains: 64, steps: 50, schedule: BetaSchedule::Linear, seed: 3 };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| rbm.ais_log_partition(None, &config).unwrap())
+    };
+    let (a, b) = (run(1), run(2));
+    assert_eq!(a.log_z.to_bits(), b.log_z.to_bits());
+    assert_eq!(a.stderr.to_bits(), b.stderr.to_bits());
+}

@@ -295,6 +295,14 @@ fn parse_descr(descr: &str) -> Result<(Dtype, bool)> {
 }
 
 fn decode(chunk: &[u8], dtype: Dtype, big: bool, first_index: usize, out: &mut Vec<i8>) -> Result<()> {
+    if dtype == Dtype::Int(1) {
+        // The format `sample` writes: one pass to check (-1, 0, 1 are 255, 0, 1), one to copy.
+        if let Some(k) = chunk.iter().position(|&b| b.wrapping_add(1) > 2) {
+            return Err(Error::NotAUnitValue { index: first_index + k, value: f64::from(chunk[k] as i8) });
+        }
+        out.extend(chunk.iter().map(|&b| b as i8));
+        return Ok(());
+    }
     let size = dtype.size();
     for (k, e) in chunk.chunks_exact(size).enumerate() {
         let mut b = [0u8; 8];
