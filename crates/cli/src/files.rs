@@ -293,8 +293,7 @@ pub fn read_configurations(path: &Path) -> Result<Configurations> {
     io::configurations_from_units(units).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
-/// Read a `.npy` data set whose values all lie in `allowed` (e.g. `[-1, 1]` or `[0, 1]`, or both),
-/// of shape `(samples, sites...)` with at least one sample and one site.
+/// Read a `.npy` data set of shape `(samples, sites...)`, at least one of each, whose values all lie in `allowed`.
 pub fn read_values(path: &Path, allowed: &[i8]) -> Result<SpinData> {
     let a = read_units(path)?;
     if a.shape.len() < 2 {
@@ -307,11 +306,9 @@ pub fn read_values(path: &Path, allowed: &[i8]) -> Result<SpinData> {
     if a.shape.contains(&0) {
         bail!("{}: the data set is empty (shape {:?})", path.display(), a.shape);
     }
-    // The values are -1, 0 or 1 (`read_units`): look for each one that is not allowed.
     for x in [-1i8, 0, 1].into_iter().filter(|x| !allowed.contains(x)) {
-        if let Some(i) = a.values.iter().position(|&v| v == x) {
-            bail!("{}: value {x} at flat index {i} is not one of {allowed:?}", path.display());
-        }
+        let Some(i) = a.values.iter().position(|&v| v == x) else { continue };
+        bail!("{}: value {x} at flat index {i} is not one of {allowed:?}", path.display());
     }
     Ok(SpinData { shape: a.shape, values: a.values })
 }

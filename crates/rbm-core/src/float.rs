@@ -17,37 +17,10 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub(crate) mod sealed {
-    use crate::lut::{BitsView, Right};
-    use ndarray::ArrayViewMut2;
-
-    /// Seals [`Float`](super::Float), and carries the crate's type-specific kernels.
-    pub trait Sealed: Sized {
-        /// Whether [`Sealed::lut_add_product`] does the product.
-        const HAS_LUT: bool;
-        /// `out ← β out + A B` by table look-up ([`crate::lut`]); `false` (nothing done)
-        /// where the type keeps the general product.
-        fn lut_add_product(a: BitsView<'_>, b: Right<'_, Self>, beta: Self, out: ArrayViewMut2<Self>)
-            -> bool;
-    }
-    impl Sealed for f32 {
-        const HAS_LUT: bool = true;
-        fn lut_add_product(
-            a: BitsView<'_>,
-            b: Right<'_, Self>,
-            beta: Self,
-            out: ArrayViewMut2<Self>,
-        ) -> bool {
-            crate::lut::add_product_f32(a, b, beta, out);
-            true
-        }
-    }
-    impl Sealed for f64 {
-        const HAS_LUT: bool = false;
-        fn lut_add_product(_: BitsView<'_>, _: Right<'_, Self>, _: Self, _: ArrayViewMut2<Self>) -> bool {
-            false
-        }
-    }
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
 }
 
 /// A floating-point scalar an [`Rbm`](crate::Rbm) can use: `f32` or `f64`.

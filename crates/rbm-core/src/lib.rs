@@ -43,7 +43,6 @@ pub mod float;
 pub mod format;
 pub mod greedy;
 mod kernel;
-mod lut;
 pub mod monitor;
 pub mod rbm;
 mod rng_state;

@@ -33,7 +33,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::{kernel, lut, Error, Float, Result, Units};
+use crate::{kernel, Error, Float, Result, Units};
 
 /// A restricted Boltzmann machine with the ML sign convention
 /// `E(v, h) = -vᵀWh - aᵀv - bᵀh` (see the [module docs](self)).
@@ -411,18 +411,12 @@ impl<F: Float> Rbm<F> {
         let work = v.nrows() * self.n_visible() * self.n_hidden();
         let (samples, uniforms) = split_act(act, out.dim());
         let len = out.ncols();
-        let bits = lut::Bits::packed(v, self.visible_units);
         kernel::for_blocks((out, samples), Axis(1), len, work, |cols, (mut out, samples)| {
             let b = self.hidden_bias.slice(s![cols.clone()]);
             for mut row in out.rows_mut() {
                 row.assign(&b);
             }
-            let w = self.weights.slice(s![.., cols.clone()]);
-            if !bits.as_ref().is_some_and(|bits| {
-                lut::add_product(bits.view(), lut::Right::Plain(w), F::one(), out.view_mut())
-            }) {
-                general_mat_mul(F::one(), &v, &w, F::one(), &mut out);
-            }
+            general_mat_mul(F::one(), &v, &self.weights.slice(s![.., cols.clone()]), F::one(), &mut out);
             if let Some(u) = uniforms {
                 activate_block(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
             }
@@ -440,20 +434,12 @@ impl<F: Float> Rbm<F> {
         let work = h.nrows() * self.n_visible() * self.n_hidden();
         let (samples, uniforms) = split_act(act, out.dim());
         let len = out.ncols();
-        let bits = lut::Bits::packed(h, self.hidden_units);
         kernel::for_blocks((out, samples), Axis(1), len, work, |cols, (mut out, samples)| {
             let a = self.visible_bias.slice(s![cols.clone()]);
             for mut row in out.rows_mut() {
                 row.assign(&a);
             }
-            let w = self.weights.slice(s![cols.clone(), ..]);
-            let right = lut::Right::Transposed(w);
-            if !bits
-                .as_ref()
-                .is_some_and(|bits| lut::add_product(bits.view(), right, F::one(), out.view_mut()))
-            {
-                general_mat_mul(F::one(), &h, &w.t(), F::one(), &mut out);
-            }
+            general_mat_mul(F::one(), &h, &self.weights.slice(s![cols.clone(), ..]).t(), F::one(), &mut out);
             if let Some(u) = uniforms {
                 activate_block(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
             }

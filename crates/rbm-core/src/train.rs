@@ -42,7 +42,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::monitor::{mean_free_energy, pseudo_log_likelihood, reconstruction_error};
-use crate::{kernel, lut, validate_data, Error, Float, Rbm, Result, Units, MAX_EXACT_UNITS};
+use crate::{kernel, validate_data, Error, Float, Rbm, Result, Units, MAX_EXACT_UNITS};
 
 /// Most rows the per-epoch pseudo-log-likelihood of [`Trainer::monitor`] uses (see
 /// [`TrainConfig::monitor_samples`]).
@@ -942,22 +942,14 @@ impl<F: Float> Trainer<F> {
         let hh = scratch.hh.slice(s![..rows, ..]);
         let (l1, l2) = (F::from_f64(lr * self.config.l1), F::from_f64(lr * self.config.l2));
         let penalised = self.config.l1 > 0.0 || self.config.l2 > 0.0;
-        // The visible states are two-valued: the product by table look-up where it applies.
-        let bits = lut::Bits::packed_transposed(vv, model.visible_units());
         let parts = (
             (model.weights.view_mut(), self.velocity_weights.view_mut()),
             (model.visible_bias.view_mut(), self.velocity_visible.view_mut()),
         );
         let work = rows * nv * nh;
         kernel::for_blocks(parts, Axis(0), nv, work, |range, ((mut w, mut d), (a, da))| {
-            let bits = bits.as_ref().map(|b| b.row_range(range.clone()));
             let vv = vv.slice(s![.., range]);
-            // (`Bits` are only packed for types with a look-up kernel, so `add_product` runs.)
-            let done =
-                bits.is_some_and(|bits| lut::add_product(bits, lut::Right::Plain(hh), mu, d.view_mut()));
-            if !done {
-                general_mat_mul(F::one(), &vv.t(), &hh, mu, &mut d);
-            }
+            general_mat_mul(F::one(), &vv.t(), &hh, mu, &mut d);
             // Row blocks of W and its momentum are contiguous: one pass at the vector width.
             match (w.as_slice_mut(), d.as_slice_mut()) {
                 (Some(w), Some(d)) => kernel::vectorized(
