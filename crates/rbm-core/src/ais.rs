@@ -28,10 +28,10 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::rbm::activate;
+use crate::{Error, Float, Rbm, Result, Units};
 
 /// Chains from which AIS runs as two halves in parallel.
 const PARALLEL_MIN_CHAINS: usize = 32;
-use crate::{Error, Float, Rbm, Result, Units};
 
 /// How the inverse temperatures `β_k` are spaced.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -19,9 +19,10 @@
 //!   ([`GreedyState`]), or by the loop [`train_greedy`] ([`greedy`]).
 //!
 //! Reproducibility: everything random takes a seed or an `rng`; reproducible runs use
-//! `Xoshiro256PlusPlus`, random numbers are drawn sequentially from one generator, and
-//! parallel reductions are combined in a fixed order, so a seed gives the same result whatever
-//! the number of threads.
+//! `Xoshiro256PlusPlus`, random numbers are drawn sequentially from one generator (AIS runs
+//! two halves of its chains on two, the second the first jumped ahead, split by the number of
+//! chains only), and parallel reductions are combined in a fixed order, so a seed gives the
+//! same result whatever the number of threads.
 //!
 //! ```
 //! use ndarray::{array, Array1};
