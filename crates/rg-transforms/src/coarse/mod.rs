@@ -147,11 +147,10 @@ impl Majority {
     }
 }
 
-/// The methods of [`CoarseKernel`] that [`Majority`] and [`Decimation`] both delegate to their
-/// [`Blocking`]: lattices, factor, a stable name, resizing through `new`, and sampling, which
-/// draws exactly the coins [`Blocking::apply`] draws.
-macro_rules! blocking_kernel_methods {
-    ($name:literal) => {
+/// The geometry methods of [`CoarseKernel`] (lattices and factor), delegated to the wrapped
+/// `self.0` by [`Majority`], [`Decimation`] and [`BlockSpin`].
+macro_rules! delegated_geometry {
+    () => {
         fn fine(&self) -> Lattice {
             self.0.fine()
         }
@@ -161,6 +160,15 @@ macro_rules! blocking_kernel_methods {
         fn factor(&self) -> usize {
             self.0.factor()
         }
+    };
+}
+
+/// The methods of [`CoarseKernel`] that [`Majority`] and [`Decimation`] both delegate to their
+/// [`Blocking`]: lattices, factor, a stable name, resizing through `new`, and sampling, which
+/// draws exactly the coins [`Blocking::apply`] draws.
+macro_rules! blocking_kernel_methods {
+    ($name:literal) => {
+        delegated_geometry!();
         fn name(&self) -> String {
             $name.into()
         }
@@ -230,15 +238,7 @@ impl BlockSpin {
 }
 
 impl CoarseKernel for BlockSpin {
-    fn fine(&self) -> Lattice {
-        self.0.fine()
-    }
-    fn coarse(&self) -> Lattice {
-        self.0.coarse()
-    }
-    fn factor(&self) -> usize {
-        self.0.factor()
-    }
+    delegated_geometry!();
     fn name(&self) -> String {
         format!("block_spin:{}", self.lambda())
     }
