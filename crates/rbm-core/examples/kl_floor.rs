@@ -209,32 +209,17 @@ fn grid_table(samples: usize, epochs: usize) {
         _ => Units::Binary,
     };
     let persistent = env("G_CD").is_none();
-    let ns: Vec<usize> =
-        env("G_N").map_or(vec![10, 12, 14, 16], |s| s.split(',').map(|x| x.parse().unwrap()).collect());
-    let ks: Vec<f64> =
-        env("G_K").map_or(vec![0.5, 0.8, 1.2], |s| s.split(',').map(|x| x.parse().unwrap()).collect());
-    let seeds: Vec<u64> =
-        env("G_SEEDS").map_or(vec![5], |s| s.split(',').map(|x| x.parse().unwrap()).collect());
+    let ns: Vec<usize> = env_list("G_N", vec![10, 12, 14, 16]);
+    let ks: Vec<f64> = env_list("G_K", vec![0.5, 0.8, 1.2]);
+    let seeds: Vec<u64> = env_list("G_SEEDS", vec![5]);
     let mut base =
         TrainConfig { exact_max_units: 0, ..TrainConfig::recommended(units, persistent, epochs, 0) };
-    if let Some(x) = env("G_LR") {
-        base.learning_rate = x.parse().unwrap();
-    }
-    if let Some(x) = env("G_BATCH") {
-        base.batch_size = x.parse().unwrap();
-    }
-    if let Some(x) = env("G_CDK") {
-        base.cd_k = x.parse().unwrap();
-    }
-    if let Some(x) = env("G_MOM") {
-        base.momentum = x.parse().unwrap();
-    }
-    if let Some(x) = env("G_INIT") {
-        base.init_std = x.parse().unwrap();
-    }
-    if let Some(x) = env("G_L2") {
-        base.l2 = x.parse().unwrap();
-    }
+    env_set("G_LR", &mut base.learning_rate);
+    env_set("G_BATCH", &mut base.batch_size);
+    env_set("G_CDK", &mut base.cd_k);
+    env_set("G_MOM", &mut base.momentum);
+    env_set("G_INIT", &mut base.init_std);
+    env_set("G_L2", &mut base.l2);
     if env("G_CONST").is_some() {
         base.learning_rate_schedule = RateSchedule::Constant;
     }
@@ -278,4 +263,22 @@ fn main() {
         arg(3, 200.0) as usize,
         std::env::var("KL_FLOOR_EXACT").is_ok(),
     );
+}
+
+/// The comma-separated list in environment variable `name`, or `default`.
+fn env_list<T: std::str::FromStr>(name: &str, default: Vec<T>) -> Vec<T>
+where
+    T::Err: std::fmt::Debug,
+{
+    std::env::var(name).map_or(default, |s| s.split(',').map(|x| x.parse().unwrap()).collect())
+}
+
+/// Sets `field` to the value of environment variable `name`, if it is set.
+fn env_set<T: std::str::FromStr>(name: &str, field: &mut T)
+where
+    T::Err: std::fmt::Debug,
+{
+    if let Ok(x) = std::env::var(name) {
+        *field = x.parse().unwrap();
+    }
 }
