@@ -174,13 +174,27 @@ struct TrainSummary {
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let summary = train(&args, &Progress::new(args.quiet))?;
+    for l in &summary.layers {
+        if let (Some(c), Some(e)) = (&l.log_likelihood_ais, &l.log_likelihood_ais_estimate) {
+            if e.effective_sample_size < (c.chains as f64 / 10.0).max(4.0) {
+                eprintln!(
+                    "kadanoff: warning: layer {}: the AIS weights' effective sample size is {:.1} of {} chains, so the log-likelihood's standard error is not reliable; more --ais-steps make it so",
+                    l.index, e.effective_sample_size, c.chains
+                );
+            }
+        }
+    }
     if args.json {
         return crate::print_json(&serde_json::to_value(&summary)?);
     }
     let show = |x: Option<f64>| x.map_or("n/a".to_string(), |x| format!("{x:.5}"));
     for l in &summary.layers {
-        let ll = match (l.log_likelihood, l.log_likelihood_method) {
-            (Some(x), Some(m)) => format!("{x:.4} ({})", m.name()),
+        let ll = match (l.log_likelihood, l.log_likelihood_method, &l.log_likelihood_ais, &l.log_likelihood_ais_estimate) {
+            (Some(x), _, Some(c), Some(e)) => format!(
+                "{x:.4} ± {:.4} (ais: {} chains x {} steps, effective sample size {:.0}; biased high by an amount the error does not include, smaller with more steps)",
+                e.stderr, c.chains, c.steps, e.effective_sample_size
+            ),
+            (Some(x), Some(m), _, _) => format!("{x:.4} ({})", m.name()),
             _ => "n/a".into(),
         };
         let (r, p) = (show(l.reconstruction_error), show(l.pseudo_log_likelihood));

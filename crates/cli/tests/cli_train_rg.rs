@@ -350,3 +350,54 @@ fn rg_commands_print_exact_results() {
     assert!(lt > 1.0 && lt < 3.0, "lambda_t at level 1 = {lt}");
     assert!((m["exact"]["magnetic_eigenvalue"].as_f64().unwrap() - 3.668016).abs() < 1e-5);
 }
+
+#[test]
+fn train_reports_the_ais_run_behind_a_log_likelihood() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = kadanoff(
+        d,
+        &["sample", "--size", "6", "--samples", "400", "--seed", "3", "--out", "x.npy", "--quiet"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // 36 visible and 30 hidden units: too many to enumerate, so AIS.
+    let train = |chains: &str| {
+        let args = [
+            "train",
+            "--data",
+            "x.npy",
+            "--layers",
+            "30",
+            "--epochs",
+            "2",
+            "--ais-chains",
+            chains,
+            "--ais-steps",
+            "20",
+            "--seed",
+            "5",
+            "--out",
+            "m.safetensors",
+            "--force",
+            "--json",
+            "--quiet",
+        ];
+        json(&kadanoff(d, &args))
+    };
+    let v = train("8");
+    let layer = &v["layers"][0];
+    assert_eq!(layer["log_likelihood_method"], "ais");
+    assert_eq!(layer["log_likelihood_ais"]["chains"], 8);
+    assert_eq!(layer["log_likelihood_ais"]["steps"], 20);
+    let est = &layer["log_likelihood_ais_estimate"];
+    let ess = est["effective_sample_size"].as_f64().unwrap();
+    assert!((1.0..=8.0 + 1e-9).contains(&ess), "effective sample size {ess}");
+    assert_eq!(est["stderr"], layer["log_likelihood_stderr"]);
+    // log-likelihood = -(mean free energy) - ln Ẑ: ln Ẑ is reported, and finite.
+    assert!(est["log_z"].as_f64().unwrap().is_finite());
+
+    let v = train("0");
+    let layer = &v["layers"][0];
+    assert!(layer["log_likelihood"].is_null());
+    assert!(layer.get("log_likelihood_ais").is_none() && layer.get("log_likelihood_ais_estimate").is_none());
+}

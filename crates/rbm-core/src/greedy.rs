@@ -22,8 +22,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    validate_data, AisConfig, Dbn, EpochMetrics, Error, Float, LikelihoodMethod, Rbm, Result, TrainConfig,
-    Trainer, TrainerState, Units,
+    validate_data, AisConfig, AisEstimate, Dbn, EpochMetrics, Error, Float, LikelihoodMethod, Rbm, Result,
+    TrainConfig, Trainer, TrainerState, Units,
 };
 
 /// One layer of a greedy run.
@@ -239,6 +239,17 @@ pub struct LayerSummary {
     pub log_likelihood_stderr: Option<f64>,
     /// How it was computed.
     pub log_likelihood_method: Option<LikelihoodMethod>,
+    /// The AIS run behind `log_likelihood` (AIS only): its chains, steps, schedule and seed.
+    /// Its estimate of `ln Z` is biased low, so `log_likelihood` is biased high, by an amount
+    /// that `log_likelihood_stderr` (the spread over chains) does not include and that shrinks
+    /// as `steps` grows: compare runs with more steps to see whether it has converged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_likelihood_ais: Option<AisConfig>,
+    /// The AIS estimate itself (AIS only): `ln Ẑ`, its standard error, the base model's
+    /// `ln Z_0` and the effective sample size of the chains' weights (a small one, against the
+    /// number of chains, means the standard error is not to be trusted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_likelihood_ais_estimate: Option<AisEstimate>,
 }
 
 /// A resumable greedy training run (see the [module docs](self)).
@@ -527,6 +538,7 @@ impl<F: Float> GreedyTrainer<F> {
         };
         let last = self.history[layer].last();
         let ll = rbm.estimate_log_likelihood(x, ais)?;
+        let ais_estimate = ll.as_ref().and_then(|l| l.ais.clone());
         Ok(LayerSummary {
             index: layer,
             n_visible: rbm.n_visible(),
@@ -538,6 +550,8 @@ impl<F: Float> GreedyTrainer<F> {
             log_likelihood: ll.as_ref().map(|l| l.value),
             log_likelihood_stderr: ll.as_ref().map(|l| l.stderr),
             log_likelihood_method: ll.as_ref().map(|l| l.method),
+            log_likelihood_ais: ais_estimate.as_ref().and(ais).cloned(),
+            log_likelihood_ais_estimate: ais_estimate,
         })
     }
 

@@ -247,9 +247,15 @@ pub fn build_report(r: &ReportInputs<'_>) -> Result<Report> {
         .iter()
         .map(|layer| {
             let ll = match (layer.log_likelihood, layer.log_likelihood_stderr, layer.log_likelihood_method) {
-                (Some(value), Some(stderr), Some(method)) => {
-                    format!("{value:.3} ± {stderr:.3} nats/sample ({method:?})")
-                }
+                (Some(value), Some(stderr), Some(method)) => match (&layer.log_likelihood_ais, &layer.log_likelihood_ais_estimate) {
+                    (Some(c), Some(e)) => format!(
+                        "{value:.3} ± {stderr:.3} nats/sample (AIS, {} chains × {} steps, effective sample size {:.1}; \
+                         AIS over-estimates the log-likelihood by an amount the error does not include, and the error \
+                         itself is unreliable when the effective sample size is small)",
+                        c.chains, c.steps, e.effective_sample_size
+                    ),
+                    _ => format!("{value:.3} ± {stderr:.3} nats/sample ({method:?})"),
+                },
                 _ => "not estimated in this preset".into(),
             };
             let metric = |x: Option<f64>| x.map_or_else(|| "not recorded".to_string(), |x| format!("{x:.5}"));
