@@ -349,6 +349,19 @@ fn rg_commands_print_exact_results() {
     let lt = m["levels"][0]["thermal_eigenvalue"]["mean"].as_f64().unwrap();
     assert!(lt > 1.0 && lt < 3.0, "lambda_t at level 1 = {lt}");
     assert!((m["exact"]["magnetic_eigenvalue"].as_f64().unwrap() - 3.668016).abs() < 1e-5);
+    // A last level below 4×4 is analysed, with a warning (12 → 6 → 3); 4×4 is not warned about.
+    let small = kadanoff(
+        d,
+        &["sample", "--size", "12", "--samples", "400", "--seed", "3", "--out", "s12.npy", "--quiet"],
+    );
+    assert!(small.status.success());
+    let small = kadanoff(d, &["rg", "mcrg", "--data", "s12.npy", "--factor", "2", "--levels", "2", "--json"]);
+    assert!(small.status.success(), "{}", String::from_utf8_lossy(&small.stderr));
+    let stderr = String::from_utf8_lossy(&small.stderr);
+    assert!(stderr.contains("warning: the last level is a 3×3 lattice"), "{stderr}");
+    assert_eq!(json(&small)["levels"].as_array().map(Vec::len), Some(2));
+    let fine = kadanoff(d, &["rg", "mcrg", "--data", "d.npy", "--factor", "2", "--levels", "2", "--json"]);
+    assert!(!String::from_utf8_lossy(&fine.stderr).contains("warning"));
 }
 
 #[test]
