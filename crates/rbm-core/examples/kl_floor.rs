@@ -19,40 +19,11 @@
 //! a constant rate; `G_N`, `G_K`, `G_SEEDS` as comma-separated lists).
 
 use ndarray::Array2;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
-use rbm_core::{all_states, RateSchedule, Rbm, RbmParts, TrainConfig, Trainer, Units};
+use rbm_core::{RateSchedule, Rbm, RbmParts, TrainConfig, Trainer, Units};
 
-fn ring(n: usize, k: f64, samples: usize, seed: u64) -> (Array2<f64>, Vec<f64>, Array2<f32>) {
-    let states = all_states::<f64>(n, Units::Spin).unwrap();
-    let w: Vec<f64> = states
-        .rows()
-        .into_iter()
-        .map(|s| (k * (0..n).map(|i| s[i] * s[(i + 1) % n]).sum::<f64>()).exp())
-        .collect();
-    let z: f64 = w.iter().sum();
-    let p: Vec<f64> = w.iter().map(|x| x / z).collect();
-    let mut cdf = Vec::with_capacity(p.len());
-    let mut acc = 0.0;
-    for &x in &p {
-        acc += x;
-        cdf.push(acc);
-    }
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut data = Array2::zeros((samples, n));
-    for mut row in data.rows_mut() {
-        let u: f64 = rng.random::<f64>() * acc;
-        let i = cdf.partition_point(|&c| c <= u).min(p.len() - 1);
-        row.assign(&states.row(i).mapv(|x| x as f32));
-    }
-    (states, p, data)
-}
-
-fn kl(states: &Array2<f64>, p: &[f64], model: &Rbm<f64>) -> f64 {
-    let log_z = model.exact_log_partition().unwrap();
-    let f = model.free_energies(states.view()).unwrap();
-    p.iter().zip(&f).map(|(&pi, &fi)| pi * (pi.ln() + fi + log_z)).sum()
-}
+#[path = "../tests/common/rings.rs"]
+mod rings;
+use rings::{floor, kl, ring};
 
 fn train(data: &Array2<f32>, n: usize, hidden_units: Units, config: &TrainConfig) -> Rbm<f32> {
     let mut trainer = Trainer::new(config.clone(), data.view(), Units::Spin, n, hidden_units).unwrap();
@@ -79,10 +50,6 @@ fn exact_fit(model: &Rbm<f64>, data: &Array2<f64>, iterations: usize, lr: f64) -
             .unwrap();
     }
     m
-}
-
-fn floor(n: usize, samples: usize) -> f64 {
-    (n * n + 2 * n) as f64 / (2.0 * samples as f64)
 }
 
 /// KL reached by each setting on one ring (mean over `seeds`), against the floor.

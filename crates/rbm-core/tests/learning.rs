@@ -6,52 +6,18 @@
 //! coupled ones (K = 1.0 and 1.2; a larger grid with `KADANOFF_SLOW_TESTS=1`).
 
 use ndarray::Array2;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
-use rbm_core::{all_states, Rbm, TrainConfig, Trainer, Units};
+use rbm_core::{Rbm, TrainConfig, Trainer, Units};
+
+mod common;
+use common::rings::{floor, ring};
+
+/// Exact `KL(P ‖ p_model)` of an `f32` model.
+fn kl(states: &Array2<f64>, p: &[f64], model: &Rbm<f32>) -> f64 {
+    common::rings::kl(states, p, &model.to_f64())
+}
 
 const N: usize = 10;
 const K: f64 = 0.5;
-
-/// Exact Boltzmann probabilities of the ring, state index = bits (as in `all_states`).
-fn ring_distribution() -> (Array2<f64>, Vec<f64>) {
-    let states = all_states::<f64>(N, Units::Spin).unwrap();
-    let w: Vec<f64> = states
-        .rows()
-        .into_iter()
-        .map(|s| (K * (0..N).map(|i| s[i] * s[(i + 1) % N]).sum::<f64>()).exp())
-        .collect();
-    let z: f64 = w.iter().sum();
-    // Z_N = (2cosh K)^N + (2sinh K)^N (docs/science.md §5) checks the enumeration.
-    let z_exact = (2.0 * K.cosh()).powi(N as i32) + (2.0 * K.sinh()).powi(N as i32);
-    assert!((z / z_exact - 1.0).abs() < 1e-12);
-    (states, w.iter().map(|x| x / z).collect())
-}
-
-/// `n` independent exact samples by inversion of the cumulative distribution.
-fn exact_samples(states: &Array2<f64>, p: &[f64], n: usize, rng: &mut Xoshiro256PlusPlus) -> Array2<f32> {
-    let mut cdf = Vec::with_capacity(p.len());
-    let mut acc = 0.0;
-    for &x in p {
-        acc += x;
-        cdf.push(acc);
-    }
-    let mut out = Array2::zeros((n, N));
-    for mut row in out.rows_mut() {
-        let u: f64 = rng.random::<f64>() * acc;
-        let k = cdf.partition_point(|&c| c <= u).min(p.len() - 1);
-        row.assign(&states.row(k).mapv(|x| x as f32));
-    }
-    out
-}
-
-/// Exact KL(P ‖ p_model) in nats.
-fn kl(states: &Array2<f64>, p: &[f64], model: &Rbm<f32>) -> f64 {
-    let m = model.to_f64();
-    let log_z = m.exact_log_partition().unwrap();
-    let f = m.free_energies(states.view()).unwrap();
-    p.iter().zip(&f).map(|(&pi, &fi)| pi * (pi.ln() + fi + log_z)).sum()
-}
 
 /// Trains on 20,000 exact samples with the given hidden units and returns
 /// (KL at the start, KL at the end, last metrics, the trained model).
@@ -60,9 +26,7 @@ fn train_ring(
     learning_rate: f64,
     seed: u64,
 ) -> (f64, f64, rbm_core::EpochMetrics, Rbm<f32>, Array2<f32>) {
-    let (states, p) = ring_distribution();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let data = exact_samples(&states, &p, 20_000, &mut rng);
+    let (states, p, data) = ring(N, K, 20_000, seed);
     let config = TrainConfig {
         cd_k: 1,
         persistent: false,
@@ -104,7 +68,7 @@ fn rbm_learns_the_ising_ring() {
 
     // The reported exact log-likelihood is the data mean of ln p(v); its expectation under
     // P is -(H(P) + KL(P ‖ p)). Check within 4σ of the data's sampling error.
-    let (states, p) = ring_distribution();
+    let (states, p, _) = ring(N, K, 0, 0);
     let entropy: f64 = -p.iter().map(|&x| x * x.ln()).sum::<f64>();
     let m = model.to_f64();
     let log_z = m.exact_log_partition().unwrap();
@@ -126,42 +90,6 @@ fn rbm_with_binary_hidden_units_learns_the_ring() {
     let (kl_start, kl_end, ..) = train_ring(Units::Binary, 0.01, 8);
     eprintln!("ring N=10 K=0.5, binary hidden: KL {kl_start:.5} -> {kl_end:.5}");
     assert!(kl_end < 0.02, "KL {kl_end}");
-}
-
-/// Exact distribution of the periodic ring of `n` spins at coupling `k`, and `samples` exact
-/// samples from it.
-fn ring(n: usize, k: f64, samples: usize, seed: u64) -> (Array2<f64>, Vec<f64>, Array2<f32>) {
-    let states = all_states::<f64>(n, Units::Spin).unwrap();
-    let w: Vec<f64> = states
-        .rows()
-        .into_iter()
-        .map(|s| (k * (0..n).map(|i| s[i] * s[(i + 1) % n]).sum::<f64>()).exp())
-        .collect();
-    let z: f64 = w.iter().sum();
-    let z_exact = (2.0 * k.cosh()).powi(n as i32) + (2.0 * k.sinh()).powi(n as i32);
-    assert!((z / z_exact - 1.0).abs() < 1e-12);
-    let p: Vec<f64> = w.iter().map(|x| x / z).collect();
-    let mut cdf = Vec::with_capacity(p.len());
-    let mut acc = 0.0;
-    for &x in &p {
-        acc += x;
-        cdf.push(acc);
-    }
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut data = Array2::zeros((samples, n));
-    for mut row in data.rows_mut() {
-        let u: f64 = rng.random::<f64>() * acc;
-        let i = cdf.partition_point(|&c| c <= u).min(p.len() - 1);
-        row.assign(&states.row(i).mapv(|x| x as f32));
-    }
-    (states, p, data)
-}
-
-/// The finite-sample floor of the exact KL for an RBM with `n` visible and `n` hidden units on
-/// `samples` exact samples: a maximum-likelihood fit of `d` parameters misses the truth by about
-/// `d / (2 samples)` nats (the ring is inside the model family: the bond RBM, docs/science.md §5).
-fn floor(n: usize, samples: usize) -> f64 {
-    (n * n + 2 * n) as f64 / (2.0 * samples as f64)
 }
 
 /// Trains an RBM with `n` hidden units of type `hidden` on 20,000 exact samples of the ring

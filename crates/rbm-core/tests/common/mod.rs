@@ -1,0 +1,3 @@
+//! Fixtures shared by the integration tests (and, by path, the examples).
+
+pub mod rings;
