@@ -179,7 +179,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let summary = train(&args, &Progress::new(args.quiet))?;
     for l in &summary.layers {
         if let (Some(c), Some(e)) = (&l.log_likelihood_ais, &l.log_likelihood_ais_estimate) {
-            if e.effective_sample_size < (c.chains as f64 / 10.0).max(4.0) {
+            if !e.stderr_is_reliable(c.chains) {
                 eprintln!(
                     "kadanoff: warning: layer {}: the AIS weights' effective sample size is {:.1} of {} chains, so the log-likelihood's standard error is not reliable; more --ais-steps make it so",
                     l.index, e.effective_sample_size, c.chains

@@ -87,6 +87,17 @@ pub struct AisEstimate {
     pub effective_sample_size: f64,
 }
 
+impl AisEstimate {
+    /// Whether [`AisEstimate::stderr`] can be trusted for a run of `chains` chains: the
+    /// delta-method error is computed from the weights themselves, so it means little when a
+    /// few chains carry them all, and this asks for an effective sample size of at least a
+    /// tenth of the chains (and at least 4). Even then it does not include the low bias of
+    /// `log_z` for short schedules.
+    pub fn stderr_is_reliable(&self, chains: usize) -> bool {
+        self.effective_sample_size >= (chains as f64 / 10.0).max(4.0)
+    }
+}
+
 /// Visible biases of the base-rate model: the logit (binary) or atanh (spin) of the data mean
 /// per unit, the mean clamped to `[0.001, 0.999]` as a probability.
 pub fn base_rate_bias<F: Float>(data: ArrayView2<F>, units: Units) -> Result<Array1<f64>> {

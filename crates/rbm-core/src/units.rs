@@ -108,17 +108,17 @@ impl Units {
         if has_zero && self == Units::Spin {
             return Err(Error::DataValues { problem: "holds 0/1 values but spin units need ±1 values" });
         }
-        // One branch-free pass at the vector width: the values as they are (bits, or spins for
-        // spin units), or spins as bits.
+        // One branch-free pass at the vector width (the units fixed in each loop): the values
+        // as they are (bits, or spins for spin units), or spins as bits.
         let out: Vec<F> = if has_zero || self == Units::Spin {
             crate::kernel::vectorized(
                 #[inline(always)]
-                || values.iter().map(|&x| F::from_f64(f64::from(x))).collect(),
+                || values.iter().map(|&x| Units::Spin.spin_to_unit(x)).collect(),
             )
         } else {
             crate::kernel::vectorized(
                 #[inline(always)]
-                || values.iter().map(|&x| F::from_f64(f64::from((1 + i16::from(x)) / 2))).collect(),
+                || values.iter().map(|&x| Units::Binary.spin_to_unit(x)).collect(),
             )
         };
         Ok(Array2::from_shape_vec((values.len() / n_columns, n_columns), out).expect("length checked"))

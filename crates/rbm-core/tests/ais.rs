@@ -90,3 +90,16 @@ fn ais_does_not_depend_on_the_number_of_threads() {
     assert_eq!(a.log_z.to_bits(), b.log_z.to_bits());
     assert_eq!(a.stderr.to_bits(), b.stderr.to_bits());
 }
+
+#[test]
+fn the_standard_error_is_trusted_only_with_enough_effective_samples() {
+    let est = |ess: f64| rbm_core::AisEstimate {
+        log_z: 0.0,
+        stderr: 0.1,
+        log_z_base: 0.0,
+        effective_sample_size: ess,
+    };
+    // A tenth of the chains, and at least 4.
+    assert!(est(6.4).stderr_is_reliable(64) && !est(6.3).stderr_is_reliable(64));
+    assert!(est(4.0).stderr_is_reliable(8) && !est(3.9).stderr_is_reliable(8));
+}
