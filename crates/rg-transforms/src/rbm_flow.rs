@@ -103,8 +103,17 @@ pub fn mixture(config: &MixtureConfig) -> Result<Mixture> {
         return Err(Error::InvalidParameter { name: "couplings", reason: "need at least one coupling" });
     }
     let n = config.lattice.num_sites();
-    let mut spins = Vec::with_capacity(config.couplings.len() * config.samples_per_coupling * n);
-    let mut sample_couplings = Vec::with_capacity(config.couplings.len() * config.samples_per_coupling);
+    // Sized before anything is sampled: a count too large to hold is an error, not an abort.
+    let too_large = Error::InvalidParameter {
+        name: "samples_per_coupling",
+        reason: "the mixture is too large to hold in memory",
+    };
+    let samples = config.couplings.len().checked_mul(config.samples_per_coupling).ok_or(too_large.clone())?;
+    let values = samples.checked_mul(n).ok_or(too_large.clone())?;
+    let mut spins = Vec::new();
+    spins.try_reserve_exact(values).map_err(|_| too_large.clone())?;
+    let mut sample_couplings = Vec::new();
+    sample_couplings.try_reserve_exact(samples).map_err(|_| too_large)?;
     for (i, &k) in config.couplings.iter().enumerate() {
         let k = finite("coupling", k)?;
         let model = IsingModel::new(config.lattice, k, 0.0)?;
@@ -227,7 +236,7 @@ pub fn flow(
         });
     }
     let mut rng = ChainRng::seed_from_u64(config.seed);
-    let mut readings = Vec::with_capacity(config.steps + 1);
+    let mut readings = Vec::with_capacity(config.steps.saturating_add(1).min(1 << 16));
     readings.push(reading(0, start)?);
     let mut v = to_matrix(start);
     for step in 1..=config.steps {

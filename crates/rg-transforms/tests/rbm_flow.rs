@@ -191,3 +191,21 @@ fn the_magnetization_calibration_reads_monte_carlo_data_at_known_couplings() {
     assert!(magnetization_curve(lattice, &[0.3], 100, 1).is_err());
     assert!(magnetization_curve(lattice, &[0.3, 0.2], 100, 1).is_err());
 }
+
+#[test]
+fn a_mixture_too_large_to_hold_is_an_error_not_an_abort() {
+    for samples in [usize::MAX, usize::MAX / 3, 1 << 60] {
+        let result = mixture(&MixtureConfig {
+            lattice: Lattice::square(6).unwrap(),
+            couplings: vec![0.2, 0.44, 0.7],
+            samples_per_coupling: samples,
+            algorithm: Algorithm::SwendsenWang,
+            chains: 2,
+            thermalize: Sweeps::Auto,
+            thin: Sweeps::Auto,
+            seed: 1,
+        });
+        let message = result.expect_err("a mixture of that size cannot be held").to_string();
+        assert!(message.contains("too large"), "{message}");
+    }
+}
