@@ -17,31 +17,10 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub(crate) mod sealed {
-    use ndarray::linalg::general_mat_mul;
-    use ndarray::{ArrayView2, ArrayViewMut2};
-
-    /// Seals [`Float`](super::Float), and carries what the crate needs per type but does not
-    /// publish.
-    pub trait Sealed: Sized {
-        /// `c ← α a b + β c`: `crate::sgemm` for `f32` where it runs, else `matrixmultiply`
-        /// (through `ndarray`).
-        fn gemm(alpha: Self, a: ArrayView2<Self>, b: ArrayView2<Self>, beta: Self, c: ArrayViewMut2<Self>);
-    }
-
-    impl Sealed for f32 {
-        fn gemm(alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, mut c: ArrayViewMut2<f32>) {
-            if !crate::sgemm::gemm(alpha, a, b, beta, c.view_mut()) {
-                general_mat_mul(alpha, &a, &b, beta, &mut c);
-            }
-        }
-    }
-
-    impl Sealed for f64 {
-        fn gemm(alpha: f64, a: ArrayView2<f64>, b: ArrayView2<f64>, beta: f64, mut c: ArrayViewMut2<f64>) {
-            general_mat_mul(alpha, &a, &b, beta, &mut c);
-        }
-    }
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
 }
 
 /// A floating-point scalar an [`Rbm`](crate::Rbm) can use: `f32` or `f64`.

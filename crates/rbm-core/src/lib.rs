@@ -47,7 +47,6 @@ mod kernel;
 pub mod monitor;
 pub mod rbm;
 mod rng_state;
-mod sgemm;
 pub mod train;
 pub mod units;
 

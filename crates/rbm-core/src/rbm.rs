@@ -27,6 +27,7 @@
 //! Given `v`, the hidden units are independent with fields `x = b + Wᵀv`; `⟨h_j⟩ = σ(x_j)` for
 //! binary units and `tanh x_j` for spins (and symmetrically for `v` given `h`).
 
+use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -415,7 +416,7 @@ impl<F: Float> Rbm<F> {
             for mut row in out.rows_mut() {
                 row.assign(&b);
             }
-            F::gemm(F::one(), v.view(), self.weights.slice(s![.., cols.clone()]), F::one(), out.view_mut());
+            general_mat_mul(F::one(), &v, &self.weights.slice(s![.., cols.clone()]), F::one(), &mut out);
             if let Some(u) = uniforms {
                 activate_block(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
             }
@@ -438,7 +439,7 @@ impl<F: Float> Rbm<F> {
             for mut row in out.rows_mut() {
                 row.assign(&a);
             }
-            F::gemm(F::one(), h.view(), self.weights.slice(s![cols.clone(), ..]).t(), F::one(), out.view_mut());
+            general_mat_mul(F::one(), &h, &self.weights.slice(s![cols.clone(), ..]).t(), F::one(), &mut out);
             if let Some(u) = uniforms {
                 activate_block(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
             }

@@ -34,6 +34,7 @@
 //! whole training and held-out sets is added when the smaller layer has at most
 //! `exact_max_units` units.
 
+use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, Axis, Zip};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -948,7 +949,7 @@ impl<F: Float> Trainer<F> {
         let work = rows * nv * nh;
         kernel::for_blocks(parts, Axis(0), nv, work, |range, ((mut w, mut d), (a, da))| {
             let vv = vv.slice(s![.., range]);
-            F::gemm(F::one(), vv.t(), hh.view(), mu, d.view_mut());
+            general_mat_mul(F::one(), &vv.t(), &hh, mu, &mut d);
             // Row blocks of W and its momentum are contiguous: one pass at the vector width.
             match (w.as_slice_mut(), d.as_slice_mut()) {
                 (Some(w), Some(d)) => kernel::vectorized(
