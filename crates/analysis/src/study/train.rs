@@ -16,8 +16,7 @@ use ndarray::{Array2, ArrayView2};
 use rbm_core::ais::{AisConfig, BetaSchedule};
 use rbm_core::dbn::Dbn;
 use rbm_core::{
-    EpochMetrics, GreedyConfig, GreedyLayer, GreedyState, GreedyTrainer, LayerSummary, MomentumSwitch,
-    TrainConfig, Units,
+    EpochMetrics, GreedyConfig, GreedyLayer, GreedyState, GreedyTrainer, LayerSummary, TrainConfig, Units,
 };
 use serde::{Deserialize, Serialize};
 
@@ -53,9 +52,15 @@ pub fn layer_train_config(config: &StudyConfig, seeds: &StudySeeds, layer: usize
         epochs: config.epochs,
         batch_size: config.batch_size,
         learning_rate: config.learning_rate,
-        learning_rate_schedule: rbm_core::RateSchedule::Constant,
+        // Decaying linearly to zero, at momentum 0.5 throughout: on the study's data (20,000
+        // configurations of 40×40 at K = 0.408, 1600 → 400) rbm.m's switch to momentum 0.9 at
+        // epoch 5 makes the pseudo-log-likelihood fall at once (−0.42 → −0.53 per unit with
+        // L1 2×10⁻⁴, −0.42 → −0.48 with 8×10⁻³) and stay there for the rest of a constant-rate
+        // run (200 epochs), at rate 0.01 and at rbm.m's own 0.00625 alike; without the switch
+        // it improves steadily (−0.410 after 20 epochs), and more with the decay (−0.396).
+        learning_rate_schedule: rbm_core::RateSchedule::Linear,
         momentum: 0.5,
-        momentum_switch: Some(MomentumSwitch { epoch: 5, value: 0.9 }),
+        momentum_switch: None,
         l1: config.l1,
         l2: 0.0,
         init_std: 0.01,
