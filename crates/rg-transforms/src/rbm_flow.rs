@@ -104,16 +104,15 @@ pub fn mixture(config: &MixtureConfig) -> Result<Mixture> {
     }
     let n = config.lattice.num_sites();
     // Sized before anything is sampled: a count too large to hold is an error, not an abort.
-    let too_large = Error::InvalidParameter {
+    let too_large = || Error::InvalidParameter {
         name: "samples_per_coupling",
         reason: "the mixture is too large to hold in memory",
     };
-    let samples = config.couplings.len().checked_mul(config.samples_per_coupling).ok_or(too_large.clone())?;
-    let values = samples.checked_mul(n).ok_or(too_large.clone())?;
+    let samples = config.couplings.len().checked_mul(config.samples_per_coupling).ok_or_else(too_large)?;
     let mut spins = Vec::new();
-    spins.try_reserve_exact(values).map_err(|_| too_large.clone())?;
+    spins.try_reserve_exact(samples.checked_mul(n).ok_or_else(too_large)?).map_err(|_| too_large())?;
     let mut sample_couplings = Vec::new();
-    sample_couplings.try_reserve_exact(samples).map_err(|_| too_large)?;
+    sample_couplings.try_reserve_exact(samples).map_err(|_| too_large())?;
     for (i, &k) in config.couplings.iter().enumerate() {
         let k = finite("coupling", k)?;
         let model = IsingModel::new(config.lattice, k, 0.0)?;
