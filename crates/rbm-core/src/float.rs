@@ -17,10 +17,37 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+pub(crate) mod sealed {
+    /// Keeps [`Float`](super::Float) to `f32` and `f64`, and carries what the crate needs of
+    /// them that must not be public: the matrix product (faer's, which is generic over its own
+    /// scalar traits; see [`crate::kernel`]).
+    pub trait Sealed: Sized {
+        /// `c ← a b` (`add = false`) or `c ← c + a b`: one sequential product.
+        fn product(
+            c: faer::MatMut<'_, Self>,
+            add: bool,
+            a: faer::MatRef<'_, Self>,
+            b: faer::MatRef<'_, Self>,
+        );
+    }
+    macro_rules! sealed {
+        ($t:ty) => {
+            impl Sealed for $t {
+                #[inline]
+                fn product(
+                    c: faer::MatMut<'_, $t>,
+                    add: bool,
+                    a: faer::MatRef<'_, $t>,
+                    b: faer::MatRef<'_, $t>,
+                ) {
+                    let accum = if add { faer::Accum::Add } else { faer::Accum::Replace };
+                    faer::linalg::matmul::matmul(c, accum, a, b, 1.0, faer::Par::Seq);
+                }
+            }
+        };
+    }
+    sealed!(f32);
+    sealed!(f64);
 }
 
 /// A floating-point scalar an [`Rbm`](crate::Rbm) can use: `f32` or `f64`.

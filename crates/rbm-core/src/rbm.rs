@@ -27,7 +27,6 @@
 //! Given `v`, the hidden units are independent with fields `x = b + Wᵀv`; `⟨h_j⟩ = σ(x_j)` for
 //! binary units and `tanh x_j` for spins (and symmetrically for `v` given `h`).
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -188,6 +187,9 @@ impl<F: Float> Rbm<F> {
         visible_units: Units,
         hidden_units: Units,
     ) -> Result<Self> {
+        // Row-major weights let every product read them in place (any layout is correct).
+        let weights =
+            if weights.is_standard_layout() { weights } else { weights.as_standard_layout().into_owned() };
         let rbm = Rbm { weights, visible_bias, hidden_bias, visible_units, hidden_units };
         rbm.validate()?;
         Ok(rbm)
@@ -407,20 +409,10 @@ impl<F: Float> Rbm<F> {
         out: ArrayViewMut2<F>,
         act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
     ) {
-        let units = self.hidden_units;
-        let work = v.nrows() * self.n_visible() * self.n_hidden();
-        let (samples, uniforms) = split_act(act, out.dim());
-        let len = out.ncols();
-        kernel::for_blocks((out, samples), Axis(1), len, work, |cols, (mut out, samples)| {
-            let b = self.hidden_bias.slice(s![cols.clone()]);
-            for mut row in out.rows_mut() {
-                row.assign(&b);
-            }
-            general_mat_mul(F::one(), &v, &self.weights.slice(s![.., cols.clone()]), F::one(), &mut out);
-            if let Some(u) = uniforms {
-                activate_block(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
-            }
-        });
+        let (v, w) = (kernel::standard(&v), self.weights.view());
+        let w = kernel::standard(&w);
+        let (v, w) = (kernel::mat(&v), kernel::mat(&w));
+        self.step(self.hidden_units, &self.hidden_bias, v, w, out, act);
     }
 
     /// `y = a + h Wᵀ` into `out`, then the activation (see [`Rbm::hidden_step`]).
@@ -430,19 +422,38 @@ impl<F: Float> Rbm<F> {
         out: ArrayViewMut2<F>,
         act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
     ) {
-        let units = self.visible_units;
-        let work = h.nrows() * self.n_visible() * self.n_hidden();
+        let (h, w) = (kernel::standard(&h), self.weights.view());
+        let w = kernel::standard(&w);
+        let (h, w) = (kernel::mat(&h), kernel::mat(&w));
+        self.step(self.visible_units, &self.visible_bias, h, w.transpose(), out, act);
+    }
+
+    /// `out = bias + x m` and then the activation of `units` (see [`Rbm::hidden_step`]);
+    /// column blocks of `out` (and of `m`) run in parallel.
+    fn step(
+        &self,
+        units: Units,
+        bias: &Array1<F>,
+        x: faer::MatRef<'_, F>,
+        m: faer::MatRef<'_, F>,
+        out: ArrayViewMut2<F>,
+        act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
+    ) {
+        let work = x.nrows() * self.n_visible() * self.n_hidden();
         let (samples, uniforms) = split_act(act, out.dim());
         let len = out.ncols();
-        kernel::for_blocks((out, samples), Axis(1), len, work, |cols, (mut out, samples)| {
-            let a = self.visible_bias.slice(s![cols.clone()]);
-            for mut row in out.rows_mut() {
-                row.assign(&a);
-            }
-            general_mat_mul(F::one(), &h, &self.weights.slice(s![cols.clone(), ..]).t(), F::one(), &mut out);
-            if let Some(u) = uniforms {
-                activate_block(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
-            }
+        kernel::with_mat_mut(out, |out| {
+            kernel::for_blocks((out, samples), Axis(1), len, work, |cols, (mut out, samples)| {
+                let b = bias.slice(s![cols.clone()]);
+                let b = b.as_slice().expect("a bias vector is contiguous");
+                for i in 0..out.nrows() {
+                    kernel::row_mut(out.as_mut(), i).copy_from_slice(b);
+                }
+                kernel::product(out.as_mut(), true, x, m.subcols(cols.start, cols.len()));
+                if let Some(u) = uniforms {
+                    activate_rows(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
+                }
+            });
         });
     }
 
@@ -756,7 +767,7 @@ impl<F: Float> Rbm<F> {
     /// The RBM with the roles of the layers exchanged (weights transposed).
     pub fn transposed(&self) -> Rbm<F> {
         Rbm {
-            weights: self.weights.t().to_owned(),
+            weights: self.weights.t().as_standard_layout().into_owned(),
             visible_bias: self.hidden_bias.clone(),
             hidden_bias: self.visible_bias.clone(),
             visible_units: self.hidden_units,
@@ -813,52 +824,48 @@ pub(crate) fn activate<F: Float, R: Rng + ?Sized>(
     }
 }
 
-/// Fields → means in place (`σ(x)` for binary units, `tanh x = 2σ(2x) - 1` for spins) and, if
-/// `samples` is given, samples `upper` where `u < p(upper)` (`u` has the block's shape).
-/// Contiguous rows go through [`Float::activate_slice`] (one fused pass at the CPU's vector
-/// width); other layouts element by element, with the same results.
+/// [`activate_rows`] on an ndarray buffer.
 fn activate_block<F: Float>(
     units: Units,
-    mut buf: ArrayViewMut2<F>,
+    buf: ArrayViewMut2<F>,
     samples: Option<ArrayViewMut2<F>>,
     u: Option<ArrayView2<F>>,
 ) {
-    let (lo, hi) = (units.lower::<F>(), units.upper::<F>());
-    let one = F::one();
-    let two = one + one;
-    let spin = units == Units::Spin;
-    let finish = |p: &mut F| {
-        if spin {
-            *p = two * *p - one;
-        }
-    };
+    kernel::with_mat_mut(buf, |buf| activate_rows(units, buf, samples, u));
+}
+
+/// Fields → means in place (`σ(x)` for binary units, `tanh x = 2σ(2x) - 1` for spins) and, if
+/// `samples` is given, samples `upper` where `u < p(upper)` (`u` has the block's shape).
+/// Rows go through [`Float::activate_slice`] (one fused pass at the CPU's vector width); sample
+/// and uniform rows that are not contiguous are copied first, with the same results.
+fn activate_rows<F: Float>(
+    units: Units,
+    mut buf: faer::MatMut<'_, F>,
+    samples: Option<ArrayViewMut2<F>>,
+    u: Option<ArrayView2<F>>,
+) {
     match (samples, u) {
         (Some(mut samples), Some(u)) => {
-            assert_eq!(samples.dim(), buf.dim(), "activate: sample buffer shape");
-            assert_eq!(u.dim(), buf.dim(), "activate: uniforms shape");
-            for ((mut p, mut o), u) in buf.rows_mut().into_iter().zip(samples.rows_mut()).zip(u.rows()) {
-                match (p.as_slice_mut(), o.as_slice_mut(), u.as_slice()) {
-                    (Some(p), Some(o), Some(u)) => F::activate_slice(units, p, Some((o, u))),
-                    _ => {
-                        p.mapv_inplace(|x| units.prob_upper(x));
-                        for ((o, p), &u) in o.iter_mut().zip(p.iter_mut()).zip(u.iter()) {
-                            *o = if u < *p { hi } else { lo };
-                            finish(p);
-                        }
+            let dim = (buf.nrows(), buf.ncols());
+            assert_eq!(samples.dim(), dim, "activate: sample buffer shape");
+            assert_eq!(u.dim(), dim, "activate: uniforms shape");
+            for (i, (mut o, u)) in samples.rows_mut().into_iter().zip(u.rows()).enumerate() {
+                let p = kernel::row_mut(buf.as_mut(), i);
+                let u = u.as_standard_layout();
+                let u = u.as_slice().expect("a standard-layout row is contiguous");
+                match o.as_slice_mut() {
+                    Some(o) => F::activate_slice(units, p, Some((o, u))),
+                    None => {
+                        let mut tmp = o.to_vec();
+                        F::activate_slice(units, p, Some((&mut tmp, u)));
+                        o.assign(&ndarray::ArrayView1::from(&tmp[..]));
                     }
                 }
             }
         }
         _ => {
-            for mut p in buf.rows_mut() {
-                match p.as_slice_mut() {
-                    Some(p) => F::activate_slice(units, p, None),
-                    None => p.mapv_inplace(|x| {
-                        let mut p = units.prob_upper(x);
-                        finish(&mut p);
-                        p
-                    }),
-                }
+            for i in 0..buf.nrows() {
+                F::activate_slice(units, kernel::row_mut(buf.as_mut(), i), None);
             }
         }
     }

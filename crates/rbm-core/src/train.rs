@@ -34,7 +34,6 @@
 //! whole training and held-out sets is added when the smaller layer has at most
 //! `exact_max_units` units.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, Axis, Zip};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -947,9 +946,17 @@ impl<F: Float> Trainer<F> {
             (model.visible_bias.view_mut(), self.velocity_visible.view_mut()),
         );
         let work = rows * nv * nh;
+        let (vv_s, hh_s) = (kernel::standard(&vv), kernel::standard(&hh));
+        let (vv_m, hh_m) = (kernel::mat(&vv_s), kernel::mat(&hh_s));
         kernel::for_blocks(parts, Axis(0), nv, work, |range, ((mut w, mut d), (a, da))| {
+            // d ← μ d + vvᵀ hh (the product adds to μ d; with μ = 0 it overwrites d)
+            let add = mu != F::zero();
+            if add && mu != F::one() {
+                scale(d.view_mut(), mu);
+            }
+            let vv_t = vv_m.subcols(range.start, range.len()).transpose();
+            kernel::with_mat_mut(d.view_mut(), |d| kernel::product(d, add, vv_t, hh_m));
             let vv = vv.slice(s![.., range]);
-            general_mat_mul(F::one(), &vv.t(), &hh, mu, &mut d);
             // Row blocks of W and its momentum are contiguous: one pass at the vector width.
             match (w.as_slice_mut(), d.as_slice_mut()) {
                 (Some(w), Some(d)) => kernel::vectorized(
@@ -1029,6 +1036,17 @@ impl<F: Float> Trainer<F> {
             }
         }
         Ok(m)
+    }
+}
+
+/// `x ← c x` element by element, at the vector width when `x` is contiguous.
+fn scale<F: Float>(mut x: ndarray::ArrayViewMut2<F>, c: F) {
+    match x.as_slice_mut() {
+        Some(xs) => kernel::vectorized(
+            #[inline(always)]
+            || xs.iter_mut().for_each(|x| *x *= c),
+        ),
+        None => x.mapv_inplace(|x| x * c),
     }
 }
 
