@@ -16,8 +16,9 @@
 //! ([`standard`], [`mat`], [`with_mat_mut`]), so no `unsafe` code is needed; a view of another
 //! layout is copied first. No threading inside the product: a product whose output is large
 //! enough is cut into [`blocks`] column (or row) blocks, each computed by one sequential
-//! product in its own rayon task. Other products (exact enumeration, AIS, monitoring) still
-//! use `ndarray`'s, that is `matrixmultiply`.
+//! product in its own rayon task. Every field of an [`Rbm`](crate::Rbm) (sampling, AIS, free
+//! energies, monitoring) is computed this way; only the exact-gradient and receptive-field
+//! products use `ndarray`'s, that is `matrixmultiply`.
 //!
 //! # Reproducibility
 //!
