@@ -66,8 +66,10 @@ pub(crate) fn with_mat_mut<F: Float, R>(mut out: ArrayViewMut2<F>, f: impl FnOnc
     if let Some(s) = out.as_slice_mut() {
         return f(MatMut::from_row_major_slice_mut(s, r, c));
     }
-    let mut tmp = out.to_owned();
-    let s = tmp.as_slice_mut().expect("an owned copy is in standard layout");
+    // `to_owned` keeps a column-major view column-major; a new array is row-major.
+    let mut tmp = ndarray::Array2::zeros((r, c));
+    tmp.assign(&out);
+    let s = tmp.as_slice_mut().expect("a new array is in standard layout");
     let result = f(MatMut::from_row_major_slice_mut(s, r, c));
     out.assign(&tmp);
     result

@@ -445,9 +445,8 @@ impl<F: Float> Rbm<F> {
         kernel::with_mat_mut(out, |out| {
             kernel::for_blocks((out, samples), Axis(1), len, work, |cols, (mut out, samples)| {
                 let b = bias.slice(s![cols.clone()]);
-                let b = b.as_slice().expect("a bias vector is contiguous");
                 for i in 0..out.nrows() {
-                    kernel::row_mut(out.as_mut(), i).copy_from_slice(b);
+                    kernel::row_mut(out.as_mut(), i).iter_mut().zip(&b).for_each(|(o, &x)| *o = x);
                 }
                 kernel::product(out.as_mut(), true, x, m.subcols(cols.start, cols.len()));
                 if let Some(u) = uniforms {
