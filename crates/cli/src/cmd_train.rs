@@ -65,8 +65,9 @@ pub struct TrainArgs {
     /// Initial momentum, in [0, 1).
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     pub momentum: f64,
-    /// Momentum from `--momentum-switch-epoch` on, in [0, 1); negative: no switch. Default:
-    /// 0.9 with CD (Hinton), no switch with PCD.
+    /// Momentum from `--momentum-switch-epoch` on, in [0, 1); negative: no switch. Default: no
+    /// switch (Hinton's 0.9 from epoch 5 ends further from the optimum, with CD and with PCD;
+    /// see `rbm_core::TrainConfig::default_momentum_switch`).
     #[arg(long, allow_negative_numbers = true)]
     pub final_momentum: Option<f64>,
     /// First epoch using the final momentum.

@@ -16,7 +16,8 @@
 //! kl_floor grid [epochs]` the KL over the floor of one mode's defaults on that grid, one factor
 //! changed at a time through the environment (`G_UNITS=spin`, default 0/1 hidden units; `G_CD=1`
 //! for CD instead of PCD; `G_LR`, `G_BATCH`, `G_CDK`, `G_MOM`, `G_INIT`, `G_L2`, `G_CONST=1` for
-//! a constant rate; `G_N`, `G_K`, `G_SEEDS` as comma-separated lists).
+//! a constant rate, `G_NOSWITCH=1` for no momentum switch; `G_N`, `G_K`, `G_SEEDS` as
+//! comma-separated lists).
 
 use ndarray::Array2;
 use rbm_core::{RateSchedule, Rbm, RbmParts, TrainConfig, Trainer, Units};
@@ -189,6 +190,9 @@ fn grid_table(samples: usize, epochs: usize) {
     env_set("G_L2", &mut base.l2);
     if env("G_CONST").is_some() {
         base.learning_rate_schedule = RateSchedule::Constant;
+    }
+    if env("G_NOSWITCH").is_some() {
+        base.momentum_switch = None;
     }
     println!("{base:?}");
     for &n in &ns {
