@@ -13,7 +13,7 @@
 //! per core with `faer` 0.24, 73–108 with `matrixmultiply` 0.3 (its AVX-512 kernel) and 94–107
 //! with `gemm` 0.18, and whole one-thread epochs were 23% faster with `faer` (paired,
 //! order-alternating runs). Operands are handed over as views of row-major buffers
-//! ([`standard`], [`mat`], [`with_mat_mut`]), so no `unsafe` code is needed; a view of another
+//! ([`mat`], [`with_mat_mut`]), so no `unsafe` code is needed; a view of another
 //! layout is copied first. No threading inside the product: a product whose output is large
 //! enough is cut into [`blocks`] column (or row) blocks, each computed by one sequential
 //! product in its own rayon task. Every field of an [`Rbm`](crate::Rbm) (sampling, AIS, free
@@ -37,7 +37,7 @@
 use std::ops::Range;
 
 use faer::{MatMut, MatRef};
-use ndarray::{ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, CowArray, Ix2};
+use ndarray::{ArrayViewMut1, ArrayViewMut2, Axis, CowArray, Ix2};
 
 use crate::Float;
 
@@ -48,12 +48,8 @@ pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
 }
 
-/// `a` in standard (row-major, contiguous) layout: borrowed when it already is, else copied.
-pub(crate) fn standard<'a, F: Float>(a: &'a ArrayView2<'_, F>) -> CowArray<'a, F, Ix2> {
-    a.as_standard_layout()
-}
-
-/// The product kernel's view of a standard-layout matrix (see [`standard`]).
+/// The product kernel's view of a matrix in standard (row-major, contiguous) layout, as
+/// `as_standard_layout` gives it (borrowed when the array already is, else a copy).
 pub(crate) fn mat<'a, F: Float>(a: &'a CowArray<'_, F, Ix2>) -> MatRef<'a, F> {
     let s = a.as_slice().expect("a standard-layout array is one contiguous slice");
     MatRef::from_row_major_slice(s, a.nrows(), a.ncols())

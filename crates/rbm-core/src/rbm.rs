@@ -409,10 +409,7 @@ impl<F: Float> Rbm<F> {
         out: ArrayViewMut2<F>,
         act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
     ) {
-        let (v, w) = (kernel::standard(&v), self.weights.view());
-        let w = kernel::standard(&w);
-        let (v, w) = (kernel::mat(&v), kernel::mat(&w));
-        self.step(self.hidden_units, &self.hidden_bias, v, w, out, act);
+        self.step(self.hidden_units, &self.hidden_bias, v, false, out, act);
     }
 
     /// `y = a + h Wᵀ` into `out`, then the activation (see [`Rbm::hidden_step`]).
@@ -422,23 +419,23 @@ impl<F: Float> Rbm<F> {
         out: ArrayViewMut2<F>,
         act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
     ) {
-        let (h, w) = (kernel::standard(&h), self.weights.view());
-        let w = kernel::standard(&w);
-        let (h, w) = (kernel::mat(&h), kernel::mat(&w));
-        self.step(self.visible_units, &self.visible_bias, h, w.transpose(), out, act);
+        self.step(self.visible_units, &self.visible_bias, h, true, out, act);
     }
 
-    /// `out = bias + x m` and then the activation of `units` (see [`Rbm::hidden_step`]);
-    /// column blocks of `out` (and of `m`) run in parallel.
+    /// `out = bias + x m` with `m = W` or, if `transposed`, `Wᵀ`, and then the activation of
+    /// `units` (see [`Rbm::hidden_step`]); column blocks of `out` (and of `m`) run in parallel.
     fn step(
         &self,
         units: Units,
         bias: &Array1<F>,
-        x: faer::MatRef<'_, F>,
-        m: faer::MatRef<'_, F>,
+        x: ArrayView2<F>,
+        transposed: bool,
         out: ArrayViewMut2<F>,
         act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
     ) {
+        let (x, w) = (x.as_standard_layout(), self.weights.as_standard_layout());
+        let (x, w) = (kernel::mat(&x), kernel::mat(&w));
+        let m = if transposed { w.transpose() } else { w };
         let work = x.nrows() * self.n_visible() * self.n_hidden();
         let (samples, uniforms) = split_act(act, out.dim());
         let len = out.ncols();

@@ -966,7 +966,7 @@ impl<F: Float> Trainer<F> {
             (model.visible_bias.view_mut(), self.velocity_visible.view_mut()),
         );
         let work = rows * nv * nh;
-        let (vv_s, hh_s) = (kernel::standard(&vv), kernel::standard(&hh));
+        let (vv_s, hh_s) = (vv.as_standard_layout(), hh.as_standard_layout());
         let (vv_m, hh_m) = (kernel::mat(&vv_s), kernel::mat(&hh_s));
         kernel::for_blocks(parts, Axis(0), nv, work, |range, ((mut w, mut d), (a, da))| {
             // d ← μ d + vvᵀ hh (the product adds to μ d; with μ = 0 it overwrites d)
