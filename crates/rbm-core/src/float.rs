@@ -29,6 +29,9 @@ pub(crate) mod sealed {
             a: faer::MatRef<'_, Self>,
             b: faer::MatRef<'_, Self>,
         );
+        /// Runs `f` on a zeroed buffer of `len` elements: this thread's reusable one (so a
+        /// hot loop allocates nothing), or a new one if that is in use (re-entry).
+        fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
     }
     macro_rules! sealed {
         ($t:ty) => {
@@ -42,6 +45,19 @@ pub(crate) mod sealed {
                 ) {
                     let accum = if add { faer::Accum::Add } else { faer::Accum::Replace };
                     faer::linalg::matmul::matmul(c, accum, a, b, 1.0, faer::Par::Seq);
+                }
+                fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+                    thread_local! {
+                        static SCRATCH: std::cell::RefCell<Vec<$t>> = const { std::cell::RefCell::new(Vec::new()) };
+                    }
+                    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                        Ok(mut buf) => {
+                            buf.clear();
+                            buf.resize(len, 0.0);
+                            f(&mut buf)
+                        }
+                        Err(_) => f(&mut vec![0.0; len]),
+                    })
                 }
             }
         };

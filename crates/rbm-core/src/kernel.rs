@@ -14,17 +14,22 @@
 //! with `gemm` 0.18, and whole one-thread epochs were 23% faster with `faer` (paired,
 //! order-alternating runs). Operands are handed over as views of row-major buffers
 //! ([`mat`], [`with_mat_mut`]), so no `unsafe` code is needed; a view of another
-//! layout is copied first. No threading inside the product: a product whose output is large
-//! enough is cut into [`blocks`] column (or row) blocks, each computed by one sequential
-//! product in its own rayon task. Every field of an [`Rbm`](crate::Rbm) (sampling, AIS, free
+//! layout is copied first. No threading inside the product: a product large enough is cut
+//! into [`blocks`], each computed by one sequential product in its own rayon task. The cuts
+//! are chosen so that every product of a training step reads the same two blocks of rows of
+//! W (visible units): the visible field `h Wᵀ` and the weight update cut their outputs, the
+//! hidden field `v W` its inner dimension (the second part is added to the first after the
+//! product). So each core of a two-core machine keeps to its own half of W in its own cache
+//! (8% faster CD-1 epochs at 1600 → 400 than cutting the hidden field's columns, on a machine
+//! whose cores run AVX-512 at full rate: paired, order-alternating runs). Every field of an [`Rbm`](crate::Rbm) (sampling, AIS, free
 //! energies, monitoring) is computed this way; only the exact-gradient and receptive-field
 //! products use `ndarray`'s, that is `matrixmultiply`.
 //!
 //! # Reproducibility
 //!
-//! The number of blocks depends on the shape only, never on the number of threads, and each
-//! output element is computed by exactly one sequential product; so results are the same bytes
-//! whatever the size of the thread pool. Random numbers are drawn before the parallel part, in
+//! The number of blocks and where they are cut depend on the shape only, never on the number
+//! of threads, and each output element is computed by the same sequential products added in
+//! the same order; so results are the same bytes whatever the size of the thread pool. Random numbers are drawn before the parallel part, in
 //! row-major order of the whole output.
 //!
 //! # Vector width
@@ -101,7 +106,7 @@ pub(crate) fn blocks(len: usize, work: usize) -> usize {
 
 /// Where a dimension of `len` elements is cut into two blocks: half-way, rounded up to a multiple
 /// of 8 (a whole number of AVX2 registers and micro-kernel tiles).
-fn midpoint(len: usize) -> usize {
+pub(crate) fn midpoint(len: usize) -> usize {
     ((len / 2).div_ceil(8) * 8).min(len)
 }
 

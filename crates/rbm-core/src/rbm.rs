@@ -388,8 +388,8 @@ impl<F: Float> Rbm<F> {
 
     // ----- conditionals ---------------------------------------------------------------------
 
-    /// [`Rbm::hidden_field_into`] with shapes trusted. Columns (hidden units) are cut into
-    /// blocks computed in parallel (see [`crate::kernel`]).
+    /// [`Rbm::hidden_field_into`] with shapes trusted, in blocks computed in parallel (see
+    /// [`Rbm::step`]).
     pub(crate) fn hidden_field_into_unchecked(&self, v: ArrayView2<F>, out: ArrayViewMut2<F>) {
         self.hidden_step(v, out, None);
     }
@@ -402,7 +402,7 @@ impl<F: Float> Rbm<F> {
     /// `x = b + v W` into `out` and then, if `act` is given, the activation of
     /// [`activate_block`]: `out` becomes the means and `act`'s buffer the samples drawn with
     /// its uniforms (`batch · n_hidden` of them, row-major). `act = Some((None, _))` makes
-    /// means only. Column blocks run in parallel.
+    /// means only. Blocks run in parallel (see [`Rbm::step`]).
     fn hidden_step(
         &self,
         v: ArrayView2<F>,
@@ -423,7 +423,13 @@ impl<F: Float> Rbm<F> {
     }
 
     /// `out = bias + x m` with `m = W` or, if `transposed`, `Wᵀ`, and then the activation of
-    /// `units` (see [`Rbm::hidden_step`]); column blocks of `out` (and of `m`) run in parallel.
+    /// `units` (see [`Rbm::hidden_step`]), in blocks that run in parallel (see [`crate::kernel`]).
+    ///
+    /// Both steps cut W into the same two blocks of rows (visible units), as the weight update
+    /// does, so each core of a two-core machine keeps working on the half of W in its own
+    /// cache: the visible step cuts its output's columns, the hidden step the inner dimension
+    /// (the second block's part of the field goes into a scratch buffer and is added after
+    /// the product, in a fixed order).
     fn step(
         &self,
         units: Units,
@@ -438,13 +444,48 @@ impl<F: Float> Rbm<F> {
         let m = if transposed { w.transpose() } else { w };
         let work = x.nrows() * self.n_visible() * self.n_hidden();
         let (samples, uniforms) = split_act(act, out.dim());
+        let depth = x.ncols();
+        if !transposed && kernel::blocks(depth, work) == 2 {
+            let mid = kernel::midpoint(depth);
+            let (r, c) = out.dim();
+            F::with_scratch(r * c, |part| {
+                let mut part = faer::MatMut::from_row_major_slice_mut(part, r, c);
+                kernel::with_mat_mut(out, |mut out| {
+                    rayon::join(
+                        || {
+                            fill_rows(out.as_mut(), bias.view());
+                            kernel::product(out.as_mut(), true, x.subcols(0, mid), m.subrows(0, mid));
+                        },
+                        || {
+                            kernel::product(
+                                part.as_mut(),
+                                false,
+                                x.subcols(mid, depth - mid),
+                                m.subrows(mid, depth - mid),
+                            )
+                        },
+                    );
+                    let parts = (out, (part, samples));
+                    kernel::for_blocks(parts, Axis(0), r, work, |rows, (mut out, (mut part, samples))| {
+                        for i in 0..out.nrows() {
+                            let p = kernel::row_mut(part.as_mut(), i);
+                            kernel::row_mut(out.as_mut(), i)
+                                .iter_mut()
+                                .zip(p.iter())
+                                .for_each(|(o, &p)| *o += p);
+                        }
+                        if let Some(u) = uniforms {
+                            activate_rows(units, out, samples, u.map(|u| u.slice_move(s![rows, ..])));
+                        }
+                    });
+                });
+            });
+            return;
+        }
         let len = out.ncols();
         kernel::with_mat_mut(out, |out| {
             kernel::for_blocks((out, samples), Axis(1), len, work, |cols, (mut out, samples)| {
-                let b = bias.slice(s![cols.clone()]);
-                for i in 0..out.nrows() {
-                    kernel::row_mut(out.as_mut(), i).iter_mut().zip(&b).for_each(|(o, &x)| *o = x);
-                }
+                fill_rows(out.as_mut(), bias.slice(s![cols.clone()]));
                 kernel::product(out.as_mut(), true, x, m.subcols(cols.start, cols.len()));
                 if let Some(u) = uniforms {
                     activate_rows(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
@@ -453,7 +494,7 @@ impl<F: Float> Rbm<F> {
         });
     }
 
-    /// `⟨h | v⟩` into `means` (allocation-free, parallel over blocks of hidden units).
+    /// `⟨h | v⟩` into `means` (allocation-free, in parallel blocks; see [`Rbm::step`]).
     pub(crate) fn hidden_means_into_unchecked(&self, v: ArrayView2<F>, means: ArrayViewMut2<F>) {
         self.hidden_step(v, means, Some((None, &[])));
     }
@@ -522,7 +563,7 @@ impl<F: Float> Rbm<F> {
     }
 
     /// [`Rbm::sample_hidden_into`] with shapes trusted: uniforms are drawn first (row-major,
-    /// in bulk), then blocks of hidden units are computed, activated and sampled in parallel.
+    /// in bulk), then the field is computed, activated and sampled in parallel blocks.
     pub(crate) fn sample_hidden_into_unchecked<R: Rng + ?Sized>(
         &self,
         v: ArrayView2<F>,
@@ -784,6 +825,13 @@ impl<F: Float> PaperRbm<F> {
 /// The optional sample buffer and the uniforms (as a matrix of the output's shape) of a step;
 /// `None` for fields only, `Some((None, _))` for means only.
 #[allow(clippy::type_complexity)]
+/// Copies `bias` into every row of `out` (whose rows are contiguous).
+fn fill_rows<F: Float>(mut out: faer::MatMut<'_, F>, bias: ArrayView1<F>) {
+    for i in 0..out.nrows() {
+        kernel::row_mut(out.as_mut(), i).iter_mut().zip(&bias).for_each(|(o, &b)| *o = b);
+    }
+}
+
 fn split_act<'a, 'u, F: Float>(
     act: Option<(Option<ArrayViewMut2<'a, F>>, &'u [F])>,
     dim: (usize, usize),

@@ -833,9 +833,15 @@ impl<F: Float> Trainer<F> {
         let mut order = std::mem::take(&mut self.order);
         order.shuffle(&mut self.rng);
         let momentum = self.config.momentum_at(self.epoch);
-        for batch in order.chunks(self.config.batch_size) {
-            self.update(data, batch, momentum);
-        }
+        let bs = self.config.batch_size;
+        // The whole epoch runs on a worker of the thread pool, so that each product's second
+        // block is handed to the other worker directly rather than through the pool's queue
+        // for outside callers, and each worker keeps to the same half of W (see `kernel`).
+        rayon::scope(|_| {
+            for batch in order.chunks(bs) {
+                self.update(data, batch, momentum);
+            }
+        });
         self.order = order;
         if !self.model.is_finite() {
             let epoch = self.epoch;

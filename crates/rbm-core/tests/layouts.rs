@@ -91,11 +91,12 @@ fn inputs_and_weights_of_any_layout_give_the_same_bytes_as_row_major_ones() {
             vis,
             "{batch}x{nv}x{nh}: F-order hidden input"
         );
-        assert_eq!(
-            rbm.transposed().hidden_means(h.view()).unwrap(),
-            vis,
-            "{batch}x{nv}x{nh}: transposed model"
-        );
+        // The transposed model's hidden step is the visible step of the original, but a large
+        // hidden step adds its field in two parts (the blocks of its inner dimension, see
+        // `Rbm::step`), so the two agree to rounding rather than to the byte.
+        let t = rbm.transposed().hidden_means(h.view()).unwrap();
+        let worst = (&t - &vis).iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        assert!(worst < 1e-12, "{batch}x{nv}x{nh}: transposed model off by {worst:e}");
     }
 }
 
