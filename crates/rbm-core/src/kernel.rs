@@ -29,8 +29,13 @@
 //!
 //! The number of blocks and where they are cut depend on the shape only, never on the number
 //! of threads, and each output element is computed by the same sequential products added in
-//! the same order; so results are the same bytes whatever the size of the thread pool. Random numbers are drawn before the parallel part, in
-//! row-major order of the whole output.
+//! the same order; so results are the same bytes whatever the size of the thread pool. The
+//! uniforms of a sampling step are drawn from the caller's generator before the parallel part,
+//! row-major over the whole output, when the step is one block; a step cut in two takes two
+//! seeds from the caller's generator and each block fills its own uniforms, row by row, from
+//! a generator seeded with its seed (the fill had been the longest sequential part of an
+//! epoch: CD-1 epochs at 1600 → 400 became 4% faster, paired runs). Either way the stream
+//! depends on the shape and the seed only.
 //!
 //! # Vector width
 //!

@@ -21,7 +21,8 @@
 //! Reproducibility: everything random takes a seed or an `rng`; reproducible runs use
 //! `Xoshiro256PlusPlus`, random numbers are drawn sequentially from one generator (AIS runs
 //! two halves of its chains on two, the second the first jumped ahead, split by the number of
-//! chains only), and parallel reductions are combined in a fixed order, so a seed gives the
+//! chains only; a sampling step cut into two blocks seeds one generator per block from it,
+//! split by the shape only), and parallel reductions are combined in a fixed order, so a seed gives the
 //! same result whatever the number of threads.
 //!
 //! ```

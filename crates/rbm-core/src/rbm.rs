@@ -28,8 +28,9 @@
 //! binary units and `tanh x_j` for spins (and symmetrically for `v` given `h`).
 
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::{kernel, Error, Float, Result, Units};
@@ -391,34 +392,23 @@ impl<F: Float> Rbm<F> {
     /// [`Rbm::hidden_field_into`] with shapes trusted, in blocks computed in parallel (see
     /// [`Rbm::step`]).
     pub(crate) fn hidden_field_into_unchecked(&self, v: ArrayView2<F>, out: ArrayViewMut2<F>) {
-        self.hidden_step(v, out, None);
+        self.hidden_step(v, out, Act::Field);
     }
 
     /// [`Rbm::visible_field_into`] with shapes trusted (blocks of visible units in parallel).
     pub(crate) fn visible_field_into_unchecked(&self, h: ArrayView2<F>, out: ArrayViewMut2<F>) {
-        self.visible_step(h, out, None);
+        self.visible_step(h, out, Act::Field);
     }
 
-    /// `x = b + v W` into `out` and then, if `act` is given, the activation of
-    /// [`activate_block`]: `out` becomes the means and `act`'s buffer the samples drawn with
-    /// its uniforms (`batch · n_hidden` of them, row-major). `act = Some((None, _))` makes
-    /// means only. Blocks run in parallel (see [`Rbm::step`]).
-    fn hidden_step(
-        &self,
-        v: ArrayView2<F>,
-        out: ArrayViewMut2<F>,
-        act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
-    ) {
+    /// `x = b + v W` into `out` and then what `act` asks: `out` becomes the means and, for
+    /// [`Act::Sample`], its buffer the samples drawn with its uniforms (`batch · n_hidden` of
+    /// them, row-major). Blocks run in parallel (see [`Rbm::step`]).
+    fn hidden_step(&self, v: ArrayView2<F>, out: ArrayViewMut2<F>, act: Act<'_, '_, F>) {
         self.step(self.hidden_units, &self.hidden_bias, v, false, out, act);
     }
 
     /// `y = a + h Wᵀ` into `out`, then the activation (see [`Rbm::hidden_step`]).
-    fn visible_step(
-        &self,
-        h: ArrayView2<F>,
-        out: ArrayViewMut2<F>,
-        act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
-    ) {
+    fn visible_step(&self, h: ArrayView2<F>, out: ArrayViewMut2<F>, act: Act<'_, '_, F>) {
         self.step(self.visible_units, &self.visible_bias, h, true, out, act);
     }
 
@@ -437,17 +427,43 @@ impl<F: Float> Rbm<F> {
         x: ArrayView2<F>,
         transposed: bool,
         out: ArrayViewMut2<F>,
-        act: Option<(Option<ArrayViewMut2<F>>, &[F])>,
+        act: Act<'_, '_, F>,
     ) {
         let (x, w) = (x.as_standard_layout(), self.weights.as_standard_layout());
         let (x, w) = (kernel::mat(&x), kernel::mat(&w));
         let m = if transposed { w.transpose() } else { w };
         let work = x.nrows() * self.n_visible() * self.n_hidden();
-        let (samples, uniforms) = split_act(act, out.dim());
+        let dim = out.dim();
+        let (activate, samples, uniforms, seeds) = match act {
+            Act::Field => (false, None, None, None),
+            Act::Means => (true, None, None, None),
+            Act::Sample(Sampling { samples, uniforms, seeds }) => {
+                assert_eq!(samples.dim(), dim, "step: sample buffer shape");
+                let u = ArrayViewMut2::from_shape(dim, &mut uniforms[..dim.0 * dim.1])
+                    .expect("uniforms buffer holds the output's shape");
+                (true, Some(samples), Some(u), seeds)
+            }
+        };
+        // Block `b`'s activation: fill its uniforms if it draws them itself, then activate.
+        let finish = |b: usize,
+                      out: faer::MatMut<'_, F>,
+                      samples: Option<ArrayViewMut2<F>>,
+                      u: Option<ArrayViewMut2<F>>| {
+            if !activate {
+                return;
+            }
+            let u = u.map(|mut u| {
+                if let Some(seeds) = seeds {
+                    fill_block(u.view_mut(), seeds[b]);
+                }
+                u
+            });
+            activate_rows(units, out, samples, u.as_ref().map(|u| u.view()));
+        };
         let depth = x.ncols();
         if !transposed && kernel::blocks(depth, work) == 2 {
             let mid = kernel::midpoint(depth);
-            let (r, c) = out.dim();
+            let (r, c) = dim;
             F::with_scratch(r * c, |part| {
                 let mut part = faer::MatMut::from_row_major_slice_mut(part, r, c);
                 kernel::with_mat_mut(out, |mut out| {
@@ -465,43 +481,65 @@ impl<F: Float> Rbm<F> {
                             )
                         },
                     );
-                    let parts = (out, (part, samples));
-                    kernel::for_blocks(parts, Axis(0), r, work, |rows, (mut out, (mut part, samples))| {
-                        for i in 0..out.nrows() {
-                            let p = kernel::row_mut(part.as_mut(), i);
-                            kernel::row_mut(out.as_mut(), i)
-                                .iter_mut()
-                                .zip(p.iter())
-                                .for_each(|(o, &p)| *o += p);
-                        }
-                        if let Some(u) = uniforms {
-                            activate_rows(units, out, samples, u.map(|u| u.slice_move(s![rows, ..])));
-                        }
-                    });
+                    let parts = (out, (part, (samples, uniforms)));
+                    kernel::for_blocks(
+                        parts,
+                        Axis(0),
+                        r,
+                        work,
+                        |rows, (mut out, (mut part, (samples, u)))| {
+                            for i in 0..out.nrows() {
+                                let p = kernel::row_mut(part.as_mut(), i);
+                                kernel::row_mut(out.as_mut(), i)
+                                    .iter_mut()
+                                    .zip(p.iter())
+                                    .for_each(|(o, &p)| *o += p);
+                            }
+                            finish(usize::from(rows.start > 0), out, samples, u);
+                        },
+                    );
                 });
             });
             return;
         }
         let len = out.ncols();
         kernel::with_mat_mut(out, |out| {
-            kernel::for_blocks((out, samples), Axis(1), len, work, |cols, (mut out, samples)| {
-                fill_rows(out.as_mut(), bias.slice(s![cols.clone()]));
-                kernel::product(out.as_mut(), true, x, m.subcols(cols.start, cols.len()));
-                if let Some(u) = uniforms {
-                    activate_rows(units, out, samples, u.map(|u| u.slice_move(s![.., cols])));
-                }
-            });
+            kernel::for_blocks(
+                (out, (samples, uniforms)),
+                Axis(1),
+                len,
+                work,
+                |cols, (mut out, (samples, u))| {
+                    fill_rows(out.as_mut(), bias.slice(s![cols.clone()]));
+                    kernel::product(out.as_mut(), true, x, m.subcols(cols.start, cols.len()));
+                    finish(usize::from(cols.start > 0), out, samples, u);
+                },
+            );
         });
+    }
+
+    /// Into how many blocks [`Rbm::step`] on `rows` rows cuts its activation (each block can
+    /// then draw its own uniforms): the visible step cuts its columns; the hidden step its
+    /// rows when it cuts the inner dimension, else its columns.
+    fn step_blocks(&self, rows: usize, transposed: bool) -> usize {
+        let work = rows * self.n_visible() * self.n_hidden();
+        if transposed {
+            kernel::blocks(self.n_visible(), work)
+        } else if kernel::blocks(self.n_visible(), work) == 2 {
+            kernel::blocks(rows, work)
+        } else {
+            kernel::blocks(self.n_hidden(), work)
+        }
     }
 
     /// `⟨h | v⟩` into `means` (allocation-free, in parallel blocks; see [`Rbm::step`]).
     pub(crate) fn hidden_means_into_unchecked(&self, v: ArrayView2<F>, means: ArrayViewMut2<F>) {
-        self.hidden_step(v, means, Some((None, &[])));
+        self.hidden_step(v, means, Act::Means);
     }
 
     /// `⟨v | h⟩` into `means` (allocation-free, parallel over blocks of visible units).
     pub(crate) fn visible_means_into_unchecked(&self, h: ArrayView2<F>, means: ArrayViewMut2<F>) {
-        self.visible_step(h, means, Some((None, &[])));
+        self.visible_step(h, means, Act::Means);
     }
 
     /// `f` applied to the field of every hidden unit, for every row of `v`.
@@ -562,8 +600,10 @@ impl<F: Float> Rbm<F> {
         Ok(samples)
     }
 
-    /// [`Rbm::sample_hidden_into`] with shapes trusted: uniforms are drawn first (row-major,
-    /// in bulk), then the field is computed, activated and sampled in parallel blocks.
+    /// [`Rbm::sample_hidden_into`] with shapes trusted: the field is computed, activated and
+    /// sampled in parallel blocks; the uniforms are drawn in bulk, row-major, before the step
+    /// when it is one block, and by each block from its own seed (drawn from `rng`) when
+    /// there are two (see [`Sampling`]).
     pub(crate) fn sample_hidden_into_unchecked<R: Rng + ?Sized>(
         &self,
         v: ArrayView2<F>,
@@ -573,9 +613,8 @@ impl<F: Float> Rbm<F> {
         rng: &mut R,
     ) {
         assert_eq!(samples.dim(), means.dim(), "sample_hidden: sample buffer shape");
-        let u = &mut uniforms[..means.len()];
-        F::fill_uniform(rng, u);
-        self.hidden_step(v, means, Some((Some(samples), u)));
+        let sampling = Self::sampling(self.step_blocks(v.nrows(), false), samples, uniforms, rng);
+        self.hidden_step(v, means, Act::Sample(sampling));
     }
 
     /// [`Rbm::sample_visible_into`] with shapes trusted (see
@@ -589,9 +628,26 @@ impl<F: Float> Rbm<F> {
         rng: &mut R,
     ) {
         assert_eq!(samples.dim(), means.dim(), "sample_visible: sample buffer shape");
-        let u = &mut uniforms[..means.len()];
-        F::fill_uniform(rng, u);
-        self.visible_step(h, means, Some((Some(samples), u)));
+        let sampling = Self::sampling(self.step_blocks(h.nrows(), true), samples, uniforms, rng);
+        self.visible_step(h, means, Act::Sample(sampling));
+    }
+
+    /// The [`Sampling`] of a step in `blocks` blocks: one block fills all the uniforms from
+    /// `rng` now (row-major); two blocks each get a seed drawn from `rng` and fill their own.
+    fn sampling<'a, 'u, R: Rng + ?Sized>(
+        blocks: usize,
+        samples: ArrayViewMut2<'a, F>,
+        uniforms: &'u mut [F],
+        rng: &mut R,
+    ) -> Sampling<'a, 'u, F> {
+        let len = samples.len();
+        let seeds = if blocks == 2 {
+            Some([rng.next_u64(), rng.next_u64()])
+        } else {
+            F::fill_uniform(rng, &mut uniforms[..len]);
+            None
+        };
+        Sampling { samples, uniforms, seeds }
     }
 
     /// Allocation-free [`Rbm::free_energies`]: `field` is scratch of shape `(batch, n_hidden)`,
@@ -644,7 +700,9 @@ impl<F: Float> Rbm<F> {
 
     /// Allocation-free hidden step: writes `⟨h|v⟩` into `means` and a sample into `samples`
     /// (both `(batch, n_hidden)`); `uniforms` is scratch of at least `batch · n_hidden`
-    /// elements. Random numbers are drawn in row-major order from `rng`, in bulk.
+    /// elements. Random numbers come from `rng`: in row-major order, in bulk, or, for a step
+    /// large enough to be cut into two parallel blocks, as one seed per block, each block then
+    /// drawing its own uniforms (the same for any number of threads).
     pub fn sample_hidden_into<R: Rng + ?Sized>(
         &self,
         v: ArrayView2<F>,
@@ -822,9 +880,6 @@ impl<F: Float> PaperRbm<F> {
     }
 }
 
-/// The optional sample buffer and the uniforms (as a matrix of the output's shape) of a step;
-/// `None` for fields only, `Some((None, _))` for means only.
-#[allow(clippy::type_complexity)]
 /// Copies `bias` into every row of `out` (whose rows are contiguous).
 fn fill_rows<F: Float>(mut out: faer::MatMut<'_, F>, bias: ArrayView1<F>) {
     for i in 0..out.nrows() {
@@ -832,16 +887,37 @@ fn fill_rows<F: Float>(mut out: faer::MatMut<'_, F>, bias: ArrayView1<F>) {
     }
 }
 
-fn split_act<'a, 'u, F: Float>(
-    act: Option<(Option<ArrayViewMut2<'a, F>>, &'u [F])>,
-    dim: (usize, usize),
-) -> (Option<ArrayViewMut2<'a, F>>, Option<Option<ArrayView2<'u, F>>>) {
-    match act {
-        None => (None, None),
-        Some((None, _)) => (None, Some(None)),
-        Some((Some(samples), u)) => {
-            let u = ArrayView2::from_shape(dim, u).expect("uniforms buffer holds the output's shape");
-            (Some(samples), Some(Some(u)))
+/// What a step does after its field: nothing ([`Act::Field`]), means ([`Act::Means`]), or
+/// means and samples ([`Act::Sample`]).
+pub(crate) enum Act<'a, 'u, F> {
+    Field,
+    Means,
+    Sample(Sampling<'a, 'u, F>),
+}
+
+/// Where a step's samples go and where their uniforms come from.
+pub(crate) struct Sampling<'a, 'u, F> {
+    /// Sample buffer, of the output's shape.
+    samples: ArrayViewMut2<'a, F>,
+    /// Uniforms, one per output element (row-major), at least as long as the output.
+    uniforms: &'u mut [F],
+    /// `None`: `uniforms` is already filled. `Some(seeds)`: block `b` of the step fills its
+    /// own part of `uniforms` (row by row) from a generator seeded with `seeds[b]`, in
+    /// parallel with the other block.
+    seeds: Option<[u64; 2]>,
+}
+
+/// Fills `u` (a block of the uniforms matrix) row by row from a generator seeded with `seed`.
+fn fill_block<F: Float>(mut u: ArrayViewMut2<F>, seed: u64) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    for mut row in u.rows_mut() {
+        match row.as_slice_mut() {
+            Some(r) => F::fill_uniform(&mut rng, r),
+            None => {
+                let mut tmp = vec![F::zero(); row.len()];
+                F::fill_uniform(&mut rng, &mut tmp);
+                row.assign(&ndarray::ArrayView1::from(&tmp[..]));
+            }
         }
     }
 }

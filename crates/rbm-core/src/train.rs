@@ -18,8 +18,9 @@
 //!
 //! One [`Xoshiro256PlusPlus`] seeded from [`TrainConfig::seed`] drives everything, drawn
 //! sequentially in a fixed order: held-out split, weight initialisation, persistent-chain
-//! start, then per epoch a shuffle of the training order and, per mini-batch, uniforms in bulk
-//! for every sampled layer. Matrix products are cut into a number of blocks fixed by their shape
+//! start, then per epoch a shuffle of the training order and, per mini-batch, for every
+//! sampled layer either uniforms in bulk or, for a step cut into two blocks, one seed per
+//! block (see `crate::kernel`). Matrix products are cut into a number of blocks fixed by their shape
 //! (see `crate::kernel`) and run on the cores in parallel, so results do not depend on the
 //! number of threads. [`Trainer`] holds all state (model, momentum buffers,
 //! persistent chains, generator, epoch, order) and is `serde`-serialisable: a run interrupted
@@ -886,7 +887,8 @@ impl<F: Float> Trainer<F> {
     /// [`Trainer::cd_step`] without the checks (shapes and indices are trusted).
     ///
     /// Every product is split into blocks that run in parallel (see [`crate::kernel`]); the
-    /// random numbers are drawn sequentially, in the same order as a sequential run.
+    /// random numbers are drawn from `rng` in a fixed order (per block where a step is cut in
+    /// two), the same for any number of threads.
     fn update(&mut self, data: ArrayView2<F>, batch: &[usize], momentum: f64) {
         let (nv, nh) = self.model.weights.dim();
         let bs = self.config.batch_size;
