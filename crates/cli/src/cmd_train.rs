@@ -173,7 +173,26 @@ struct TrainSummary {
     layers: Vec<LayerSummary>,
     history: Vec<Vec<EpochMetrics>>,
     elapsed_seconds: f64,
+    seconds: Seconds,
     tool_version: &'static str,
+}
+
+/// Where the command's wall-clock time went (`total` from the start of the work, after the
+/// arguments; the other keys are parts of it).
+#[derive(Serialize, Default)]
+struct Seconds {
+    /// Reading, checking, hashing and converting the data; the first layer's initial model.
+    setup: f64,
+    /// The training loop: the epochs, the up passes between layers and the checkpoints.
+    epochs: f64,
+    /// Of `epochs`, the updates themselves (what a CD-k epoch costs).
+    train: f64,
+    /// Of `epochs`, the per-epoch metrics.
+    monitor: f64,
+    /// The final log-likelihoods (exact or AIS) on every layer's training input.
+    likelihood: f64,
+    /// Everything, writing the model included.
+    total: f64,
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
@@ -231,6 +250,7 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
             args.out.display()
         );
     }
+    let begun = Instant::now();
     let provenance = files::read_provenance(&args.data);
     let raw = files::read_values(&args.data, &[-1, 0, 1])?;
     let (n, sample_shape) = (raw.samples(), raw.shape[1..].to_vec());
@@ -248,10 +268,13 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
         n,
         [args.epochs, config.cd_k, args.monitor_samples, args.ais_chains, args.ais_steps],
     )?;
-    let mut ckpt = model_file::Checkpointer::new(&args.out, &raw.values, [n, width])?;
-    let data = units
-        .data_from_values::<f32>(&raw.values, width)
-        .map_err(|e| anyhow!("{}: {e}", args.data.display()))?;
+    // The data's hash (one sequential pass) beside its conversion (spread over the threads).
+    let (ckpt, data) = rayon::join(
+        || model_file::Checkpointer::new(&args.out, &raw.values, [n, width]),
+        || units.data_from_values::<f32>(&raw.values, width),
+    );
+    let mut ckpt = ckpt?;
+    let data = data.map_err(|e| anyhow!("{}: {e}", args.data.display()))?;
     drop(raw);
     let out = PendingOutput::claim(&args.out, args.force || args.resume)?;
     let mut run = match ckpt.resume(args.resume, &greedy, data.view(), args.force, progress)? {
@@ -260,6 +283,7 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
     };
 
     let started = Instant::now();
+    let mut seconds = Seconds { setup: begun.elapsed().as_secs_f64(), ..Seconds::default() };
     let mut phase = None;
     while let Some(trainer) = run.current() {
         let l = run.finished_layers().len();
@@ -280,6 +304,8 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
             e => anyhow!("training stopped at layer {}: {e}", l + 1),
         })?;
         let m = &step.metrics;
+        seconds.train += step.seconds.train;
+        seconds.monitor += step.seconds.monitor;
         progress.set(m.epoch as u64);
         let gap = m.free_energy_gap.map(|g| format!(", free-energy gap {g:.4}")).unwrap_or_default();
         let (r, p) = (m.reconstruction_error, m.pseudo_log_likelihood);
@@ -289,7 +315,9 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
     }
     progress.finish();
 
+    seconds.epochs = started.elapsed().as_secs_f64();
     // Final metrics per layer, with likelihoods (exact or AIS) on each layer's training input.
+    let likelihood_started = Instant::now();
     progress.phase("log-likelihood", args.layers.len() as u64, "layers");
     let mut per_layer = Vec::new();
     for l in 0..args.layers.len() {
@@ -303,6 +331,7 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
         progress.set(l as u64 + 1);
     }
     progress.finish();
+    seconds.likelihood = likelihood_started.elapsed().as_secs_f64();
     let history = run.history().to_vec();
     let data_meta = json!({"path": args.data.display().to_string(), "samples": n, "sample_shape": sample_shape,
                            "hash_fnv1a64": ckpt.data_hash(), "provenance": provenance});
@@ -319,11 +348,13 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
     model_file::write_model(&out, &dbn, &extra)?;
     out.commit()?;
     let _ = std::fs::remove_file(ckpt.path());
+    seconds.total = begun.elapsed().as_secs_f64();
     Ok(TrainSummary {
         model: args.out.display().to_string(),
         layers: per_layer,
         history,
         elapsed_seconds: started.elapsed().as_secs_f64(),
+        seconds,
         tool_version: env!("CARGO_PKG_VERSION"),
     })
 }

@@ -66,6 +66,15 @@ fn train_generate_and_exact_mapping_on_a_ring() {
     // distribution by more than the sampling noise; and must be far better than independent spins.
     let ll = layer["log_likelihood"].as_f64().unwrap();
     assert!(ll < 0.0 && ll > -10.0 * std::f64::consts::LN_2 + 0.3, "log-likelihood {ll}");
+    // Where the time went: every part present, non-negative, and within the total.
+    let secs = &v["seconds"];
+    let get = |k: &str| secs[k].as_f64().unwrap_or_else(|| panic!("seconds.{k} in {secs}"));
+    let total = get("total");
+    for k in ["setup", "epochs", "train", "monitor", "likelihood"] {
+        assert!(get(k) >= 0.0 && get(k) <= total, "seconds.{k} = {} of total {total}", get(k));
+    }
+    assert!(get("train") + get("monitor") <= get("epochs") + 1e-9, "{secs}");
+    assert!(get("setup") + get("epochs") + get("likelihood") <= total + 1e-9, "{secs}");
 
     // The file is a safetensors model with the documented tensor names.
     let bytes = std::fs::read(d.join("m.safetensors")).unwrap();

@@ -22,8 +22,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    validate_data, AisConfig, AisEstimate, Dbn, EpochMetrics, Error, Float, LikelihoodMethod, Rbm, Result,
-    TrainConfig, Trainer, TrainerState, Units,
+    validate_data, AisConfig, AisEstimate, Dbn, EpochMetrics, EpochSeconds, Error, Float, LikelihoodMethod,
+    Rbm, Result, TrainConfig, Trainer, TrainerState, Units,
 };
 
 /// One layer of a greedy run.
@@ -213,6 +213,8 @@ pub struct GreedyStep {
     pub layer_finished: bool,
     /// Whether every layer is now finished.
     pub finished: bool,
+    /// Seconds the epoch spent updating and monitoring (not the up pass to the next layer).
+    pub seconds: EpochSeconds,
 }
 
 /// The final state of one finished layer: its shape, its last epoch's metrics and its
@@ -272,7 +274,7 @@ impl<F: Float> GreedyTrainer<F> {
         if data.ncols() == 0 {
             return Err(Error::EmptyLayer { layer: "visible" });
         }
-        validate_data(data, data.ncols(), config.visible_units)?;
+        // The data's values are checked by the first layer's trainer.
         let first = &config.layers[0];
         let trainer = Trainer::new(
             first.train.clone(),
@@ -443,13 +445,13 @@ impl<F: Float> GreedyTrainer<F> {
             return Err(Error::AlreadyFinished);
         };
         let input = if l == 0 { data } else { self.inputs[l - 1].view() };
-        let metrics = trainer.epoch(input)?;
+        let (metrics, seconds) = trainer.epoch_timed(input)?;
         self.history[l].push(metrics.clone());
         let layer_finished = trainer.is_finished();
         if layer_finished {
             self.finish_layer(data)?;
         }
-        Ok(GreedyStep { layer: l, metrics, layer_finished, finished: self.is_finished() })
+        Ok(GreedyStep { layer: l, metrics, layer_finished, finished: self.is_finished(), seconds })
     }
 
     /// Moves the finished current layer to the finished layers and starts the next one; leaves

@@ -62,6 +62,7 @@ pub use greedy::{
 };
 pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm, RbmParts};
 pub use train::{
-    EpochMetrics, MomentumSwitch, RateSchedule, TrainConfig, Trainer, TrainerState, PLL_MAX_ROWS,
+    EpochMetrics, EpochSeconds, MomentumSwitch, RateSchedule, TrainConfig, Trainer, TrainerState,
+    PLL_MAX_ROWS,
 };
 pub use units::Units;

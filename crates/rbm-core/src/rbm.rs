@@ -144,8 +144,9 @@ pub fn validate_data<F: Float>(data: ArrayView2<F>, n_units: usize, units: Units
         let valid = kernel::vectorized(
             #[inline(always)]
             || {
-                xs.chunks(4096)
-                    .all(|c| c.iter().fold(1u8, |ok, &x| ok & u8::from((x == lo) | (x == hi))) == 1)
+                // A count, not a fold of flags: LLVM turns this one into mask compares and
+                // population counts (the fold ran at one element a nanosecond).
+                xs.chunks(4096).all(|c| c.iter().filter(|&&x| (x != lo) & (x != hi)).count() == 0)
             },
         );
         if valid {

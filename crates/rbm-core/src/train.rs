@@ -341,6 +341,17 @@ impl TrainConfig {
     }
 }
 
+/// Wall-clock seconds of one epoch ([`Trainer::epoch_timed`]): the updates, and the metrics
+/// after them. Kept apart from [`EpochMetrics`], which is part of a model's history and must
+/// not depend on the machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochSeconds {
+    /// [`Trainer::train_epoch`].
+    pub train: f64,
+    /// [`Trainer::monitor`].
+    pub monitor: f64,
+}
+
 /// Diagnostics after one epoch (see [`crate::monitor`]). Free energies and log-likelihoods are
 /// means per sample, in nats; the pseudo-log-likelihood is per sample and unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -812,11 +823,19 @@ impl<F: Float> Trainer<F> {
     /// `data` must be the matrix the trainer was created with (its values were validated
     /// then; only its shape is checked here).
     pub fn epoch(&mut self, data: ArrayView2<F>) -> Result<EpochMetrics> {
+        self.epoch_timed(data).map(|(m, _)| m)
+    }
+
+    /// [`Trainer::epoch`], with the wall-clock seconds it spent updating and monitoring (the
+    /// clock is read only; nothing it computes depends on it).
+    pub fn epoch_timed(&mut self, data: ArrayView2<F>) -> Result<(EpochMetrics, EpochSeconds)> {
         self.check_data(data)?;
         let before = self.snapshot();
+        let started = std::time::Instant::now();
         self.train_epoch(data)?;
+        let train = started.elapsed().as_secs_f64();
         match self.monitor(data) {
-            Ok(m) => Ok(m),
+            Ok(m) => Ok((m, EpochSeconds { train, monitor: started.elapsed().as_secs_f64() - train })),
             Err(e) => {
                 self.restore(before);
                 Err(e)
@@ -1176,9 +1195,19 @@ fn check_finite_state<'a, F: Float + 'a>(
 fn visible_bias_from_mean<F: Float>(data: ArrayView2<F>, rows: &[usize], units: Units) -> Array1<F> {
     let nv = data.ncols();
     let mut sum = vec![0.0f64; nv];
-    for &r in rows {
-        for (s, x) in sum.iter_mut().zip(data.row(r)) {
-            *s += x.to_f64();
+    // Unit values are 0 or ±1 (the data was validated), so these sums are exact integers and
+    // the order of the rows does not matter: they are added in storage order, at the vector
+    // width when rows are contiguous.
+    let mut sorted = rows.to_vec();
+    sorted.sort_unstable();
+    for &r in &sorted {
+        let row = data.row(r);
+        match row.as_slice() {
+            Some(xs) => kernel::vectorized(
+                #[inline(always)]
+                || sum.iter_mut().zip(xs).for_each(|(s, x)| *s += x.to_f64()),
+            ),
+            None => sum.iter_mut().zip(row).for_each(|(s, x)| *s += x.to_f64()),
         }
     }
     let n = rows.len() as f64;

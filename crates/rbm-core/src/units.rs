@@ -93,7 +93,22 @@ impl Units {
                 found: values.len(),
             });
         }
-        if let Some(i) = values.iter().position(|&x| !(-1..=1).contains(&x)) {
+        // One counting pass at the vector width tells what the data holds; the element search
+        // runs only to name the first bad value.
+        let [n_minus, n_zero, n_bad] = crate::kernel::vectorized(
+            #[inline(always)]
+            || {
+                values.chunks(1 << 16).fold([0usize; 3], |[m, z, b], c| {
+                    [
+                        m + c.iter().filter(|&&x| x == -1).count(),
+                        z + c.iter().filter(|&&x| x == 0).count(),
+                        b + c.iter().filter(|&&x| !(-1..=1).contains(&x)).count(),
+                    ]
+                })
+            },
+        );
+        if n_bad > 0 {
+            let i = values.iter().position(|&x| !(-1..=1).contains(&x)).expect("a bad value was counted");
             return Err(Error::InvalidUnitValue {
                 row: i / n_columns,
                 column: i % n_columns,
@@ -101,26 +116,35 @@ impl Units {
                 units: self,
             });
         }
-        let (has_zero, has_minus) = (values.contains(&0), values.contains(&-1));
+        let (has_zero, has_minus) = (n_zero > 0, n_minus > 0);
         if has_zero && has_minus {
             return Err(Error::DataValues { problem: "mixes 0, -1 and 1; expected ±1 spins or 0/1 bits" });
         }
         if has_zero && self == Units::Spin {
             return Err(Error::DataValues { problem: "holds 0/1 values but spin units need ±1 values" });
         }
-        // One branch-free pass at the vector width (the units fixed in each loop): the values
-        // as they are (bits, or spins for spin units), or spins as bits.
-        let out: Vec<F> = if has_zero || self == Units::Spin {
-            crate::kernel::vectorized(
-                #[inline(always)]
-                || values.iter().map(|&x| Units::Spin.spin_to_unit(x)).collect(),
-            )
-        } else {
-            crate::kernel::vectorized(
-                #[inline(always)]
-                || values.iter().map(|&x| Units::Binary.spin_to_unit(x)).collect(),
-            )
-        };
+        // Branch-free passes at the vector width (the units fixed in each loop), on fixed
+        // chunks spread over the threads (the first write of a fresh buffer costs more than the
+        // arithmetic): the values as they are (bits, or spins for spin units), or spins as bits.
+        let as_is = has_zero || self == Units::Spin;
+        let mut out = vec![F::zero(); values.len()];
+        {
+            use rayon::prelude::*;
+            const CHUNK: usize = 1 << 20;
+            out.par_chunks_mut(CHUNK).zip(values.par_chunks(CHUNK)).for_each(|(dst, src)| {
+                crate::kernel::vectorized(
+                    #[inline(always)]
+                    || {
+                        let pairs = dst.iter_mut().zip(src);
+                        if as_is {
+                            pairs.for_each(|(d, &x)| *d = Units::Spin.spin_to_unit(x));
+                        } else {
+                            pairs.for_each(|(d, &x)| *d = Units::Binary.spin_to_unit(x));
+                        }
+                    },
+                )
+            });
+        }
         Ok(Array2::from_shape_vec((values.len() / n_columns, n_columns), out).expect("length checked"))
     }
 

@@ -297,7 +297,9 @@ fn parse_descr(descr: &str) -> Result<(Dtype, bool)> {
 fn decode(chunk: &[u8], dtype: Dtype, big: bool, first_index: usize, out: &mut Vec<i8>) -> Result<()> {
     if dtype == Dtype::Int(1) {
         // The format `sample` writes: one pass to check (-1, 0, 1 are 255, 0, 1), one to copy.
-        if let Some(k) = chunk.iter().position(|&b| b.wrapping_add(1) > 2) {
+        // A count runs at the vector width; the search only names the first bad value.
+        if chunk.iter().filter(|&&b| b.wrapping_add(1) > 2).count() > 0 {
+            let k = chunk.iter().position(|&b| b.wrapping_add(1) > 2).expect("a bad value was counted");
             return Err(Error::NotAUnitValue { index: first_index + k, value: f64::from(chunk[k] as i8) });
         }
         out.extend(chunk.iter().map(|&b| b as i8));
