@@ -94,9 +94,14 @@ pub(crate) fn row_mut<F>(m: MatMut<'_, F>, i: usize) -> &mut [F] {
     m.row_mut(i).try_as_row_major_mut().expect("rows of a row-major matrix are contiguous").as_slice_mut()
 }
 
-/// Multiply-adds below which a product is not split (a rayon task costs a few microseconds;
-/// 2^20 multiply-adds take about 15 µs on one core).
-const SPLIT_MIN_WORK: usize = 1 << 20;
+/// Multiply-adds from which a product (and the elementwise work after it) is cut into two
+/// blocks that run as parallel tasks; smaller ones run in one block on the calling thread.
+/// Chosen by measurement of whole CD-1 epochs on two cores (2026-12-02, a Xeon with AVX-512 at
+/// full rate): at 2^22 multiply-adds per product (400 → 100, batches of 100) two blocks made
+/// the epoch 16–18% slower than one, at 2^23–2^24 (400 → 100 with batches of 256, 500 → 200,
+/// 784 → 500 with batches of 32) they were as fast or up to 30% faster, so the cut starts at
+/// 2^23 (it had been 2^20).
+pub const SPLIT_MIN_WORK: usize = 1 << 23;
 
 /// Number of blocks (1 or 2) a product of `work` multiply-adds whose split dimension has `len`
 /// elements is cut into. Two blocks keep both cores of a 2-core machine busy; the number is a

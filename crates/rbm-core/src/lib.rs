@@ -60,6 +60,7 @@ pub use greedy::{
     next_layer_data, train_greedy, GreedyConfig, GreedyLayer, GreedyState, GreedyStep, GreedyTrainer,
     LayerSummary,
 };
+pub use kernel::SPLIT_MIN_WORK;
 pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm, RbmParts};
 pub use train::{
     EpochMetrics, EpochSeconds, MomentumSwitch, RateSchedule, TrainConfig, Trainer, TrainerState,

@@ -50,10 +50,11 @@ fn z_scores(
 
 #[test]
 fn hidden_samples_of_a_split_step_are_unbiased_and_independent_across_blocks() {
-    // 64 × 256 × 128 multiply-adds: the hidden step cuts its inner dimension and then its
+    // 64 × 512 × 256 multiply-adds: the hidden step cuts its inner dimension and then its
     // rows, [0, 32) and [32, 64), each block drawing its own uniforms row by row.
-    let rbm = model(256, 128);
-    let v = spins(64, 256, 1);
+    assert!(64 * 512 * 256 >= rbm_core::SPLIT_MIN_WORK, "the step must be cut in two");
+    let rbm = model(512, 256);
+    let v = spins(64, 512, 1);
     let means = rbm.hidden_means(v.view()).unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
     let draws: Vec<_> = (0..40).map(|_| rbm.sample_hidden(v.view(), &mut rng).unwrap()).collect();
@@ -66,15 +67,16 @@ fn hidden_samples_of_a_split_step_are_unbiased_and_independent_across_blocks() {
 
 #[test]
 fn visible_samples_of_a_split_step_are_unbiased_and_independent_across_blocks() {
-    // The visible step cuts its columns, [0, 128) and [128, 256).
-    let rbm = model(256, 128);
-    let h = spins(64, 128, 3);
+    // The visible step cuts its columns, [0, 256) and [256, 512).
+    assert!(64 * 512 * 256 >= rbm_core::SPLIT_MIN_WORK, "the step must be cut in two");
+    let rbm = model(512, 256);
+    let h = spins(64, 256, 3);
     let means = rbm.visible_means(h.view()).unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
     let draws: Vec<_> = (0..40).map(|_| rbm.sample_visible(h.view(), &mut rng).unwrap()).collect();
-    let (z, zc) = z_scores(&means, &draws, |i, j| (j < 128).then_some((i, j + 128)));
+    let (z, zc) = z_scores(&means, &draws, |i, j| (j < 256).then_some((i, j + 256)));
     assert!(z.abs() < 5.0, "visible samples off their means by {z:.2} standard errors");
     assert!(zc.abs() < 5.0, "visible samples of the two blocks correlated at {zc:.2} standard errors");
     // Successive draws differ (the seeds come from the caller's generator).
-    assert_ne!(draws[0].slice(s![.., 128..]), draws[1].slice(s![.., 128..]));
+    assert_ne!(draws[0].slice(s![.., 256..]), draws[1].slice(s![.., 256..]));
 }

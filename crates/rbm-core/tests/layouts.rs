@@ -52,7 +52,8 @@ fn fortran(v: &Array2<f64>) -> Array2<f64> {
 }
 
 // Shapes below and above the size at which a product is cut into two parallel blocks.
-const SHAPES: [(usize, usize, usize); 3] = [(3, 5, 4), (40, 256, 128), (17, 300, 40)];
+const SHAPES: [(usize, usize, usize); 3] = [(3, 5, 4), (40, 512, 512), (17, 300, 40)];
+const _: () = assert!(40 * 512 * 512 >= rbm_core::SPLIT_MIN_WORK && 17 * 300 * 40 < rbm_core::SPLIT_MIN_WORK);
 
 #[test]
 fn inputs_and_weights_of_any_layout_give_the_same_bytes_as_row_major_ones() {

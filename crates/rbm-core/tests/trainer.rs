@@ -161,18 +161,19 @@ fn results_do_not_depend_on_the_number_of_threads() {
     assert!(m1[2].log_likelihood.is_some());
 }
 
-/// Products large enough to be cut into blocks that run as parallel tasks (64 × 256 × 128
+/// Products large enough to be cut into blocks that run as parallel tasks (64 × 512 × 256
 /// multiply-adds and more) give the same bytes on 1 and 2 threads, for CD and PCD.
 #[test]
 fn split_products_do_not_depend_on_the_number_of_threads() {
+    const _: () = assert!(64 * 512 * 256 >= rbm_core::SPLIT_MIN_WORK);
     for (persistent, units) in [(false, Units::Spin), (true, Units::Binary)] {
-        let d = data(192, 256, units, 6);
+        let d = data(192, 512, units, 6);
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
                 let c =
                     TrainConfig { batch_size: 64, holdout: 0.0, exact_max_units: 0, ..config(persistent, 3) };
-                let mut t = Trainer::new(c, d.view(), units, 128, units).unwrap();
+                let mut t = Trainer::new(c, d.view(), units, 256, units).unwrap();
                 let m: Vec<_> = (0..2).map(|_| t.epoch(d.view()).unwrap()).collect();
                 (bits(&t), m)
             })
