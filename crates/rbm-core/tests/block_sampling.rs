@@ -52,7 +52,7 @@ fn z_scores(
 fn hidden_samples_of_a_split_step_are_unbiased_and_independent_across_blocks() {
     // 64 × 512 × 256 multiply-adds: the hidden step cuts its inner dimension and then its
     // rows, [0, 32) and [32, 64), each block drawing its own uniforms row by row.
-    assert!(64 * 512 * 256 >= rbm_core::SPLIT_MIN_WORK, "the step must be cut in two");
+    const _: () = assert!(64 * 512 * 256 >= rbm_core::SPLIT_MIN_WORK, "the step must be cut in two");
     let rbm = model(512, 256);
     let v = spins(64, 512, 1);
     let means = rbm.hidden_means(v.view()).unwrap();
@@ -68,7 +68,7 @@ fn hidden_samples_of_a_split_step_are_unbiased_and_independent_across_blocks() {
 #[test]
 fn visible_samples_of_a_split_step_are_unbiased_and_independent_across_blocks() {
     // The visible step cuts its columns, [0, 256) and [256, 512).
-    assert!(64 * 512 * 256 >= rbm_core::SPLIT_MIN_WORK, "the step must be cut in two");
+    const _: () = assert!(64 * 512 * 256 >= rbm_core::SPLIT_MIN_WORK, "the step must be cut in two");
     let rbm = model(512, 256);
     let h = spins(64, 256, 3);
     let means = rbm.visible_means(h.view()).unwrap();
