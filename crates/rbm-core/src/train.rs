@@ -1002,7 +1002,7 @@ impl<F: Float> Trainer<F> {
                 scale(d.view_mut(), mu);
             }
             let vv_t = vv_m.subcols(range.start, range.len()).transpose();
-            kernel::with_mat_mut(d.view_mut(), |d| kernel::product(d, add, vv_t, hh_m));
+            kernel::with_mat_mut(d.view_mut(), |d| kernel::product_in_depth_chunks(d, add, vv_t, hh_m));
             let vv = vv.slice(s![.., range]);
             // Row blocks of W and its momentum are contiguous: one pass at the vector width.
             match (w.as_slice_mut(), d.as_slice_mut()) {
