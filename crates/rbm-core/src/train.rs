@@ -1195,12 +1195,9 @@ fn check_finite_state<'a, F: Float + 'a>(
 fn visible_bias_from_mean<F: Float>(data: ArrayView2<F>, rows: &[usize], units: Units) -> Array1<F> {
     let nv = data.ncols();
     let mut sum = vec![0.0f64; nv];
-    // Unit values are 0 or ±1 (the data was validated), so these sums are exact integers and
-    // the order of the rows does not matter: they are added in storage order, at the vector
-    // width when rows are contiguous.
-    let mut sorted = rows.to_vec();
-    sorted.sort_unstable();
-    for &r in &sorted {
+    // Unit values are 0 or ±1 (the data was validated), so these sums are exact integers;
+    // `rows` are the sorted training rows (`split`), added at the vector width when contiguous.
+    for &r in rows {
         let row = data.row(r);
         match row.as_slice() {
             Some(xs) => kernel::vectorized(
