@@ -33,6 +33,55 @@ fn ring_data(d: &Path) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// `train` on the ring data (3000 samples) with `extra` flags: the first layer's history.
+fn ring_history(d: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec![
+        "train",
+        "--data",
+        "ring.npy",
+        "--layers",
+        "6",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "50",
+        "--seed",
+        "2",
+        "--out",
+        "h.safetensors",
+        "--force",
+        "--json",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let v = json(&kadanoff(d, &args));
+    v["history"][0].as_array().expect("a history per layer").clone()
+}
+
+#[test]
+fn train_monitoring_is_sized_to_the_data_and_exact_per_epoch_likelihood_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ring_data(d);
+    // Default: min(500, ceil(training rows / 30)); 3000 rows, 10% held out -> 2700 -> 90.
+    let h = ring_history(d, &["--holdout", "0.1"]);
+    assert_eq!(h.len(), 2);
+    for m in &h {
+        assert_eq!(m["monitor_samples"], 90, "{m}");
+        assert!(m["log_likelihood"].is_null(), "no per-epoch exact likelihood by default: {m}");
+    }
+    // No hold-out: 3000 / 30 = 100.
+    assert_eq!(ring_history(d, &[])[0]["monitor_samples"], 100);
+    // An explicit count is used as given.
+    assert_eq!(ring_history(d, &["--monitor-samples", "700"])[0]["monitor_samples"], 700);
+    // Asked for: the exact log-likelihood of every epoch (6 hidden units).
+    let h = ring_history(d, &["--exact-every-epoch"]);
+    for m in &h {
+        let ll = m["log_likelihood"].as_f64().unwrap_or_else(|| panic!("exact likelihood per epoch: {m}"));
+        assert!(ll < 0.0 && ll > -10.0 * std::f64::consts::LN_2 - 1.0, "{m}");
+    }
+}
+
 #[test]
 fn train_generate_and_exact_mapping_on_a_ring() {
     let dir = tempfile::tempdir().unwrap();
