@@ -35,24 +35,9 @@ fn ring_data(d: &Path) {
 
 /// `train` on the ring data (3000 samples) with `extra` flags: the first layer's history.
 fn ring_history(d: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
-    let mut args = vec![
-        "train",
-        "--data",
-        "ring.npy",
-        "--layers",
-        "6",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "50",
-        "--seed",
-        "2",
-        "--out",
-        "h.safetensors",
-        "--force",
-        "--json",
-        "--quiet",
-    ];
+    let base = "train --data ring.npy --layers 6 --epochs 2 --batch-size 50 --seed 2 \
+                --out h.safetensors --force --json --quiet";
+    let mut args: Vec<&str> = base.split_whitespace().collect();
     args.extend_from_slice(extra);
     let v = json(&kadanoff(d, &args));
     v["history"][0].as_array().expect("a history per layer").clone()
