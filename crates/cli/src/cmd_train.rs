@@ -141,12 +141,12 @@ const TRAIN_ROWS_PER_MONITOR_ROW: usize = 30;
 /// Largest smaller side of a layer for `--exact-every-epoch`.
 const EXACT_EVERY_EPOCH_MAX_UNITS: usize = 20;
 
-/// The monitoring rows of a run on `n` samples: `explicit` if given, else
+/// The monitoring rows of a run of `config` on `n` samples: `explicit` if given, else
 /// [`DEFAULT_MONITOR_SAMPLES`] or one in [`TRAIN_ROWS_PER_MONITOR_ROW`] of the training rows
-/// (the library holds out `floor(holdout * n)`), whichever is fewer, and at least one.
-fn monitor_rows(explicit: Option<usize>, n: usize, holdout: f64) -> usize {
+/// (those [`TrainConfig::holdout_rows`] leaves), whichever is fewer, and at least one.
+fn monitor_rows(explicit: Option<usize>, n: usize, config: &TrainConfig) -> usize {
     explicit.unwrap_or_else(|| {
-        let n_train = n.saturating_sub((holdout * n as f64).floor() as usize);
+        let n_train = n.saturating_sub(config.holdout_rows(n));
         DEFAULT_MONITOR_SAMPLES.min(n_train.div_ceil(TRAIN_ROWS_PER_MONITOR_ROW)).max(1)
     })
 }
@@ -292,8 +292,7 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
     if args.batch_size > n {
         bail!("--batch-size {} is larger than the {n} samples of {}", args.batch_size, args.data.display());
     }
-    let config =
-        TrainConfig { monitor_samples: monitor_rows(args.monitor_samples, n, args.holdout), ..config };
+    let config = TrainConfig { monitor_samples: monitor_rows(args.monitor_samples, n, &config), ..config };
     let master = Seed::new(args.seed);
     let greedy = GreedyConfig::uniform(units, units, &args.layers, &config, |l| {
         master.child("train-layer", l as u64).value()

@@ -276,6 +276,11 @@ impl TrainConfig {
         }
     }
 
+    /// Rows of a data set of `n` samples that [`Trainer`] holds out: `floor(holdout · n)`.
+    pub fn holdout_rows(&self, n: usize) -> usize {
+        (self.holdout * n as f64).floor() as usize
+    }
+
     /// Checks every range; returns the first violation.
     pub fn validate(&self) -> Result<()> {
         let bad = |name, value: f64, reason| Err(Error::InvalidParameter { name, value, reason });
@@ -1159,7 +1164,7 @@ fn split<R: Rng + ?Sized>(config: &TrainConfig, n: usize, rng: &mut R) -> Result
     if n == 0 {
         return Err(Error::EmptyData);
     }
-    let n_hold = (config.holdout * n as f64).floor() as usize;
+    let n_hold = config.holdout_rows(n);
     let mut perm: Vec<usize> = (0..n).collect();
     if n_hold > 0 {
         perm.shuffle(rng);
