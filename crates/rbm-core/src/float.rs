@@ -45,6 +45,7 @@ pub(crate) mod sealed {
                 ) {
                     let accum = if add { faer::Accum::Add } else { faer::Accum::Replace };
                     faer::linalg::matmul::matmul(c, accum, a, b, 1.0, faer::Par::Seq);
+                    crate::kernel::clear_upper_vector_state();
                 }
                 fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
                     thread_local! {
