@@ -457,3 +457,29 @@ fn train_reports_the_ais_run_behind_a_log_likelihood() {
     assert!(layer["log_likelihood"].is_null());
     assert!(layer.get("log_likelihood_ais").is_none() && layer.get("log_likelihood_ais_estimate").is_none());
 }
+
+/// The final log-likelihood is exact only when enumeration is cheap: a ring of 21 spins with
+/// 21 hidden units is 2^21 × 21 terms, over the default budget of 2^25, so it comes from AIS
+/// (or not at all without AIS), and `--exact-likelihood` asks for the enumeration anyway.
+#[test]
+fn the_final_likelihood_is_exact_within_its_budget_or_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = "sample --model ising1d --size 21 --coupling 0.5 --samples 400 --algorithm metropolis --seed 4 --out ring21.npy --quiet";
+    let out = kadanoff(d, &args.split_whitespace().collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let train = |extra: &str| {
+        let args = format!("train --data ring21.npy --layers 21 --epochs 2 --seed 2 --out m.safetensors --force --json --quiet {extra}");
+        json(&kadanoff(d, &args.split_whitespace().collect::<Vec<_>>()))["layers"][0].clone()
+    };
+    let ais = train("--ais-chains 8 --ais-steps 50");
+    assert_eq!(ais["log_likelihood_method"], "ais", "{ais}");
+    let none = train("--ais-chains 0");
+    assert!(none["log_likelihood"].is_null(), "over the budget and no AIS: no likelihood, {none}");
+    let exact = train("--ais-chains 0 --exact-likelihood");
+    assert_eq!(exact["log_likelihood_method"], "exact", "{exact}");
+    let (e, a) = (exact["log_likelihood"].as_f64().unwrap(), ais["log_likelihood"].as_f64().unwrap());
+    // Both are per-sample log-likelihoods of 21 spins: above -21 ln 2 - 1 and below 0.
+    assert!(e < 0.0 && e > -21.0 * std::f64::consts::LN_2 - 1.0, "exact {e}");
+    assert!(a < 0.0 && a > -21.0 * std::f64::consts::LN_2 - 1.0, "ais {a}");
+}

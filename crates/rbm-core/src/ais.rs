@@ -310,9 +310,11 @@ pub struct LogLikelihood {
 }
 
 impl<F: Float> Rbm<F> {
-    /// The mean log-likelihood of `data` under this model: exact (in `f64`) when the smaller
-    /// layer has at most [`MAX_EXACT_UNITS`](crate::MAX_EXACT_UNITS) units, else by AIS from the
-    /// data's base-rate model ([`base_rate_bias`]) with `ais`, or `None` when `ais` is `None`.
+    /// The mean log-likelihood of `data` under this model: exact (in `f64`) when enumerating
+    /// the smaller layer costs at most [`MAX_EXACT_TERMS`](crate::MAX_EXACT_TERMS) terms
+    /// ([`Rbm::exact_terms`]), else by AIS from the data's base-rate model ([`base_rate_bias`])
+    /// with `ais`, or `None` when `ais` is `None`; [`Rbm::estimate_log_likelihood_within`]
+    /// takes another budget.
     /// AIS and the free energies run in the model's float type (fields in `F`, sums and log
     /// weights in `f64`, as [`monitor::mean_free_energy`](crate::monitor::mean_free_energy)):
     /// for `f32` the rounding is far below AIS's statistical error and the cost a fraction of
@@ -322,8 +324,21 @@ impl<F: Float> Rbm<F> {
         data: ArrayView2<F>,
         ais: Option<&AisConfig>,
     ) -> Result<Option<LogLikelihood>> {
+        self.estimate_log_likelihood_within(data, ais, crate::MAX_EXACT_TERMS)
+    }
+
+    /// [`Rbm::estimate_log_likelihood`], exact when [`Rbm::exact_terms`] is at most
+    /// `max_exact_terms` (and the smaller layer has at most
+    /// [`MAX_EXACT_UNITS`](crate::MAX_EXACT_UNITS) units): `u64::MAX` asks for the exact value
+    /// whenever it can be had, 0 never.
+    pub fn estimate_log_likelihood_within(
+        &self,
+        data: ArrayView2<F>,
+        ais: Option<&AisConfig>,
+        max_exact_terms: u64,
+    ) -> Result<Option<LogLikelihood>> {
         self.validate_visible(data)?;
-        if self.n_visible().min(self.n_hidden()) <= crate::MAX_EXACT_UNITS {
+        if self.exact_terms().is_some_and(|t| t <= max_exact_terms) {
             let log_z = self.to_f64().exact_log_partition()?;
             let value = self.log_likelihood_with(data, log_z)?;
             return Ok(Some(LogLikelihood {

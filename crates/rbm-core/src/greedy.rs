@@ -523,13 +523,25 @@ impl<F: Float> GreedyTrainer<F> {
     }
 
     /// The summary of finished layer `layer`: shape, last metrics, and the log-likelihood of
-    /// its training input by [`Rbm::estimate_log_likelihood`] (exact for small layers, else
+    /// its training input by [`Rbm::estimate_log_likelihood`] (exact when enumeration is cheap, else
     /// AIS with `ais`, or none). `data` is the data the run was started on.
     pub fn layer_summary(
         &self,
         layer: usize,
         data: ArrayView2<F>,
         ais: Option<&AisConfig>,
+    ) -> Result<LayerSummary> {
+        self.layer_summary_within(layer, data, ais, crate::MAX_EXACT_TERMS)
+    }
+
+    /// [`GreedyTrainer::layer_summary`] with the log-likelihood exact up to `max_exact_terms`
+    /// terms of enumeration (see [`Rbm::estimate_log_likelihood_within`]).
+    pub fn layer_summary_within(
+        &self,
+        layer: usize,
+        data: ArrayView2<F>,
+        ais: Option<&AisConfig>,
+        max_exact_terms: u64,
     ) -> Result<LayerSummary> {
         let (Some(rbm), Some(x)) = (self.finished.get(layer), self.layer_input(layer, data)) else {
             return Err(Error::InvalidParameter {
@@ -539,7 +551,7 @@ impl<F: Float> GreedyTrainer<F> {
             });
         };
         let last = self.history[layer].last();
-        let ll = rbm.estimate_log_likelihood(x, ais)?;
+        let ll = rbm.estimate_log_likelihood_within(x, ais, max_exact_terms)?;
         let ais_estimate = ll.as_ref().and_then(|l| l.ais.clone());
         Ok(LayerSummary {
             index: layer,

@@ -54,7 +54,7 @@ pub mod units;
 pub use ais::{base_rate_bias, AisConfig, AisEstimate, BetaSchedule, LikelihoodMethod, LogLikelihood};
 pub use dbn::{Dbn, Propagation};
 pub use error::{Error, Result};
-pub use exact::{Gradient, MAX_EXACT_UNITS};
+pub use exact::{Gradient, MAX_EXACT_TERMS, MAX_EXACT_UNITS};
 pub use float::Float;
 pub use greedy::{
     next_layer_data, train_greedy, GreedyConfig, GreedyLayer, GreedyState, GreedyStep, GreedyTrainer,
