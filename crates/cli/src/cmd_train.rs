@@ -134,29 +134,8 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
-/// Per-epoch monitoring rows when `--monitor-samples` is not given, for large data sets.
-const DEFAULT_MONITOR_SAMPLES: usize = 500;
-
-/// Training rows per monitoring row when `--monitor-samples` is not given and the data set is
-/// small: the metrics of [`rbm_core::Trainer::monitor`] cost about 5.5 rows of a CD-1 update
-/// per monitored row (reconstruction: 2 products; free energies of training and held-out
-/// rows: 1 each; the pseudo-log-likelihood about 1.5), against 5 per training row in an
-/// epoch, so one in 30 keeps them near 4% of an epoch. Measured before this rule (1600 -> 400,
-/// 500 rows): 28% of an epoch on 2,000 samples, 60% on 1,000 samples of 784 -> 500.
-const TRAIN_ROWS_PER_MONITOR_ROW: usize = 30;
-
 /// Largest smaller side of a layer for `--exact-every-epoch`.
 const EXACT_EVERY_EPOCH_MAX_UNITS: usize = 20;
-
-/// The monitoring rows of a run of `config` on `n` samples: `explicit` if given, else
-/// [`DEFAULT_MONITOR_SAMPLES`] or one in [`TRAIN_ROWS_PER_MONITOR_ROW`] of the training rows
-/// (those [`TrainConfig::holdout_rows`] leaves), whichever is fewer, and at least one.
-fn monitor_rows(explicit: Option<usize>, n: usize, config: &TrainConfig) -> usize {
-    explicit.unwrap_or_else(|| {
-        let n_train = n.saturating_sub(config.holdout_rows(n));
-        DEFAULT_MONITOR_SAMPLES.min(n_train.div_ceil(TRAIN_ROWS_PER_MONITOR_ROW)).max(1)
-    })
-}
 
 /// Unit type from its name.
 fn parse_units(s: &str) -> Result<Units> {
@@ -195,7 +174,7 @@ fn train_config(args: &TrainArgs, units: Units) -> Result<TrainConfig> {
         init_std: args.init_std,
         visible_bias_from_data: true,
         holdout: args.holdout,
-        monitor_samples: args.monitor_samples.unwrap_or(DEFAULT_MONITOR_SAMPLES),
+        monitor_samples: args.monitor_samples.unwrap_or(rbm_core::train::DEFAULT_MONITOR_SAMPLES),
         exact_max_units: if args.exact_every_epoch { EXACT_EVERY_EPOCH_MAX_UNITS } else { 0 },
         seed: args.seed,
     };
@@ -299,7 +278,8 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
     if args.batch_size > n {
         bail!("--batch-size {} is larger than the {n} samples of {}", args.batch_size, args.data.display());
     }
-    let config = TrainConfig { monitor_samples: monitor_rows(args.monitor_samples, n, &config), ..config };
+    let monitor_samples = args.monitor_samples.unwrap_or_else(|| config.default_monitor_rows(n));
+    let config = TrainConfig { monitor_samples, ..config };
     let master = Seed::new(args.seed);
     let greedy = GreedyConfig::uniform(units, units, &args.layers, &config, |l| {
         master.child("train-layer", l as u64).value()
@@ -362,6 +342,7 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
     let likelihood_started = Instant::now();
     progress.phase("log-likelihood", args.layers.len() as u64, "layers");
     let mut per_layer = Vec::new();
+    let max_exact_terms = if args.exact_likelihood { u64::MAX } else { rbm_core::MAX_EXACT_TERMS };
     for l in 0..args.layers.len() {
         let ais = (args.ais_chains >= 2 && args.ais_steps > 0).then(|| AisConfig {
             chains: args.ais_chains,
@@ -369,7 +350,6 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
             schedule: BetaSchedule::Sigmoid { steepness: 4.0 },
             seed: master.child("ais", l as u64).value(),
         });
-        let max_exact_terms = if args.exact_likelihood { u64::MAX } else { rbm_core::MAX_EXACT_TERMS };
         per_layer.push(run.layer_summary_within(l, data.view(), ais.as_ref(), max_exact_terms)?);
         progress.set(l as u64 + 1);
     }
