@@ -26,6 +26,7 @@ mod cmd_rsmi;
 mod cmd_sample;
 mod cmd_stats;
 mod cmd_train;
+mod cmd_train_args;
 mod cmd_train_kernel;
 mod files;
 mod kernel_file;

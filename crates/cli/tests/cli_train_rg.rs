@@ -458,6 +458,55 @@ fn train_reports_the_ais_run_behind_a_log_likelihood() {
     assert!(layer.get("log_likelihood_ais").is_none() && layer.get("log_likelihood_ais_estimate").is_none());
 }
 
+/// The default AIS run (32 chains × 600 steps) is skipped, with a note, when it would cost more
+/// than 3% of the layer's training: on 400 samples and 2 epochs it is (2 · 32 · 600 + 400) /
+/// (2 · 400 · 5) = 9.7 times the training. Naming --ais-chains or --ais-steps, or a budget
+/// above that, runs it; a budget that is not a fraction >= 0 is refused.
+#[test]
+fn the_default_final_ais_runs_only_within_its_share_of_the_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = kadanoff(
+        d,
+        &["sample", "--size", "6", "--samples", "400", "--seed", "3", "--out", "x.npy", "--quiet"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = |extra: &str| {
+        let args = format!("train --data x.npy --layers 30 --epochs 2 --seed 5 --out m.safetensors --force --json --quiet {extra}");
+        kadanoff(d, &args.split_whitespace().collect::<Vec<_>>())
+    };
+    let out = run("");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no log-likelihood") && stderr.contains("--ais-budget inf"), "{stderr}");
+    let layer = json(&out)["layers"][0].clone();
+    assert!(layer["log_likelihood"].is_null(), "{layer}");
+    let f = layer["log_likelihood_skipped_ais_work_fraction"].as_f64().unwrap();
+    assert!((f - 38_800.0 / 4_000.0).abs() < 1e-9, "work fraction {f}");
+    for extra in ["--ais-budget inf", "--ais-budget 9.8", "--ais-steps 600", "--ais-chains 32"] {
+        let layer = json(&run(extra))["layers"][0].clone();
+        assert_eq!(layer["log_likelihood_method"], "ais", "{extra}: {layer}");
+        assert_eq!(layer["log_likelihood_ais"]["steps"], 600, "{extra}");
+        assert!(layer.get("log_likelihood_skipped_ais_work_fraction").is_none(), "{extra}");
+    }
+    let layer = json(&run("--ais-steps 600 --ais-budget 9.6"))["layers"][0].clone();
+    assert!(layer["log_likelihood"].is_null(), "an explicit budget holds: {layer}");
+    for bad in ["-1", "NaN"] {
+        let args = [
+            "train",
+            "--data",
+            "x.npy",
+            "--layers",
+            "30",
+            "--out",
+            "m.safetensors",
+            "--force",
+            "--ais-budget",
+            bad,
+        ];
+        assert_clean_failure(&kadanoff(d, &args), "--ais-budget");
+    }
+}
+
 /// The final log-likelihood is exact only when enumeration is cheap: a ring of 21 spins with
 /// 21 hidden units is 2^21 × 21 terms, over the default budget of 2^25, so it comes from AIS
 /// (or not at all without AIS), and `--exact-likelihood` asks for the enumeration anyway.

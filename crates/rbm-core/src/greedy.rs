@@ -252,6 +252,27 @@ pub struct LayerSummary {
     /// number of chains, means the standard error is not to be trusted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_likelihood_ais_estimate: Option<AisEstimate>,
+    /// Set when AIS was configured but not run because its work, as a fraction of the layer's
+    /// training, was over [`LikelihoodBudget::max_ais_work_fraction`]: that fraction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_likelihood_skipped_ais_work_fraction: Option<f64>,
+}
+
+/// What a final log-likelihood may cost ([`GreedyTrainer::layer_summary_within`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LikelihoodBudget {
+    /// Exact when [`Rbm::exact_terms`] is at most this (`u64::MAX`: whenever it can be had).
+    pub max_exact_terms: u64,
+    /// Otherwise AIS when its work is at most this fraction of the layer's training
+    /// ([`GreedyTrainer::ais_work_fraction`]; `f64::INFINITY`: whatever it costs).
+    pub max_ais_work_fraction: f64,
+}
+
+impl Default for LikelihoodBudget {
+    /// Exact up to [`MAX_EXACT_TERMS`](crate::MAX_EXACT_TERMS), AIS whatever it costs.
+    fn default() -> Self {
+        LikelihoodBudget { max_exact_terms: crate::MAX_EXACT_TERMS, max_ais_work_fraction: f64::INFINITY }
+    }
 }
 
 /// A resumable greedy training run (see the [module docs](self)).
@@ -522,6 +543,19 @@ impl<F: Float> GreedyTrainer<F> {
         }
     }
 
+    /// The work of an AIS log-likelihood of finished layer `layer` on its `n` input rows (all
+    /// of them, held-out ones included, as [`GreedyTrainer::layer_summary`] uses) with `ais`,
+    /// as a fraction of the layer's planned training on them
+    /// ([`AisConfig::log_likelihood_multiply_adds`] over
+    /// [`TrainConfig::training_multiply_adds`]); a function of the configuration and the shape
+    /// only, the same for a resumed run. `None` if `layer` is not finished.
+    pub fn ais_work_fraction(&self, layer: usize, n: usize, ais: &AisConfig) -> Option<f64> {
+        let rbm = self.finished.get(layer)?;
+        let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
+        let training = self.config.layers[layer].train.training_multiply_adds(n, nv, nh);
+        Some(ais.log_likelihood_multiply_adds(n, nv, nh) / training)
+    }
+
     /// The summary of finished layer `layer`: shape, last metrics, and the log-likelihood of
     /// its training input by [`Rbm::estimate_log_likelihood`] (exact when enumeration is cheap, else
     /// AIS with `ais`, or none). `data` is the data the run was started on.
@@ -531,17 +565,20 @@ impl<F: Float> GreedyTrainer<F> {
         data: ArrayView2<F>,
         ais: Option<&AisConfig>,
     ) -> Result<LayerSummary> {
-        self.layer_summary_within(layer, data, ais, crate::MAX_EXACT_TERMS)
+        self.layer_summary_within(layer, data, ais, &LikelihoodBudget::default())
     }
 
-    /// [`GreedyTrainer::layer_summary`] with the log-likelihood exact up to `max_exact_terms`
-    /// terms of enumeration (see [`Rbm::estimate_log_likelihood_within`]).
+    /// [`GreedyTrainer::layer_summary`] within `budget`: the log-likelihood exact up to
+    /// [`LikelihoodBudget::max_exact_terms`] terms of enumeration (see
+    /// [`Rbm::estimate_log_likelihood_within`]), else AIS with `ais` if its work is within
+    /// [`LikelihoodBudget::max_ais_work_fraction`] of the layer's training (else none, and
+    /// [`LayerSummary::log_likelihood_skipped_ais_work_fraction`] says why).
     pub fn layer_summary_within(
         &self,
         layer: usize,
         data: ArrayView2<F>,
         ais: Option<&AisConfig>,
-        max_exact_terms: u64,
+        budget: &LikelihoodBudget,
     ) -> Result<LayerSummary> {
         let (Some(rbm), Some(x)) = (self.finished.get(layer), self.layer_input(layer, data)) else {
             return Err(Error::InvalidParameter {
@@ -551,7 +588,11 @@ impl<F: Float> GreedyTrainer<F> {
             });
         };
         let last = self.history[layer].last();
-        let ll = rbm.estimate_log_likelihood_within(x, ais, max_exact_terms)?;
+        let exact = rbm.exact_terms().is_some_and(|t| t <= budget.max_exact_terms);
+        let fraction = ais.filter(|_| !exact).and_then(|a| self.ais_work_fraction(layer, x.nrows(), a));
+        let skipped = fraction.filter(|&f| f.is_nan() || f > budget.max_ais_work_fraction);
+        let ais = ais.filter(|_| skipped.is_none());
+        let ll = rbm.estimate_log_likelihood_within(x, ais, budget.max_exact_terms)?;
         let ais_estimate = ll.as_ref().and_then(|l| l.ais.clone());
         Ok(LayerSummary {
             index: layer,
@@ -566,6 +607,7 @@ impl<F: Float> GreedyTrainer<F> {
             log_likelihood_method: ll.as_ref().map(|l| l.method),
             log_likelihood_ais: ais_estimate.as_ref().and(ais).cloned(),
             log_likelihood_ais_estimate: ais_estimate,
+            log_likelihood_skipped_ais_work_fraction: skipped,
         })
     }
 

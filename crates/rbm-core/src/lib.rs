@@ -51,14 +51,17 @@ mod rng_state;
 pub mod train;
 pub mod units;
 
-pub use ais::{base_rate_bias, AisConfig, AisEstimate, BetaSchedule, LikelihoodMethod, LogLikelihood};
+pub use ais::{
+    base_rate_bias, AisConfig, AisEstimate, BetaSchedule, LikelihoodMethod, LogLikelihood,
+    DEFAULT_AIS_WORK_FRACTION,
+};
 pub use dbn::{Dbn, Propagation};
 pub use error::{Error, Result};
 pub use exact::{Gradient, MAX_EXACT_TERMS, MAX_EXACT_UNITS};
 pub use float::Float;
 pub use greedy::{
     next_layer_data, train_greedy, GreedyConfig, GreedyLayer, GreedyState, GreedyStep, GreedyTrainer,
-    LayerSummary,
+    LayerSummary, LikelihoodBudget,
 };
 pub use kernel::SPLIT_MIN_WORK;
 pub use rbm::{all_states, validate_data, Layer, PaperRbm, Rbm, RbmParts};

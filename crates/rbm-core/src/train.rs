@@ -296,6 +296,18 @@ impl TrainConfig {
         DEFAULT_MONITOR_SAMPLES.min(n_train.div_ceil(TRAIN_ROWS_PER_MONITOR_ROW)).max(1)
     }
 
+    /// Multiply-adds of the whole run this configuration asks for on a data set of `n`
+    /// samples (those [`TrainConfig::holdout_rows`] leaves are trained on) of an
+    /// `n_visible → n_hidden` layer: every epoch updates on each training row once, at
+    /// `2 cd_k + 3` products of the layer's size per row (the hidden fields of the data, `cd_k`
+    /// Gibbs steps down and up, the two halves of the gradient), with CD and with PCD. The
+    /// measure [`crate::AisConfig::log_likelihood_multiply_adds`] is compared with.
+    pub fn training_multiply_adds(&self, n: usize, n_visible: usize, n_hidden: usize) -> f64 {
+        let rows = n.saturating_sub(self.holdout_rows(n)) as f64;
+        let per_row = (2 * self.cd_k + 3) as f64 * n_visible as f64 * n_hidden as f64;
+        self.epochs as f64 * rows * per_row
+    }
+
     /// Rows of a data set of `n` samples that [`Trainer`] holds out: `floor(holdout · n)`.
     pub fn holdout_rows(&self, n: usize) -> usize {
         (self.holdout * n as f64).floor() as usize

@@ -127,3 +127,44 @@ fn inconsistent_or_foreign_states_are_refused() {
     c.layers[1].train.l1 = 1e300;
     assert!(matches!(GreedyTrainer::new(c, d.view()), Err(Error::InvalidParameter { name: "l1", .. })));
 }
+
+/// The final AIS log-likelihood within a work budget: its work is `(2 chains steps + rows)`
+/// products of the layer's size against `epochs × training rows × (2 k + 3)` for training
+/// (CD-1: 5, PCD with five Gibbs steps: 13), computed here by hand, and a budget one side or
+/// the other of that fraction runs AIS or skips it and says so; exact enumeration within its
+/// own budget is never skipped.
+#[test]
+fn the_final_ais_runs_only_within_its_share_of_the_training() {
+    let d = data(120, 9, 3);
+    let ais = rbm_core::AisConfig { chains: 4, steps: 10, schedule: rbm_core::BetaSchedule::Linear, seed: 9 };
+    for (persistent, per_row) in [(false, 5.0), (true, 13.0)] {
+        let mut run = GreedyTrainer::new(config(persistent), d.view()).unwrap();
+        while !run.is_finished() {
+            run.step(d.view()).unwrap();
+        }
+        // 120 rows, 12 held out: 108 trained on for 3 epochs.
+        let expected = (2.0 * 4.0 * 10.0 + 120.0) / (3.0 * 108.0 * per_row);
+        for layer in 0..3 {
+            let fraction = run.ais_work_fraction(layer, 120, &ais).unwrap();
+            assert!(
+                (fraction - expected).abs() < 1e-12 * expected,
+                "layer {layer}: {fraction} vs {expected}"
+            );
+            let summary = |max_exact_terms, max_ais_work_fraction| {
+                let budget = rbm_core::LikelihoodBudget { max_exact_terms, max_ais_work_fraction };
+                run.layer_summary_within(layer, d.view(), Some(&ais), &budget).unwrap()
+            };
+            let within = summary(0, expected * (1.0 + 1e-9));
+            assert_eq!(within.log_likelihood_method, Some(rbm_core::LikelihoodMethod::Ais));
+            assert_eq!(within.log_likelihood_skipped_ais_work_fraction, None);
+            let over = summary(0, expected * (1.0 - 1e-9));
+            assert_eq!(over.log_likelihood, None, "layer {layer}, persistent {persistent}");
+            assert_eq!(over.log_likelihood_ais, None);
+            assert_eq!(over.log_likelihood_skipped_ais_work_fraction, Some(fraction));
+            let exact = summary(u64::MAX, 0.0);
+            assert_eq!(exact.log_likelihood_method, Some(rbm_core::LikelihoodMethod::Exact));
+            assert_eq!(exact.log_likelihood_skipped_ais_work_fraction, None);
+        }
+        assert_eq!(run.ais_work_fraction(3, 120, &ais), None, "no fourth layer");
+    }
+}
