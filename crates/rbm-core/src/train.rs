@@ -39,6 +39,7 @@ use ndarray::{s, Array1, Array2, ArrayView2, Axis, Zip};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::monitor::{mean_free_energy, pseudo_log_likelihood, reconstruction_error};
@@ -1229,21 +1230,35 @@ fn check_finite_state<'a, F: Float + 'a>(
 }
 
 /// Biases giving the data's single-unit marginals to a model without couplings.
+/// Rows per parallel block of [`visible_bias_from_mean`].
+const BIAS_BLOCK_ROWS: usize = 1024;
+
 fn visible_bias_from_mean<F: Float>(data: ArrayView2<F>, rows: &[usize], units: Units) -> Array1<F> {
     let nv = data.ncols();
-    let mut sum = vec![0.0f64; nv];
-    // Unit values are 0 or ±1 (the data was validated), so these sums are exact integers;
-    // `rows` are the sorted training rows (`split`), added at the vector width when contiguous.
-    for &r in rows {
-        let row = data.row(r);
-        match row.as_slice() {
-            Some(xs) => kernel::vectorized(
-                #[inline(always)]
-                || sum.iter_mut().zip(xs).for_each(|(s, x)| *s += x.to_f64()),
-            ),
-            None => sum.iter_mut().zip(row).for_each(|(s, x)| *s += x.to_f64()),
+    // Unit values are 0 or ±1 (the data was validated), so these sums are exact integers,
+    // whatever the order: `rows` (the sorted training rows, `split`) are added in parallel
+    // blocks, at the vector width when contiguous.
+    let block_sum = |rows: &[usize]| {
+        let mut sum = vec![0.0f64; nv];
+        for &r in rows {
+            let row = data.row(r);
+            match row.as_slice() {
+                Some(xs) => kernel::vectorized(
+                    #[inline(always)]
+                    || sum.iter_mut().zip(xs).for_each(|(s, x)| *s += x.to_f64()),
+                ),
+                None => sum.iter_mut().zip(row).for_each(|(s, x)| *s += x.to_f64()),
+            }
         }
-    }
+        sum
+    };
+    let sum = rows.par_chunks(BIAS_BLOCK_ROWS).map(block_sum).reduce(
+        || vec![0.0f64; nv],
+        |mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+            a
+        },
+    );
     let n = rows.len() as f64;
     sum.iter().map(|&s| F::from_f64(crate::ais::bias_for_mean(s / n, units))).collect()
 }

@@ -95,18 +95,26 @@ impl Units {
         }
         // One counting pass at the vector width tells what the data holds; the element search
         // runs only to name the first bad value.
-        let [n_minus, n_zero, n_bad] = crate::kernel::vectorized(
-            #[inline(always)]
-            || {
-                values.chunks(1 << 16).fold([0usize; 3], |[m, z, b], c| {
-                    [
-                        m + c.iter().filter(|&&x| x == -1).count(),
-                        z + c.iter().filter(|&&x| x == 0).count(),
-                        b + c.iter().filter(|&&x| !(-1..=1).contains(&x)).count(),
-                    ]
-                })
-            },
-        );
+        // In parallel blocks of 2^20 values, counts added (in any order: they are integers).
+        use rayon::prelude::*;
+        let count = |block: &[i8]| {
+            crate::kernel::vectorized(
+                #[inline(always)]
+                || {
+                    block.chunks(1 << 16).fold([0usize; 3], |[m, z, b], c| {
+                        [
+                            m + c.iter().filter(|&&x| x == -1).count(),
+                            z + c.iter().filter(|&&x| x == 0).count(),
+                            b + c.iter().filter(|&&x| !(-1..=1).contains(&x)).count(),
+                        ]
+                    })
+                },
+            )
+        };
+        let [n_minus, n_zero, n_bad] = values
+            .par_chunks(1 << 20)
+            .map(count)
+            .reduce(|| [0; 3], |[a, b, c], [x, y, z]| [a + x, b + y, c + z]);
         if n_bad > 0 {
             let i = values.iter().position(|&x| !(-1..=1).contains(&x)).expect("a bad value was counted");
             return Err(Error::InvalidUnitValue {
@@ -129,7 +137,6 @@ impl Units {
         let as_is = has_zero || self == Units::Spin;
         let mut out = vec![F::zero(); values.len()];
         {
-            use rayon::prelude::*;
             const CHUNK: usize = 1 << 20;
             out.par_chunks_mut(CHUNK).zip(values.par_chunks(CHUNK)).for_each(|(dst, src)| {
                 crate::kernel::vectorized(
