@@ -87,6 +87,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 e.stderr, c.chains, c.steps, e.effective_sample_size
             ),
             (Some(x), Some(m), _, _) => format!("{x:.4} ({})", m.name()),
+            _ if l.log_likelihood_skipped_ais_work_fraction.is_some() => "n/a (AIS over --ais-budget)".into(),
             _ => "n/a".into(),
         };
         let (r, p) = (show(l.reconstruction_error), show(l.pseudo_log_likelihood));
