@@ -261,7 +261,15 @@ impl DenseKernel {
     /// step went from 5.3 to 2.3 s (2026-12-03; compiling this loop for AVX-512 through `pulp`
     /// made it no faster: the 5 MB of f64 weights are streamed once per sample either way).
     fn fields(&self, v: &[i8]) -> Vec<f64> {
-        let mut x = self.rbm.hidden_bias().to_vec();
+        let mut x = Vec::with_capacity(self.rbm.n_hidden());
+        self.fields_into(v, &mut x);
+        x
+    }
+
+    /// [`DenseKernel::fields`] into `x` (cleared first; no allocation once it has the capacity).
+    fn fields_into(&self, v: &[i8], x: &mut Vec<f64>) {
+        x.clear();
+        x.extend(self.rbm.hidden_bias().iter());
         let spin = self.rbm.visible_units() == Units::Spin;
         let weights = self.rbm.weights();
         #[inline(always)]
@@ -276,16 +284,28 @@ impl DenseKernel {
         match weights.as_slice() {
             Some(all) => {
                 for (w, &s) in all.chunks_exact(x.len()).zip(v) {
-                    add(&mut x, w, s, spin);
+                    add(x, w, s, spin);
                 }
             }
             None => {
                 for (row, &s) in weights.rows().into_iter().zip(v) {
-                    add(&mut x, &row.to_vec(), s, spin);
+                    add(x, &row.to_vec(), s, spin);
                 }
             }
         }
-        x
+    }
+
+    /// `f` of the hidden fields of `v`, computed into a per-thread buffer (so that
+    /// [`CoarseKernel::sample_unchecked`] does not allocate).
+    fn with_fields<T>(&self, v: &[i8], f: impl FnOnce(&[f64]) -> T) -> T {
+        thread_local! {
+            static FIELDS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        FIELDS.with(|cell| {
+            let mut x = cell.borrow_mut();
+            self.fields_into(v, &mut x);
+            f(&x)
+        })
     }
 
     /// `ln p(h_j = upper | v)` and `ln p(h_j = lower | v)` for field `x`.
@@ -325,21 +345,23 @@ impl CoarseKernel for DenseKernel {
         }
     }
     fn sample_unchecked<R: Rng + ?Sized>(&self, v: &[i8], h: &mut [i8], rng: &mut R) {
-        let x = self.fields(v);
-        for (site, (&j, &sign)) in self.units.iter().zip(&self.signs).enumerate() {
-            let (up, _) = self.log_probs(x[j]);
-            let state = if rng.random::<f64>() < up.exp() { 1 } else { -1 };
-            h[site] = state * sign;
-        }
+        self.with_fields(v, |x| {
+            for (site, (&j, &sign)) in self.units.iter().zip(&self.signs).enumerate() {
+                let (up, _) = self.log_probs(x[j]);
+                let state = if rng.random::<f64>() < up.exp() { 1 } else { -1 };
+                h[site] = state * sign;
+            }
+        })
     }
     fn log_prob_unchecked(&self, v: &[i8], h: &[i8]) -> f64 {
-        let mut lp = 0.0;
-        let x = self.fields(v);
-        for (site, (&j, &sign)) in self.units.iter().zip(&self.signs).enumerate() {
-            let (up, down) = self.log_probs(x[j]);
-            lp += if h[site] * sign == 1 { up } else { down };
-        }
-        lp
+        self.with_fields(v, |x| {
+            let mut lp = 0.0;
+            for (site, (&j, &sign)) in self.units.iter().zip(&self.signs).enumerate() {
+                let (up, down) = self.log_probs(x[j]);
+                lp += if h[site] * sign == 1 { up } else { down };
+            }
+            lp
+        })
     }
 }
 
