@@ -594,9 +594,10 @@ impl<F: Float> GreedyTrainer<F> {
         let ais = ais.filter(|_| skipped.is_none());
         // Nothing to compute: no pass over the data (checking it alone costs 8 ms on 20,000
         // × 1600 values).
-        let ll = match exact || ais.is_some() {
-            true => rbm.estimate_log_likelihood_within(x, ais, budget.max_exact_terms)?,
-            false => None,
+        let ll = if exact || ais.is_some() {
+            rbm.estimate_log_likelihood_within(x, ais, budget.max_exact_terms)?
+        } else {
+            None
         };
         let ais_estimate = ll.as_ref().and_then(|l| l.ais.clone());
         Ok(LayerSummary {
