@@ -407,8 +407,8 @@ fn rg_commands_print_exact_results() {
     assert!(!String::from_utf8_lossy(&fine.stderr).contains("warning"));
 }
 
-#[test]
-fn train_reports_the_ais_run_behind_a_log_likelihood() {
+/// A directory holding `x.npy`: 400 configurations of the 6×6 model (36 visible units).
+fn six_by_six_data() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let out = kadanoff(
@@ -416,6 +416,13 @@ fn train_reports_the_ais_run_behind_a_log_likelihood() {
         &["sample", "--size", "6", "--samples", "400", "--seed", "3", "--out", "x.npy", "--quiet"],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    dir
+}
+
+#[test]
+fn train_reports_the_ais_run_behind_a_log_likelihood() {
+    let dir = six_by_six_data();
+    let d = dir.path();
     // 36 visible and 30 hidden units: too many to enumerate, so AIS.
     let train = |chains: &str| {
         let args = [
@@ -464,13 +471,8 @@ fn train_reports_the_ais_run_behind_a_log_likelihood() {
 /// above that, runs it; a budget that is not a fraction >= 0 is refused.
 #[test]
 fn the_default_final_ais_runs_only_within_its_share_of_the_training() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = six_by_six_data();
     let d = dir.path();
-    let out = kadanoff(
-        d,
-        &["sample", "--size", "6", "--samples", "400", "--seed", "3", "--out", "x.npy", "--quiet"],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let run = |extra: &str| {
         let args = format!("train --data x.npy --layers 30 --epochs 2 --seed 5 --out m.safetensors --force --json --quiet {extra}");
         kadanoff(d, &args.split_whitespace().collect::<Vec<_>>())
@@ -491,19 +493,8 @@ fn the_default_final_ais_runs_only_within_its_share_of_the_training() {
     let layer = json(&run("--ais-steps 600 --ais-budget 9.6"))["layers"][0].clone();
     assert!(layer["log_likelihood"].is_null(), "an explicit budget holds: {layer}");
     for bad in ["-1", "NaN"] {
-        let args = [
-            "train",
-            "--data",
-            "x.npy",
-            "--layers",
-            "30",
-            "--out",
-            "m.safetensors",
-            "--force",
-            "--ais-budget",
-            bad,
-        ];
-        assert_clean_failure(&kadanoff(d, &args), "--ais-budget");
+        let args = format!("train --data x.npy --layers 30 --out m.safetensors --force --ais-budget {bad}");
+        assert_clean_failure(&kadanoff(d, &args.split_whitespace().collect::<Vec<_>>()), "--ais-budget");
     }
 }
 
