@@ -64,7 +64,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         if let Some(f) = l.log_likelihood_skipped_ais_work_fraction {
             eprintln!(
                 "kadanoff: note: layer {}: no log-likelihood: its AIS would cost {:.1}% of the layer's training, over --ais-budget {}; --ais-budget inf computes it",
-                l.index, 100.0 * f, args.ais().map_or(f64::NAN, |a| a.2)
+                l.index, 100.0 * f, args.ais()?.2
             );
         }
         if let (Some(c), Some(e)) = (&l.log_likelihood_ais, &l.log_likelihood_ais_estimate) {

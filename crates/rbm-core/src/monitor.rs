@@ -236,8 +236,8 @@ fn sum_ln_1p_products(t: &[f32], tw: &[f32]) -> (f64, f32) {
         }
     }
     // The remainder (fewer than 16 terms) joins the lanes' products, one factor in each of its
-    // lanes: at most 16 factors per product, as in the loop. It had one `f64` logarithm per term,
-    // 4 per unit and sample at 100 hidden units: half of the pseudo-log-likelihood's time there.
+    // lanes: at most 16 factors per product, as in the loop. It had one `f64` logarithm per term
+    // (9 per unit and sample at 25 hidden units, where the pseudo-log-likelihood is now 24% faster).
     // Padded with t = 0 (factor 1), so that the lanes are indexed by constants only and stay in
     // registers.
     let (mut tp, mut wp) = ([0f32; LANES], [0f32; LANES]);

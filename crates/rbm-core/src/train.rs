@@ -1229,10 +1229,10 @@ fn check_finite_state<'a, F: Float + 'a>(
     }
 }
 
-/// Biases giving the data's single-unit marginals to a model without couplings.
 /// Rows per parallel block of [`visible_bias_from_mean`].
 const BIAS_BLOCK_ROWS: usize = 1024;
 
+/// Biases giving the data's single-unit marginals to a model without couplings.
 fn visible_bias_from_mean<F: Float>(data: ArrayView2<F>, rows: &[usize], units: Units) -> Array1<F> {
     let nv = data.ncols();
     // Unit values are 0 or ±1 (the data was validated), so these sums are exact integers,

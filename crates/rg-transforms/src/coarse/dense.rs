@@ -260,13 +260,7 @@ impl DenseKernel {
     /// dependent additions at a stride of the row length: the default study's "Is it RG?"
     /// step went from 5.3 to 2.3 s (2026-12-03; compiling this loop for AVX-512 through `pulp`
     /// made it no faster: the 5 MB of f64 weights are streamed once per sample either way).
-    fn fields(&self, v: &[i8]) -> Vec<f64> {
-        let mut x = Vec::with_capacity(self.rbm.n_hidden());
-        self.fields_into(v, &mut x);
-        x
-    }
-
-    /// [`DenseKernel::fields`] into `x` (cleared first; no allocation once it has the capacity).
+    /// They go into `x` (cleared first; no allocation once it has the capacity).
     fn fields_into(&self, v: &[i8], x: &mut Vec<f64>) {
         x.clear();
         x.extend(self.rbm.hidden_bias().iter());
@@ -381,6 +375,12 @@ pub struct CorrelationComparison {
     pub visible: Vec<f64>,
 }
 
+/// The column-major copy of the row-major matrix `a` with `cols` columns.
+fn transposed<T: Copy>(a: &[T], cols: usize) -> Vec<T> {
+    let rows = a.len() / cols;
+    (0..cols).flat_map(|j| (0..rows).map(move |i| a[i * cols + j])).collect()
+}
+
 /// Compare hidden and visible correlations on `data` (on the placement's `L×L` torus).
 pub fn compare_correlations(
     rbm: &Rbm<f64>,
@@ -412,8 +412,9 @@ pub fn compare_correlations(
         signs: placement.signs.clone(),
     };
     let mut means = vec![0.0; samples * m];
+    let mut x = Vec::with_capacity(m);
     for (s, row) in means.chunks_mut(m).enumerate() {
-        let x = probe.fields(&data[s * n..(s + 1) * n]);
+        probe.fields_into(&data[s * n..(s + 1) * n], &mut x);
         for (j, out) in row.iter_mut().enumerate() {
             let (up, _) = probe.log_probs(x[j]);
             *out = placement.signs[j] as f64 * (2.0 * up.exp() - 1.0);
@@ -421,8 +422,7 @@ pub fn compare_correlations(
     }
     // Unit-major copies, so that the sums over samples below (each in sample order, as before)
     // read contiguous memory instead of one value per row.
-    let by_unit: Vec<f64> =
-        (0..m).flat_map(|j| (0..samples).map(move |s| (s, j))).map(|(s, j)| means[s * m + j]).collect();
+    let by_unit = transposed(&means, m);
     let unit = |j: usize| &by_unit[j * samples..(j + 1) * samples];
     let avg: Vec<f64> = (0..m).map(|j| unit(j).iter().sum::<f64>() / samples as f64).collect();
     let (mut sum, mut pairs) = (vec![0.0; max_distance], vec![0usize; max_distance]);
@@ -441,8 +441,7 @@ pub fn compare_correlations(
             pairs[bin - 1] += 1;
         }
     }
-    let by_site: Vec<i8> =
-        (0..n).flat_map(|i| (0..samples).map(move |s| s * n + i)).map(|k| data[k]).collect();
+    let by_site = transposed(data, n);
     let site = |i: usize| &by_site[i * samples..(i + 1) * samples];
     // Sums of ±1 values and products: exact integers, whatever the order.
     let vmean: Vec<f64> =
