@@ -176,6 +176,18 @@ fn main() {
         .map(|_| if split_a { f32::from(u8::from(rng.random::<bool>())) } else { real(&mut rng) })
         .collect();
 
+    // Best of 7 rounds of 20 calls, seconds per call.
+    let best = |f: &mut dyn FnMut()| {
+        (0..7)
+            .map(|_| {
+                let t = Instant::now();
+                for _ in 0..20 {
+                    f();
+                }
+                t.elapsed().as_secs_f64() / 20.0
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
     let t_pack = Instant::now();
     let packed = pack(&a, &b, (m, k, n), split_a);
     let pack_seconds = t_pack.elapsed().as_secs_f64();
@@ -187,16 +199,7 @@ fn main() {
         let mut out = vec![0u16; packed.b.len()];
         pack_right_in_pieces(&b, (k, n), packed.ks, &mut out);
         assert!(out == packed.b, "the fast packing differs from the scalar one");
-        let t = (0..7)
-            .map(|_| {
-                let t = Instant::now();
-                for _ in 0..20 {
-                    pack_right_in_pieces(&b, (k, n), packed.ks, &mut out);
-                }
-                t.elapsed().as_secs_f64() / 20.0
-            })
-            .fold(f64::INFINITY, f64::min);
-        Some(t)
+        Some(best(&mut || pack_right_in_pieces(&b, (k, n), packed.ks, &mut out)))
     };
     let ldc = packed.nt * 16;
     let mut c = vec![0f32; packed.mt * 16 * ldc];
@@ -217,17 +220,6 @@ fn main() {
         }
     }
 
-    let best = |f: &mut dyn FnMut()| {
-        (0..7)
-            .map(|_| {
-                let t = Instant::now();
-                for _ in 0..20 {
-                    f();
-                }
-                t.elapsed().as_secs_f64() / 20.0
-            })
-            .fold(f64::INFINITY, f64::min)
-    };
     let amx_seconds = best(&mut || amx::product(&packed, &mut c, ldc));
     amx::release();
     let faer_seconds = best(&mut || {
@@ -252,6 +244,12 @@ fn bf16(x: f32) -> u16 {
     (bits.wrapping_add(0x7fff + (bits >> 16 & 1)) >> 16) as u16
 }
 
+/// The f32 of bfloat16 bits (exact).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn from_bf16(h: u16) -> f32 {
+    f32::from_bits(u32::from(h) << 16)
+}
+
 /// Packs row-major `a (m × k)` and `b (k × n)` into tiles, zero-padded, the operand named by
 /// `split_a` (else `b`) in three bfloat16 pieces. A plain scalar loop: the example times the
 /// product, not the packing.
@@ -261,27 +259,26 @@ fn pack(a: &[f32], b: &[f32], (m, k, n): (usize, usize, usize), split_a: bool) -
     let (mt, nt, ks) = (m.div_ceil(32) * 2, n.div_ceil(32) * 2, k.div_ceil(32));
     let mut pa_buf = vec![0u16; mt * ks * pa * amx::TILE];
     let mut pb_buf = vec![0u16; nt * ks * pb * amx::TILE];
-    let pieces = |mut x: f32, count: usize, mut put: Box<dyn FnMut(usize, u16) + '_>| {
-        for q in 0..count {
-            let h = bf16(x);
-            put(q, h);
-            x -= f32::from_bits(u32::from(h) << 16);
-        }
-    };
     for i in 0..m {
         for l in 0..k {
             let tile = ((i / 16) * ks + l / 32) * pa;
             let at = (i % 16) * 32 + l % 32;
-            let buf = &mut pa_buf;
-            pieces(a[i * k + l], pa, Box::new(move |q, h| buf[(tile + q) * amx::TILE + at] = h));
+            let mut x = a[i * k + l];
+            for q in 0..pa {
+                pa_buf[(tile + q) * amx::TILE + at] = bf16(x);
+                x -= from_bf16(bf16(x));
+            }
         }
     }
     for l in 0..k {
         for j in 0..n {
             let tile = ((j / 16) * ks + l / 32) * pb;
             let at = (l % 32 / 2) * 32 + (j % 16) * 2 + l % 2;
-            let buf = &mut pb_buf;
-            pieces(b[l * n + j], pb, Box::new(move |q, h| buf[(tile + q) * amx::TILE + at] = h));
+            let mut x = b[l * n + j];
+            for q in 0..pb {
+                pb_buf[(tile + q) * amx::TILE + at] = bf16(x);
+                x -= from_bf16(bf16(x));
+            }
         }
     }
     amx::Packed { a: pa_buf, b: pb_buf, pa, pb, mt, nt, ks }
@@ -310,8 +307,8 @@ fn pack_right_in_pieces(b: &[f32], (k, n): (usize, usize), ks: usize, out: &mut 
                     let (h0, h1) = (bf16(x0[c]), bf16(x1[c]));
                     dst[2 * c] = h0;
                     dst[2 * c + 1] = h1;
-                    x0[c] -= f32::from_bits(u32::from(h0) << 16);
-                    x1[c] -= f32::from_bits(u32::from(h1) << 16);
+                    x0[c] -= from_bf16(h0);
+                    x1[c] -= from_bf16(h1);
                 }
             }
         }
